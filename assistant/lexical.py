@@ -50,8 +50,18 @@ def _stemmer() -> Callable[[str], str]:
     return snowballstemmer.stemmer("french").stemWord
 
 
+# Suffixes the French Snowball stemmer only strips when accented; questions typed
+# without accents ("eligibilite", "signee") get them back before stemming.
+_REACCENT = (("ites", "ités"), ("ite", "ité"), ("ees", "ées"), ("ee", "ée"))
+
+
 @lru_cache(maxsize=200_000)
 def _stem(word: str) -> str:
+    if word.isascii():
+        for plain, accented in _REACCENT:
+            if word.endswith(plain) and len(word) > len(plain) + 2:
+                word = word[: -len(plain)] + accented
+                break
     return fold(_stemmer()(word))
 
 

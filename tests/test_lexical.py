@@ -1,0 +1,48 @@
+"""French analysis and BM25."""
+
+from assistant.lexical import BM25, analyze, fold
+
+
+def test_fold_strips_accents_and_case():
+    assert fold("Échelles Moûtiers cœur") == "echelles moutiers coeur"
+
+
+def test_elisions_are_split_and_dropped():
+    assert analyze("l'ORT") == analyze("ORT")
+    assert analyze("d'adhésion") == analyze("adhésion")
+    assert analyze("qu'une convention") == analyze("convention")
+    assert analyze("j'habite") == analyze("habite")
+
+
+def test_stop_words_dropped_and_stemming_groups_forms():
+    terms = analyze("Les conventions de revitalisation des communes")
+    assert "les" not in terms and "de" not in terms and "des" not in terms
+    assert analyze("convention") == analyze("conventions")
+    assert analyze("revitalisation")[0] == analyze("Revitalisation")[0]
+
+
+def test_accent_insensitive_matching():
+    assert analyze("éligibilité") == analyze("eligibilite")
+
+
+def test_bm25_ranks_the_matching_document_first():
+    docs = [analyze(t) for t in (
+        "Le fonds vert finance la transition écologique.",
+        "La convention-cadre vaut opération de revitalisation de territoire.",
+        "Le manager de commerce est subventionné par la Banque des Territoires.",
+    )]
+    bm25 = BM25(docs)
+    scores = bm25.scores(analyze("subvention du manager de commerce"))
+    assert int(scores.argmax()) == 2
+    assert scores[0] == 0
+
+
+def test_bm25_empty_query_scores_zero():
+    bm25 = BM25([analyze("texte")])
+    assert bm25.scores([]).tolist() == [0.0]
+
+
+def test_missing_accents_on_suffixes_still_match():
+    assert analyze("signee") == analyze("signée")
+    assert analyze("creees") == analyze("créées")
+    assert analyze("financee") == analyze("financée")
