@@ -1,4 +1,4 @@
-"""French text repair for extracted pages: characters, running lines, hyphens, paragraphs, lists, headings."""
+"""French repair of extracted page text: characters, running lines, hyphens, blocks."""
 
 from __future__ import annotations
 
@@ -45,6 +45,7 @@ _PAGE_NUMBER_RE = re.compile(
 )
 _BARE_NUMBER_RE = re.compile(r"^[-–—]?\s*\d{1,3}\s*[-–—]?$")
 EDGE_LINES = 3
+TABLE_SEPARATOR = " | "  # how a PDF loader marks the cells of one table row on a line
 
 
 def is_page_number_line(line: str) -> bool:
@@ -62,32 +63,43 @@ def remove_running_lines(pages: Sequence[Sequence[str]], edge: int = EDGE_LINES)
 
     Only the first and last ``edge`` non-blank lines of a page are candidates. One is
     removed when, digits masked as "#", it appears among the candidates of at least half
-    of the pages (and at least 3 pages; both pages of a 2-page document), or when it is a
-    lone page number ("Page 3 / 12" anywhere in the edge, a bare "3" only as the very first
-    or last line). Body lines repeated on a few pages stay.
+    of the pages (and at least 3 pages; both pages of a 2-page document) and either its
+    text is the same everywhere or one of its numbers follows the page index ("Page 3 / 12",
+    "Rapport 2024 – 3"): lines differing by other numbers ("Article 3", "Tableau 4") stay.
+    Numbered titles must repeat verbatim. A lone page number is removed too ("Page 3 / 12"
+    anywhere in the edge, a bare "3" only as the very first or last line). Body lines
+    repeated on a few pages stay.
     """
     n = len(pages)
     edges: list[list[int]] = []
-    counts: Counter[str] = Counter()
-    for lines in pages:
+    seen: dict[str, dict[int, str]] = {}
+    for p, lines in enumerate(pages):
         filled = [i for i, line in enumerate(lines) if line.strip()]
         idx = sorted(set(filled[:edge] + filled[-edge:]))
         edges.append(idx)
-        counts.update({_running_key(lines[i]) for i in idx})
+        for i in idx:
+            for piece in _pieces(" ".join(lines[i].split())):
+                seen.setdefault(_running_key(piece), {}).setdefault(p, piece)
     if n >= 3:
         threshold = max(3, math.ceil(n / 2))
     elif n == 2:
         threshold = 2
     else:
         threshold = n + 1  # a single page has nothing to compare with
+    running = {key for key, occ in seen.items() if _is_running(occ, threshold)}
     out: list[list[str]] = []
     for lines, idx in zip(pages, edges, strict=True):
         filled = [i for i, line in enumerate(lines) if line.strip()]
         outer = {filled[0], filled[-1]} if filled else set()
         drop = set()
         for i in idx:
-            line = lines[i].strip()
-            if counts[_running_key(line)] >= threshold:
+            line = " ".join(lines[i].split())
+            pieces = _pieces(line)
+            # A row line is running when all its cells are ("Agate | Page 3 / 9").
+            cells_running = len(pieces) > 1 and all(
+                _running_key(x) in running or is_page_number_line(x) for x in pieces[1:]
+            )
+            if _running_key(line) in running or cells_running:
                 drop.add(i)
             elif is_page_number_line(line) and (i in outer or not _BARE_NUMBER_RE.match(line)):
                 drop.add(i)
@@ -95,12 +107,36 @@ def remove_running_lines(pages: Sequence[Sequence[str]], edge: int = EDGE_LINES)
     return out
 
 
+def _pieces(line: str) -> list[str]:
+    # A footer drawn as "text   Page 3 / 9" may come as one "text | Page 3 / 9" row line.
+    parts = [x.strip() for x in line.split("|")] if TABLE_SEPARATOR in line else []
+    return [line, *filter(None, parts)]
+
+
+def _is_running(occurrences: dict[int, str], threshold: int) -> bool:
+    """True if a masked line seen on these pages (page index → text) is a running line."""
+    if len(occurrences) < threshold:
+        return False
+    texts = Counter(occurrences.values())
+    if texts.most_common(1)[0][1] >= threshold:
+        return True
+    if any(numbered_heading_level(t) for t in texts):
+        return False  # "Article 3" / "Article 4": titles, not a running line
+    numbers = [(p, [int(x) for x in re.findall(r"\d+", t)]) for p, t in occurrences.items()]
+    width = min(len(ns) for _, ns in numbers)
+    for j in range(width):
+        offsets = Counter(ns[j] - p for p, ns in numbers)
+        if offsets.most_common(1)[0][1] >= threshold:
+            return True
+    return False
+
+
 # --- hyphenation --------------------------------------------------------------------------
 # Heuristic for a line ending in "<word>-" followed by a line starting with "<next>":
 #   keep the hyphen (compound word) when <next> starts with a capital or a digit
-#   ("Saint-Jean", "2021-2026"), when <next> itself continues with "-" or an apostrophe
-#   ("t-il", "à-dire", "d'œuvre"), when <word> already holds a hyphen ("arc-en-ciel"),
-#   when <next> is a known compound suffix ("-lieu", "-être", "-dessus", "-ville", "il"...)
+#   ("Saint-Jean", "2021-2026"), when <next> continues with an apostrophe ("d'œuvre") or
+#   is a short word followed by "-" ("t-il", "à-dire"), when <next> is a known compound
+#   suffix ("-lieu", "-être", "-dessus", "-ville", "il"...)
 #   or <word> a known compound prefix ("sous-", "porte-", "demi-", "saint-", "nord-"...),
 #   or when both parts are common compound members ("chef-lieu", "mot-clé", "plate-forme");
 #   "-ci"/"-là" only after words longer than 3 letters ("celui-ci" but "merci", "voilà").
@@ -118,7 +154,9 @@ _RESTRICTED_PREFIXES: dict[str, frozenset[str]] = {
         "temps parcours chemin mandat journée course hauteur janvier février mars avril mai "
         "juin juillet août septembre octobre novembre décembre clos".split()
     ),
-    "ci": frozenset("dessus dessous joint jointe joints jointes après contre inclus incluse".split()),
+    "ci": frozenset(
+        "dessus dessous joint jointe joints jointes après contre inclus incluse".split()
+    ),
 }
 _KEEP_SUFFIXES = frozenset(
     "lieu lieux être delà deçà dessus dessous devant derrière même mêmes bourg bourgs ville "
@@ -134,7 +172,7 @@ _COMMON_PARTS = frozenset(
     "tête quartier quartiers trait union feuille feuilles".split()
 )
 _JOIN_EXCEPTIONS = ("milieu", "souscri", "soustra", "longtemps", "contretemps", "merci")
-_HYPHEN_END_RE = re.compile(r"(\S*?)([^\W\d_]+)[-‐]$")
+_HYPHEN_END_RE = re.compile(r"(\S*?)([^\W_]+)[-‐]$")
 _LETTERS_RE = re.compile(r"[^\W\d_]+")
 
 
@@ -149,15 +187,13 @@ def keep_hyphen(before: str, after: str) -> bool:
     head_match = _LETTERS_RE.match(after)
     head = head_match.group() if head_match else ""
     rest = after[len(head):]
-    if rest[:1] in ("-", "‐", "'", "’"):
-        return True
+    if rest[:1] in ("'", "’") or (rest[:1] in ("-", "‐") and len(head) <= 3):
+        return True  # "main-d'œuvre", "a-t-il", "c'est-à-dire" (not "conven-tion-cadre")
     last_match = re.search(r"[^\W\d_]+$", before)
     last = (last_match.group() if last_match else before).casefold()
     word = head.casefold()
     if (last + word).startswith(_JOIN_EXCEPTIONS):
         return False
-    if "-" in before.rstrip("-"):
-        return True
     if word in ("ci", "là"):
         return len(last) > 3
     if word in _KEEP_SUFFIXES or last in _KEEP_PREFIXES:
@@ -255,7 +291,7 @@ def styled_heading_level(line: str) -> int:
 
 
 def list_item(line: str) -> str | None:
-    """The normalised item text if ``line`` starts a list item ("• x", "1. x", "a) x"), else None."""
+    """The normalised item if ``line`` starts a list item ("• x", "1. x", "a) x"), else None."""
     line = line.strip()
     m = _BULLET_RE.match(line)
     if m:
@@ -291,8 +327,9 @@ def _breaks(prev: str, line: str, width: int | None, kind: BlockKind = "paragrap
     """True when ``line`` starts a new paragraph after ``prev`` (no blank line between)."""
     if not _starts_block(line):
         return False
-    if kind == "list_item" and (width is None or len(prev) < 0.85 * width):
-        return True  # a short item line then a capital: the list is over
+    ended = re.search(r"[.;!?:…][\"'’»)]*$", prev) is not None
+    if kind == "list_item" and (ended or width is None or len(prev) < 0.6 * width):
+        return True  # an ended or short item line then a capital: the list is over
     if re.search(r":[\"'’»)]*$", prev):
         return True
     # A sentence end on a full-width line is probably inside a paragraph.
@@ -325,14 +362,38 @@ def lines_to_blocks(lines: Sequence[str]) -> list[RawBlock]:
 
     prev: str | None = None
     prev_heading = False
+    table: list[list[str]] = []
+    # On a contents page, numbered titles are entries of the list, not sections.
+    toc = any(x.strip().casefold().rstrip(" :") in _TOC_TITLES for x in lines)
+    skip = -1
     for i, raw in enumerate(lines):
+        if i == skip:
+            continue
         line = raw.strip()
+        if TABLE_SEPARATOR.strip() in line and TABLE_SEPARATOR in f" {line} ":
+            # Rows of one table may be separated by blank lines: gather them first.
+            flush()
+            table.append([c.strip() for c in line.split("|")])
+            prev, prev_heading = None, False
+            continue
         if not line:
             flush()
             prev, prev_heading = None, False
             continue
+        if table:
+            blocks.extend(table_blocks(table))
+            table = []
         nxt = lines[i + 1].strip() if i + 1 < len(lines) else None
+        nxt2 = lines[i + 2].strip() if i + 2 < len(lines) else None
+        if _wrapped_title(line, nxt, nxt2, width):
+            line, nxt, skip = join_lines([line, nxt or ""]), nxt2, i + 1
         level = _heading_level(line, prev, prev_heading, nxt, width)
+        if level and toc and numbered_heading_level(line):
+            level = 0
+            flush()
+            blocks.append(("list_item", line, 0))
+            prev, prev_heading = line, False
+            continue
         if level:
             flush()
             blocks.append(("heading", line, level))
@@ -351,7 +412,33 @@ def lines_to_blocks(lines: Sequence[str]) -> list[RawBlock]:
             parts.append(line)
         prev, prev_heading = line, False
     flush()
+    blocks.extend(table_blocks(table))
     return blocks
+
+
+_TOC_TITLES = frozenset({"sommaire", "table des matières", "table des matieres", "contents"})
+_OPEN_END_RE = re.compile(
+    r"(?:\b(?:de|du|des|la|le|les|et|à|au|aux|pour|en|sur|par|dans|avec|ou)|[dl][’'])$",
+    re.IGNORECASE,
+)
+
+
+def _wrapped_title(line: str, nxt: str | None, nxt2: str | None, width: int | None) -> bool:
+    """True when a numbered title goes on over the next line ("4. Les trois piliers de" +
+    "l'accompagnement"): a short, unpunctuated next line followed by a new block."""
+    if not nxt or not numbered_heading_level(join_lines([line, nxt])):
+        return False
+    if len(nxt) > 50 or re.search(r"[.,;:!?…]$", nxt) or TABLE_SEPARATOR in nxt:
+        return False
+    if list_item(nxt) is not None or numbered_heading_level(nxt) or _TERMINAL_RE.search(line):
+        return False
+    if nxt2 and not (_starts_block(nxt2) or list_item(nxt2) is not None):
+        return False
+    return (
+        nxt[0].islower()
+        or bool(_OPEN_END_RE.search(line))
+        or (width is not None and len(line) >= 0.6 * width)
+    )
 
 
 def _heading_level(
@@ -377,10 +464,33 @@ def _heading_level(
         and line[0].isalpha()
         and not _NO_HEADING_END_RE.search(line)
         and not _TERMINAL_RE.search(line)
+        and ":" not in line  # "Date : 15 mars 2024" is a field, not a title
         and (nxt is None or _starts_block(nxt) or list_item(nxt) is not None)
     ):
         return 2
     return 0
+
+
+# --- tables -----------------------------------------------------------------------------------
+
+def table_blocks(rows: Sequence[Sequence[str]]) -> list[RawBlock]:
+    """Table rows as "table_row" blocks: "Col A : val ; Col B : val" under a header row (the
+    first row, when it has 2+ distinct non-empty cells and more rows follow), else the cells
+    joined by " | ". The header row itself is not repeated as a block."""
+    rows = [[" ".join(c.split()) for c in r] for r in rows]
+    rows = [r for r in rows if any(r)]
+    if not rows:
+        return []
+    header = rows[0]
+    labelled = len(rows) > 1 and len(header) > 1 and all(header) and len(set(header)) == len(header)
+    if not labelled:
+        return [("table_row", " | ".join(c for c in row if c), 0) for row in rows]
+    out: list[RawBlock] = []
+    for row in rows[1:]:
+        pairs = [f"{header[i] if i < len(header) else f'colonne {i + 1}'} : {value}"
+                 for i, value in enumerate(row) if value]
+        out.append(("table_row", " ; ".join(pairs), 0))
+    return out
 
 
 # --- pages ----------------------------------------------------------------------------------------
@@ -418,33 +528,3 @@ def repair_pages(texts: Sequence[str], numbers: Sequence[int | None] | None = No
         numbers = list(range(1, len(texts) + 1))
     cleaned = remove_running_lines([normalize_chars(t).split("\n") for t in texts])
     return [make_page(n, lines_to_blocks(lines)) for n, lines in zip(numbers, cleaned, strict=True)]
-
-
-def merge_layout_gaps(plain: str, layout: str) -> str:
-    """Insert into ``plain`` the blank lines (vertical gaps) seen in ``layout``.
-
-    ``plain`` is pypdf's default extraction (reading order), ``layout`` its layout mode
-    extraction of the same page (keeps vertical gaps but may interleave columns). When the
-    two line sequences do not align (columns, odd spacing) ``plain`` is returned unchanged.
-    """
-    plain_lines = [line for line in plain.split("\n") if line.strip()]
-    keys = ["".join(normalize_chars(line).split()) for line in plain_lines]
-    out: list[str] = []
-    i = 0
-    gap = False
-    for lline in layout.split("\n"):
-        key = "".join(normalize_chars(lline).split())
-        if not key:
-            gap = True
-            continue
-        if gap and out:
-            out.append("")
-        gap = False
-        acc = ""
-        while i < len(keys) and len(acc) < len(key):
-            acc += keys[i]
-            out.append(plain_lines[i])
-            i += 1
-        if acc != key:
-            return plain
-    return "\n".join(out) if i == len(keys) else plain

@@ -46,13 +46,16 @@ def sniff_format(data: bytes, suffix: str) -> str:
     if suffix == ".pdf":
         raise LoaderError("l'extension .pdf ne correspond pas au contenu (ce n'est pas un PDF)")
     if suffix == ".docx":
-        what = "archive sans word/document.xml" if data.startswith(b"PK") else "pas une archive Word"
+        zipped = data.startswith(b"PK")
+        what = "archive sans word/document.xml" if zipped else "pas une archive Word"
         raise LoaderError(f"l'extension .docx ne correspond pas au contenu ({what})")
     if suffix in TEXT_SUFFIXES:
         head = data[:4096]
         utf16 = head.startswith((b"\xff\xfe", b"\xfe\xff"))
         if (b"\x00" in head and not utf16) or data.startswith((b"PK\x03\x04", b"\xd0\xcf\x11\xe0")):
-            raise LoaderError(f"l'extension {suffix} ne correspond pas au contenu (fichier binaire)")
+            raise LoaderError(
+                f"l'extension {suffix} ne correspond pas au contenu (fichier binaire)"
+            )
         return TEXT_SUFFIXES[suffix]
     if suffix in _OLD_FORMATS:
         raise LoaderError(

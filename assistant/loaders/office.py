@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from io import BytesIO
 from typing import Any
 
 from assistant.errors import DependencyError, LoaderError
-from assistant.textrepair import RawBlock, list_item, make_page, normalize_chars
+from assistant.textrepair import RawBlock, list_item, make_page, normalize_chars, table_blocks
 from assistant.types import LoadedDocument
 
 _HEADING_STYLE_RE = re.compile(r"^(?:heading|titre)\s*(\d)$", re.IGNORECASE)
@@ -77,28 +76,6 @@ def _row_cells(row: Any) -> list[str]:
     return cells
 
 
-def table_rows(rows: list[list[str]]) -> Iterator[RawBlock]:
-    """Table rows as "table_row" blocks: "Col A : val ; Col B : val" under a header row,
-    else cells joined by " | ". The header row itself is not repeated as a block."""
-    rows = [r for r in rows if any(r)]
-    if not rows:
-        return
-    header = rows[0]
-    labelled = len(rows) > 1 and all(header) and len(set(header)) == len(header)
-    if not labelled:
-        for row in rows:
-            yield ("table_row", " | ".join(c for c in row if c), 0)
-        return
-    for row in rows[1:]:
-        pairs = []
-        for i, value in enumerate(row):
-            if value:
-                label = header[i] if i < len(header) else f"colonne {i + 1}"
-                pairs.append(f"{label} : {value}")
-        if pairs:
-            yield ("table_row", " ; ".join(pairs), 0)
-
-
 def load_docx(data: bytes) -> LoadedDocument:
     """Read a DOCX into a single Page (number=None) whose blocks follow the body order.
 
@@ -123,7 +100,7 @@ def load_docx(data: bytes) -> LoadedDocument:
     for item in document.iter_inner_content():
         if isinstance(item, Table):
             counters.clear()
-            blocks.extend(table_rows([_row_cells(row) for row in item.rows]))
+            blocks.extend(table_blocks([_row_cells(row) for row in item.rows]))
         else:
             block = _paragraph_block(item, counters)
             if block:
