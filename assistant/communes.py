@@ -13,14 +13,31 @@ from pathlib import Path
 from typing import Any, Literal
 
 from .errors import AssistantError
-from .names import LEVEL_NAMES, NameIndex, Token, normalize, tokenize
+from .names import (
+    LEVEL_NAMES,
+    DepTable,
+    NameIndex,
+    Token,
+    dep_at_end,
+    dep_table,
+    deps_in_words,
+    normalize,
+    tokenize,
+)
 from .settings import Settings
 
 MatchStatus = Literal["found", "ambiguous", "not_found"]
 
 # Columns an ANCT-style file must have; the others are read when present.
 REQUIRED_COLUMNS = ("insee_com", "lib_com", "insee_dep", "lib_dep", "siren_epci", "lib_epci", "pop")
-OPTIONAL_COLUMNS = ("id_pvd", "lib_reg", "regroupement", "date_signature", "pop_insee_2021", "territoire")
+OPTIONAL_COLUMNS = (
+    "id_pvd",
+    "lib_reg",
+    "regroupement",
+    "date_signature",
+    "pop_insee_2021",
+    "territoire",
+)
 _NULLS = frozenset({"", "na", "n/a", "nan", "null", "none", "-"})
 _INSEE_RE = re.compile(r"^(\d{5}|2[AB]\d{3})$")
 REGISTRY_FORMAT = "assistant-pvd-communes"
@@ -57,7 +74,11 @@ class Commune:
     @property
     def best_population(self) -> int | None:
         """The most recent population known: INSEE 2021 when present, else the ANCT figure."""
-        return self.population_insee_2021 if self.population_insee_2021 is not None else self.population
+        return (
+            self.population_insee_2021
+            if self.population_insee_2021 is not None
+            else self.population
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -76,22 +97,13 @@ class Match:
     commune: Commune | None = None
     candidates: list[Commune] = field(default_factory=list)
     query: str = ""
-    method: str = ""  # "exact" | "article" | "partial" | "fuzzy" | "" (not found)
+    method: str = ""  # "insee" | "exact" | "article" | "partial" | "fuzzy" | "" (not found)
     distance: int = 0
     start: int | None = None  # character span of the mention in a question (find_in_text)
     end: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "status": self.status,
-            "commune": self.commune.to_dict() if self.commune else None,
-            "candidates": [c.to_dict() for c in self.candidates],
-            "query": self.query,
-            "method": self.method,
-            "distance": self.distance,
-            "start": self.start,
-            "end": self.end,
-        }
+        return asdict(self)  # nested communes become dicts too
 
 
 @dataclass
@@ -145,6 +157,7 @@ class Registry:
     def __init__(self, communes: Iterable[Commune] = ()) -> None:
         self._by_insee: dict[str, Commune] = {}
         self._index: NameIndex | None = None
+        self._deps: DepTable | None = None
         self.warnings: list[str] = []  # rows skipped or values ignored at import
         for commune in communes:
             self._put(commune)
@@ -152,6 +165,7 @@ class Registry:
     def _put(self, commune: Commune) -> None:
         self._by_insee[commune.insee] = commune
         self._index = None  # rebuilt lazily at the next name lookup
+        self._deps = None
 
     def __len__(self) -> int:
         return len(self._by_insee)
@@ -179,12 +193,15 @@ class Registry:
             raise RegistryError(f"{path} : fichier vide.")
         delimiter = max((";", ",", "\t"), key=header.count)
         reader = csv.DictReader(io.StringIO(text), delimiter=delimiter)
-        columns = {(name or "").strip().lstrip("\ufeff").lower(): name for name in reader.fieldnames or []}
+        columns: dict[str, str] = {
+            (name or "").strip().lstrip("\ufeff").lower(): name for name in reader.fieldnames or []
+        }
         missing = [c for c in REQUIRED_COLUMNS if c not in columns]
         if missing:
+            found = ", ".join(c[:40] for c in list(columns)[:15]) or "aucune"
             raise RegistryError(
                 f"{path} : colonnes manquantes : {', '.join(missing)} "
-                f"(colonnes trouvées : {', '.join(columns) or 'aucune'}; séparateur « {delimiter} »)."
+                f"(colonnes trouvées : {found} ; séparateur « {delimiter} »)."
             )
         registry = cls()
         rows = 0
@@ -195,7 +212,9 @@ class Registry:
             if commune is not None:
                 registry._put(commune)
         if rows and not len(registry):
-            raise RegistryError(f"{path} : aucune ligne valide ({'; '.join(registry.warnings[:3])}).")
+            raise RegistryError(
+                f"{path} : aucune ligne valide ({'; '.join(registry.warnings[:3])})."
+            )
         return registry
 
     def _row_to_commune(self, row: dict[str, str | None], where: str) -> Commune | None:
@@ -204,7 +223,9 @@ class Registry:
             insee = insee.zfill(5)
         name = _clean(row.get("lib_com")) or ""
         if not _INSEE_RE.match(insee):
-            self.warnings.append(f"{where} : code INSEE invalide « {insee} » ({name}), ligne ignorée.")
+            self.warnings.append(
+                f"{where} : code INSEE invalide « {insee} » ({name}), ligne ignorée."
+            )
             return None
         if not name:
             self.warnings.append(f"{where} : nom de commune vide pour {insee}, ligne ignorée.")
@@ -215,13 +236,17 @@ class Registry:
             try:
                 numbers[column] = _parse_int(value) if value is not None else None
             except ValueError:
-                self.warnings.append(f"{where} : population invalide « {value} » pour {name}, ignorée.")
+                self.warnings.append(
+                    f"{where} : population invalide « {value} » pour {name}, ignorée."
+                )
                 numbers[column] = None
         siren = _clean(row.get("siren_epci"))
         if siren is not None:
             siren = re.sub(r"\s", "", siren)
             if not re.fullmatch(r"\d{9}", siren):
-                self.warnings.append(f"{where} : SIREN d'EPCI invalide « {siren} » pour {name}, ignoré.")
+                self.warnings.append(
+                    f"{where} : SIREN d'EPCI invalide « {siren} » pour {name}, ignoré."
+                )
                 siren = None
         dep = _clean(row.get("insee_dep")) or insee[:2]
         territoire = _clean(row.get("territoire"))
@@ -328,6 +353,11 @@ class Registry:
         """Department code → name, as found in the registry."""
         return {c.dep_code: c.dep_name for c in self.all() if c.dep_code}
 
+    def _dep_table(self) -> DepTable:
+        if self._deps is None:
+            self._deps = dep_table(self.departments())
+        return self._deps
+
     @property
     def index(self) -> NameIndex:
         if self._index is None:
@@ -337,34 +367,24 @@ class Registry:
             self._index = index
         return self._index
 
-    def _dep_hint(self, tokens: list[Token], allow_bare_code: bool) -> tuple[str | None, int]:
-        """A department named at the end of ``tokens``: (dep code, tokens it takes) or (None, 0)."""
-        names = sorted(((normalize(n).split(), code) for code, n in self.departments().items() if n),
-                       key=lambda item: -len(item[0]))
-        words = [t.norm for t in tokens]
-        for dep_words, code in names:
-            k = len(dep_words)
-            if len(words) > k and words[-k:] == dep_words:
-                return code, k
-        if allow_bare_code and len(words) > 1 and words[-1].upper() in self.departments():
-            return words[-1].upper(), 1
-        return None, 0
-
-    def _resolve(self, ids: list[str], dep: str | None) -> tuple[list[Commune], bool]:
-        """Candidates narrowed to ``dep`` when that leaves some; True when narrowed."""
-        communes = [self._by_insee[i] for i in ids]
+    def _resolve(self, ids: list[str], dep: str | None) -> list[Commune]:
+        """Candidates narrowed to department ``dep`` when that leaves some."""
+        # Communes of the local registry (those with a programme territory) come first.
+        communes = sorted(
+            (self._by_insee[i] for i in ids), key=lambda c: (c.territoire is None, c.insee)
+        )
         if dep and len(communes) > 1:
             dep = self._dep_code(dep)
             kept = [c for c in communes if c.dep_code == dep]
             if kept:
-                return kept, True
-        return communes, False
+                return kept
+        return communes
 
     def _dep_code(self, dep: str) -> str:
         """ "73", "Savoie", "savoie" → "73" (unknown values are returned unchanged)."""
-        wanted = normalize(dep)
-        for code, name in self.departments().items():
-            if wanted in (code.lower(), normalize(name)):
+        wanted = normalize(dep).split()
+        for dep_words, code in self._dep_table():
+            if wanted == dep_words:
                 return code
         return dep.strip().upper()
 
@@ -377,11 +397,13 @@ class Registry:
         query = name.strip()
         if not query:
             raise ValueError("match() : nom de commune vide")
-        tokens = tokenize(query)
-        words = [t.norm for t in tokens]
+        by_code = self.get(query) if _INSEE_RE.match(query.upper().zfill(5)) else None
+        if by_code is not None:
+            return Match("found", by_code, [], query, "insee")
+        words = [t.norm for t in tokenize(query)]
         hit = self.index.lookup(words)
         dep = prefer_dep
-        hint, used = self._dep_hint(tokens, allow_bare_code=True)
+        hint, used = dep_at_end(words, self._dep_table())
         if hint and (hit is None or len(hit.ids) > 1):
             rest = words[:-used]
             while rest and rest[-1] in ("en", "dans", "de", "du", "la", "le", "l"):
@@ -394,9 +416,17 @@ class Registry:
             return Match("not_found", None, suggestions, query)
         return self._to_match(hit.ids, dep, query, LEVEL_NAMES[hit.level], hit.distance)
 
-    def _to_match(self, ids: list[str], dep: str | None, query: str, method: str, distance: int,
-                  start: int | None = None, end: int | None = None) -> Match:
-        candidates, _ = self._resolve(ids, dep)
+    def _to_match(
+        self,
+        ids: list[str],
+        dep: str | None,
+        query: str,
+        method: str,
+        distance: int,
+        start: int | None = None,
+        end: int | None = None,
+    ) -> Match:
+        candidates = self._resolve(ids, dep)
         if len(candidates) == 1:
             return Match("found", candidates[0], [], query, method, distance, start, end)
         return Match("ambiguous", None, candidates, query, method, distance, start, end)
@@ -414,33 +444,28 @@ class Registry:
         for hit in self.index.scan(question):
             start, end = tokens[hit.start].start, tokens[hit.end - 1].end
             dep = self._dep_in_text(question, tokens, hit.ids, (hit.start, hit.end)) or prefer_dep
-            match = self._to_match(hit.ids, dep, question[start:end], LEVEL_NAMES[hit.level],
-                                   hit.distance, start, end)
+            match = self._to_match(
+                hit.ids, dep, question[start:end], LEVEL_NAMES[hit.level], hit.distance, start, end
+            )
             key = tuple(c.insee for c in ([match.commune] if match.commune else match.candidates))
             if key not in seen:
                 seen.add(key)
                 out.append(match)
         return out
 
-    def _dep_in_text(self, text: str, tokens: list[Token], ids: list[str], span: tuple[int, int]) -> str | None:
+    def _dep_in_text(
+        self, text: str, tokens: list[Token], ids: list[str], span: tuple[int, int]
+    ) -> str | None:
         """The department of one of the homonyms ``ids`` named elsewhere in the question."""
         if len(ids) < 2:
             return None
         wanted = {self._by_insee[i].dep_code for i in ids}
-        words = [t.norm for t in tokens]
-        # Longest department names first, so "Haute-Savoie" is not read as "Savoie".
-        deps = sorted(((normalize(n).split(), c) for c, n in self.departments().items() if n),
-                      key=lambda item: -len(item[0]))
-        taken = set(range(*span))
-        for dep_words, code in deps:
-            k = len(dep_words)
-            for i in range(len(words) - k + 1):
-                if words[i : i + k] == dep_words and not taken & set(range(i, i + k)):
-                    taken |= set(range(i, i + k))
-                    if code in wanted:
-                        return code
-        for code in wanted:  # "(73)" only: a bare number is more likely an amount
-            if re.search(rf"\(\s*{re.escape(code)}\s*\)", text):
+        named = deps_in_words([t.norm for t in tokens], self._dep_table(), span)
+        for code in [*named, *sorted(wanted)]:
+            # A bare number is more likely an amount: codes count only as "(73)".
+            if code in wanted and (
+                code in named or re.search(rf"\(\s*{re.escape(code)}\s*\)", text)
+            ):
                 return code
         return None
 
