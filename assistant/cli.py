@@ -262,6 +262,41 @@ def serve(host: str | None, port: int | None, index_dir: Path | None, chroma_url
     run(settings)
 
 
+@cli.command(name="eval")
+@click.option("--questions", "questions", type=click.Path(path_type=Path), required=True,
+              help="Question file (gold.jsonl or a shared set's questions.jsonl).")
+@click.option("--corpus", type=click.Path(path_type=Path), default=None,
+              help="Folder to index (default: corpus/).")
+@click.option("--k", type=click.IntRange(min=1), default=5, help="Passages retrieved.")
+@click.option("--pipeline", type=click.Choice(["default", "naive"]), default="default")
+@click.option("--sample", type=click.IntRange(min=1), default=None, help="Random subset size.")
+@click.option("--seed", type=int, default=0, help="Seed of the random subset.")
+@click.option("--out", type=click.Path(path_type=Path), default=None,
+              help="Write one JSON row per question here.")
+@_json_option
+@edge
+def eval_command(
+    questions: Path, corpus: Path | None, k: int, pipeline: str, sample: int | None, seed: int,
+    out: Path | None, as_json: bool,
+) -> None:
+    """Score retrieval and answers on a question set (own cached index, never the main one)."""
+    from .evaluation import evaluate
+
+    settings = _settings(None)
+    bar = _ProgressBar()
+    report = evaluate(
+        settings, questions, corpus or settings.corpus_dir, k=k, pipeline=pipeline,
+        sample=sample, seed=seed, out=out,
+        progress=lambda done, total: bar(done, total, "questions"),
+    )
+    bar.close()
+    if as_json:
+        _print_json(report)
+        return
+    for key, value in report.items():
+        click.echo(f"{key:18} {value}")
+
+
 def main() -> None:
     cli()
 
