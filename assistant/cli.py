@@ -189,23 +189,67 @@ def format_answer(answer: Answer) -> str:
 @cli.command()
 @click.argument("question")
 @_filter_options
+@click.option("--history", type=click.Path(path_type=Path), default=None,
+              help="JSON file of earlier turns (read, then updated): scripted conversations.")
 @_index_option
 @_chroma_option
 @_json_option
 @edge
 def ask(
     question: str, commune: str | None, doc_type: tuple[str, ...], epci: str | None,
-    year_from: int | None, year_to: int | None, k: int | None, index_dir: Path | None,
-    chroma_url: str | None, as_json: bool,
+    year_from: int | None, year_to: int | None, k: int | None, history: Path | None,
+    index_dir: Path | None, chroma_url: str | None, as_json: bool,
 ) -> None:
     """Answer a question in French, with cited passages."""
+    from .conversation import Conversation, answer_question
+
     settings = _settings(index_dir, chroma_url)
-    filters, scope = _filters(settings, commune, doc_type, epci, year_from, year_to, True)
-    answer = service.ask(settings, question, filters=filters, k=k, scope=scope)
+    filters, scope = _filters(settings, None, doc_type, epci, year_from, year_to, True)
+    conversation = Conversation()
+    if history is not None and history.exists():
+        try:
+            conversation = Conversation.from_list(json.loads(history.read_text("utf-8")))
+        except (json.JSONDecodeError, AttributeError, TypeError) as exc:
+            raise click.UsageError(f"--history {history}: not a JSON list of turns") from exc
+    answer = answer_question(
+        settings, question, commune=commune, conversation=conversation,
+        filters=None if filters.is_empty() else filters, k=k, scope=scope,
+    )
+    if history is not None:
+        history.write_text(json.dumps(conversation.to_list(), ensure_ascii=False, indent=1),
+                           encoding="utf-8")
     if as_json:
         _print_json(answer.to_dict())
     else:
         click.echo(format_answer(answer))
+
+
+@cli.command()
+@click.option("--commune", default=None, help="Your commune (name or INSEE code).")
+@_index_option
+@_chroma_option
+@edge
+def chat(commune: str | None, index_dir: Path | None, chroma_url: str | None) -> None:
+    """Interactive session: follow-ups keep the commune and topic ("Et pour Ugine ?")."""
+    from .conversation import Conversation, answer_question
+
+    settings = _settings(index_dir, chroma_url)
+    conversation = Conversation()
+    click.echo("Assistant PVD — posez vos questions (ligne vide ou Ctrl-D pour quitter).")
+    while True:
+        try:
+            question = click.prompt("?", default="", show_default=False)
+        except (EOFError, click.Abort):
+            break
+        if not question.strip():
+            break
+        try:
+            answer = answer_question(settings, question, commune=commune,
+                                     conversation=conversation)
+        except AssistantError as exc:
+            click.echo(f"Erreur : {exc}", err=True)
+            continue
+        click.echo(format_answer(answer) + "\n")
 
 
 @cli.command()
