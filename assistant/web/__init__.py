@@ -1,0 +1,1 @@
+"""Web app building blocks: rendering, tab logic, background ingest (no Gradio imports here)."""
