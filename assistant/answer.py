@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from .catalog import Catalog
 from .chunking import split_sentences
-from .lexical import BM25, analyze
+from .lexical import ABBREVIATIONS, BM25, analyze, fold
 from .retrieval import Retrieval
 from .types import Answer, Citation, Hit
 
@@ -21,6 +21,7 @@ _NUMERIC_Q = re.compile(
     re.IGNORECASE,
 )
 _HAS_NUMBER = re.compile(r"\d")
+_TOKEN_RE = re.compile(r"[^\W_]+(?:['’][^\W_]+)?")
 
 
 @dataclass
@@ -96,16 +97,91 @@ def _similar(a: str, b: str) -> bool:
     return len(sa & sb) / len(sa | sb) > 0.7
 
 
-def confidence(retrieval: Retrieval, best_overlap: float) -> float:
-    """How sure we are that the passages answer the question, in [0, 1].
+# Words after which a capitalised word is a name the passage must contain.
+_KEY_CAP = re.compile(r"(?<![.!?]\s)(?<!^)\b([A-ZÀ-Ý][\w'’-]{2,}(?:[ -][A-ZÀ-Ý][\w'’-]+)*)")
+_YEAR_Q = re.compile(r"\b(19|20)\d{2}\b")
+_PERSON_Q = re.compile(
+    r"\b(nom (du|de la|de l'|des)|qui est (le|la|l')\s*(maire|pr[ée]sident|pr[ée]fet|"
+    r"directeur|directrice|responsable|chef|r[ée]f[ée]rent|d[ée]put[ée]|s[ée]nateur))",
+    re.IGNORECASE,
+)
+_CONTACT_Q = re.compile(r"\b(e-?mail|mail|courriel|t[ée]l[ée]phone|num[ée]ro de t|adresse)\b",
+                        re.IGNORECASE)
+_CONTACT_A = re.compile(r"@|\b0\d(?:[ .]?\d{2}){4}\b|\b\d{1,4},? (rue|avenue|place|boulevard)\b",
+                        re.IGNORECASE)
+_PERSON_A = re.compile(r"\b(M\.|Mme|Monsieur|Madame)\s+[A-ZÀ-Ý]")
 
-    Two signals: how close the best passage is in embedding space (e5 cosine
-    similarities live in a narrow band, so they are rescaled from [0.75, 0.92]),
-    and how much of the question's vocabulary (idf-weighted) the best sentence holds.
-    """
-    dense = max((h.dense_score or 0.0 for h in retrieval.hits), default=0.0)
-    dense_part = min(1.0, max(0.0, (dense - 0.75) / 0.17))
-    return round(0.5 * dense_part + 0.5 * best_overlap, 4)
+
+@dataclass
+class Support:
+    """How well the best passage covers the question, and what it lacks."""
+
+    coverage: float  # idf-weighted share of the question's terms in the best passage
+    missing_keys: list[str]  # names and years of the question absent from that passage
+    type_mismatch: str | None  # "personne" / "coordonnées" asked but not in the passages
+
+    def confidence(self) -> float:
+        if self.missing_keys or self.type_mismatch:
+            return 0.0
+        return round(min(1.0, self.coverage), 4)
+
+
+def _term_groups(question: str) -> list[tuple[str, set[str]]]:
+    """Each content word of the question with the stems that count as finding it."""
+    groups = []
+    for token in _TOKEN_RE.findall(question):
+        stems = analyze(token)
+        if not stems:
+            continue
+        alternatives = set(stems)
+        long_form = ABBREVIATIONS.get(fold(token))
+        if long_form:
+            alternatives |= set(analyze(long_form))
+        groups.append((stems[0], alternatives))
+    return groups
+
+
+# A name found in more than ~5 % of passages is context ("France", "Savoie"), not the
+# subject of the question: only rarer names must appear in the passage used.
+_RARE_IDF = 3.0
+
+
+def key_terms(question: str, bm25: BM25 | None = None) -> list[str]:
+    """Rare names (capitalised words after the first) and years the answer must be about."""
+    keys = [m.group(0) for m in _YEAR_Q.finditer(question)]
+    for match in _KEY_CAP.finditer(question.strip()):
+        word = match.group(1)
+        if (sum(c.isupper() for c in word) >= 2 and len(word) <= 6) or fold(word) in ABBREVIATIONS:
+            continue  # acronyms (ORT, DETR, BdT) are ordinary terms, handled by coverage
+        stems = analyze(word)
+        if bm25 is not None and stems and min(bm25.idf_of(t) for t in stems) < _RARE_IDF:
+            continue
+        keys.append(word)
+    return keys
+
+
+def assess_support(question: str, hits: list[Hit], bm25: BM25) -> Support:
+    groups = _term_groups(question)
+    weights = {stem: bm25.idf_of(stem) for stem, _ in groups}
+    total = sum(weights.values())
+    keys = key_terms(question, bm25)
+    best, best_missing = 0.0, keys
+    for hit in hits:
+        context = f"{hit.metadata.get('title', '')} {hit.metadata.get('heading', '')} {hit.text}"
+        terms = set(analyze(context))
+        covered = sum(weights[s] for s, alts in groups if alts & terms) / total if total else 0.0
+        folded = fold(context)
+        missing = [k for k in keys if fold(k) not in folded and not (
+            set(analyze(k)) and set(analyze(k)) <= terms)]
+        if (len(missing), -covered) < (len(best_missing), -best):
+            best, best_missing = covered, missing
+    mismatch = None
+    joined = " ".join(h.text for h in hits)
+    if _PERSON_Q.search(question) and not _PERSON_A.search(joined):
+        mismatch = "personne"
+    elif _CONTACT_Q.search(question) and not _CONTACT_A.search(joined):
+        mismatch = "coordonnées"
+    return Support(coverage=best, missing_keys=best_missing, type_mismatch=mismatch)
 
 
 def extractive_answer(
@@ -128,8 +204,8 @@ def extractive_answer(
         cand.score = _overlap(weights, cand.text) + 0.15 / (1 + cand.hit_rank)
         if numeric and _HAS_NUMBER.search(cand.text):
             cand.score += 0.1
-    best_overlap = max((_overlap(weights, c.text) for c in cands), default=0.0)
-    conf = confidence(retrieval, best_overlap)
+    support = assess_support(question, retrieval.hits, view.bm25)
+    conf = support.confidence()
 
     if not cands or conf < threshold:
         return _refusal(question, retrieval, conf, contact, scope, t0)

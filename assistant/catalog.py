@@ -222,7 +222,8 @@ class Catalog:
     def set(self, key: str, value: str) -> None:
         with self._tx() as conn:
             conn.execute(
-                "INSERT INTO kv VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                "INSERT INTO kv VALUES (?, ?) "
+                "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
                 (key, value),
             )
 

@@ -12,6 +12,7 @@ from typing import Any
 import click
 
 from . import service
+from .access import Role
 from .errors import AssistantError
 from .filters import Filters
 from .settings import Settings, get_settings
@@ -25,6 +26,17 @@ _chroma_option = click.option(
     "--chroma-url", default=None, help="Chroma server http://HOST:PORT (ASSISTANT_CHROMA_URL)."
 )
 _json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+_role_option = click.option(
+    "--role", "role_text", default="agate", show_default=True,
+    help="Who is asking: public, elu:INSEE, agate or admin (what documents are visible).",
+)
+
+
+def _role(text: str) -> Role:
+    try:
+        return Role.parse(text)
+    except AssistantError as exc:
+        raise click.UsageError(str(exc)) from exc
 
 
 def _settings(index_dir: Path | None, chroma_url: str | None = None, **more: Any) -> Settings:
@@ -191,6 +203,7 @@ def format_answer(answer: Answer) -> str:
 @_filter_options
 @click.option("--history", type=click.Path(path_type=Path), default=None,
               help="JSON file of earlier turns (read, then updated): scripted conversations.")
+@_role_option
 @_index_option
 @_chroma_option
 @_json_option
@@ -198,7 +211,7 @@ def format_answer(answer: Answer) -> str:
 def ask(
     question: str, commune: str | None, doc_type: tuple[str, ...], epci: str | None,
     year_from: int | None, year_to: int | None, k: int | None, history: Path | None,
-    index_dir: Path | None, chroma_url: str | None, as_json: bool,
+    role_text: str, index_dir: Path | None, chroma_url: str | None, as_json: bool,
 ) -> None:
     """Answer a question in French, with cited passages."""
     from .conversation import Conversation, answer_question
@@ -213,7 +226,7 @@ def ask(
             raise click.UsageError(f"--history {history}: not a JSON list of turns") from exc
     answer = answer_question(
         settings, question, commune=commune, conversation=conversation,
-        filters=None if filters.is_empty() else filters, k=k, scope=scope,
+        filters=None if filters.is_empty() else filters, k=k, scope=scope, role=_role(role_text),
     )
     if history is not None:
         history.write_text(json.dumps(conversation.to_list(), ensure_ascii=False, indent=1),
@@ -255,19 +268,20 @@ def chat(commune: str | None, index_dir: Path | None, chroma_url: str | None) ->
 @cli.command()
 @click.argument("query")
 @_filter_options
+@_role_option
 @_index_option
 @_chroma_option
 @_json_option
 @edge
 def search(
     query: str, commune: str | None, doc_type: tuple[str, ...], epci: str | None,
-    year_from: int | None, year_to: int | None, k: int | None, index_dir: Path | None,
-    chroma_url: str | None, as_json: bool,
+    year_from: int | None, year_to: int | None, k: int | None, role_text: str,
+    index_dir: Path | None, chroma_url: str | None, as_json: bool,
 ) -> None:
     """Search passages (hybrid dense + lexical), with filters."""
     settings = _settings(index_dir, chroma_url)
     filters, _ = _filters(settings, commune, doc_type, epci, year_from, year_to, False)
-    hits = service.search(settings, query, filters=filters, k=k or 10)
+    hits = service.search(settings, query, filters=filters, k=k or 10, role=_role(role_text))
     if as_json:
         _print_json({"results": [service.hit_to_dict(h) for h in hits]})
         return
@@ -298,7 +312,9 @@ def info(index_dir: Path | None, chroma_url: str | None, as_json: bool) -> None:
 @_index_option
 @_chroma_option
 @edge
-def serve(host: str | None, port: int | None, index_dir: Path | None, chroma_url: str | None) -> None:
+def serve(
+    host: str | None, port: int | None, index_dir: Path | None, chroma_url: str | None
+) -> None:
     """Start the web app (building the index on first start)."""
     settings = _settings(index_dir, chroma_url, host=host, port=port)
     from .webapp import run
@@ -317,11 +333,12 @@ def serve(host: str | None, port: int | None, index_dir: Path | None, chroma_url
 @click.option("--seed", type=int, default=0, help="Seed of the random subset.")
 @click.option("--out", type=click.Path(path_type=Path), default=None,
               help="Write one JSON row per question here.")
+@_role_option
 @_json_option
 @edge
 def eval_command(
     questions: Path, corpus: Path | None, k: int, pipeline: str, sample: int | None, seed: int,
-    out: Path | None, as_json: bool,
+    out: Path | None, role_text: str, as_json: bool,
 ) -> None:
     """Score retrieval and answers on a question set (own cached index, never the main one)."""
     from .evaluation import evaluate
@@ -331,7 +348,7 @@ def eval_command(
     report = evaluate(
         settings, questions, corpus or settings.corpus_dir, k=k, pipeline=pipeline,
         sample=sample, seed=seed, out=out,
-        progress=lambda done, total: bar(done, total, "questions"),
+        progress=lambda done, total: bar(done, total, "questions"), role=_role(role_text),
     )
     bar.close()
     if as_json:

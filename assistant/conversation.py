@@ -7,6 +7,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from .access import Role
 from .answer import extractive_answer
 from .communes import Commune, Registry, load_registry
 from .eligibility import eligibility_checklist, population_from_text
@@ -26,6 +27,7 @@ _ELIGIBILITY = re.compile(r"\b(eligib|peut-elle (entrer|beneficier|integrer)|peu
                           r"criteres? d.(entree|eligibilite)|rentrer dans pvd)")
 _FUNDING = re.compile(r"\b(financ|subvention|aide|dotation|fonds|denormandie|detr|dsil|fnadt)")
 _CONTACT = re.compile(r"\b(qui contacter|a qui (m.adresser|s.adresser|demander)|contact)")
+_PVD_CONTEXT = re.compile(r"\b(pvd|petites? villes? de demain|programme|commune)")
 _FOLLOW_UP = re.compile(r"^(et|puis|aussi|meme chose|idem)\b")
 _STEP_WORDS = {
     "adhesion": "convention d'adhésion",
@@ -108,12 +110,14 @@ def _scope_filters(registry: Registry, commune: Commune, strict_types: list[str]
 
 
 def _status_answer(settings: Settings, registry: Registry, commune: Commune, question: str,
-                   prefix: str) -> Answer | None:
+                   prefix: str, role: Role | None) -> Answer | None:
     """Steps and dates read from the commune's status record, each line cited."""
     index = open_index(settings)
     members = {m.insee for m in registry.territory_members(commune)} | {commune.insee}
     record = None
     for doc in index.catalog.documents():
+        if role is not None and not role.allows(doc.meta):
+            continue
         if doc.meta.get("doc_type") == "suivi" and members & set(doc.meta.get("communes", [])):
             record = doc
             break
@@ -164,7 +168,7 @@ def _status_answer(settings: Settings, registry: Registry, commune: Commune, que
 
 
 def _eligibility_answer(settings: Settings, commune: Commune | None, question: str,
-                        prefix: str) -> Answer:
+                        prefix: str, role: Role | None) -> Answer:
     """A checklist of the programme criteria, each line backed by a programme passage."""
     index = open_index(settings)
     population = population_from_text(question)
@@ -174,7 +178,8 @@ def _eligibility_answer(settings: Settings, commune: Commune | None, question: s
     items = []
     for item in checklist:
         query = _CRITERION_QUERIES.get(item.key, item.criterion)
-        retrieval = retrieve(index, query, k=3, filters=Filters(doc_types=["programme"]))
+        retrieval = retrieve(index, query, k=3, filters=Filters(doc_types=["programme"]),
+                             role=role)
         support = extractive_answer(query, retrieval, index.catalog, max_sentences=1,
                                     threshold=0.0)
         n = None
@@ -206,6 +211,7 @@ def answer_question(
     filters: Filters | None = None,
     k: int | None = None,
     scope: str = "",
+    role: Role | None = None,
 ) -> Answer:
     """The one entry point for questions: commune, intent and follow-ups resolved here."""
     t0 = time.perf_counter()
@@ -240,12 +246,16 @@ def answer_question(
             # "Et pour Ugine ?" asks the previous question again for another commune.
             retrieval_question = f"{previous.question} {question}"
 
+    if intent == "eligibility" and target is None and not (
+        population_from_text(question) or _PVD_CONTEXT.search(fold(question))
+    ):
+        intent = "general"  # "éligible" about something else than the programme
     prefix = f"Réponse pour {_commune_label(target)} : " if target else ""
     result: Answer | None = None
     if intent == "eligibility":
-        result = _eligibility_answer(settings, target, retrieval_question, prefix)
+        result = _eligibility_answer(settings, target, retrieval_question, prefix, role)
     elif intent == "status" and target is not None:
-        result = _status_answer(settings, registry, target, retrieval_question, prefix)
+        result = _status_answer(settings, registry, target, retrieval_question, prefix, role)
     elif intent == "contact":
         filters = filters or (Filters(doc_types=["suivi"], communes=[target.insee])
                               if target else None)
@@ -255,8 +265,8 @@ def answer_question(
             filters = _scope_filters(registry, target, None)
         from .service import ask
 
-        result = ask(settings, retrieval_question, filters=filters, k=k, scope=scope or (
-            f"commune : {target.name}" if target else ""))
+        result = ask(settings, retrieval_question, filters=filters, k=k, role=role,
+                     scope=scope or (f"commune : {target.name}" if target else ""))
         if prefix and not result.refused:
             result.text = prefix + result.text
         result.question = question

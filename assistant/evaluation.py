@@ -1,4 +1,4 @@
-"""`assistant eval`: retrieval and answer metrics on a question set, ours beside a naive baseline."""
+"""`assistant eval`: retrieval and answer metrics on a question set, beside a naive baseline."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .access import Role
 from .errors import ConfigError
-from .filters import Filters
 from .index import SUPPORTED_SUFFIXES, Index
 from .lexical import fold
 from .settings import Settings
@@ -164,29 +164,27 @@ def summarize(rows: list[Row]) -> dict[str, Any]:
 Asker = Callable[[EvalQuestion], tuple[list[dict[str, Any]], dict[str, Any]]]
 
 
-def _default_asker(settings: Settings, k: int) -> tuple[Asker, Callable[[str, int | None], str]]:
-    """Our pipeline: hybrid retrieval and the extractive answerer, over an eval index."""
+def _default_asker(
+    settings: Settings, k: int, role: Role | None
+) -> tuple[Asker, Callable[[str, int | None], str]]:
+    """Our pipeline as users get it: commune-aware answers over an eval index."""
     from . import service
+    from .conversation import answer_question
 
     index = service.open_index(settings)
-    registry = None
-
-    def commune_filter(name: str | None) -> Filters | None:
-        nonlocal registry
-        if not name:
-            return None
-        if registry is None:
-            from .communes import load_registry
-
-            registry = load_registry(settings)
-        match = registry.match(name)
-        if match.status != "found" or match.commune is None:
-            return None
-        return Filters(communes=[match.commune.insee], include_general=True)
 
     def ask(q: EvalQuestion) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-        answer = service.ask(settings, q.question, k=max(k, 5), filters=commune_filter(q.commune))
-        retrieved = [{"source": h.source, "page": h.page, "text": h.text} for h in answer.hits]
+        answer = answer_question(settings, q.question, commune=q.commune, k=max(k, 5),
+                                 role=role)
+        retrieved: list[dict[str, Any]] = []
+        hits = answer.hits
+        if not hits:
+            # Status and checklist answers are read from records, not from a ranking:
+            # what the user is shown first is what they cite, then a plain search.
+            retrieved = [{"source": c.source, "page": c.page, "text": c.quote}
+                         for c in answer.citations]
+            hits = service.search(settings, q.question, k=max(k, 5), role=role)
+        retrieved += [{"source": h.source, "page": h.page, "text": h.text} for h in hits]
         return retrieved, answer.to_dict()
 
     def page_text(source: str, page: int | None) -> str:
@@ -212,6 +210,7 @@ def evaluate(
     seed: int = 0,
     out: Path | None = None,
     progress: Callable[[int, int], None] | None = None,
+    role: Role | None = None,
 ) -> dict[str, Any]:
     """Build (or reuse) an index of ``corpus`` in the cache and score ``questions_path``."""
     if k <= 0:
@@ -231,7 +230,7 @@ def evaluate(
     if pipeline == "default":
         eval_settings = settings.model_copy(update={"index_dir": cache})
         Index(eval_settings).ingest([corpus])
-        ask, page_text = _default_asker(eval_settings, k)
+        ask, page_text = _default_asker(eval_settings, k, role)
     elif pipeline == "naive":
         from .naive import NaivePipeline
 

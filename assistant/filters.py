@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from .access import Role
 from .errors import ConfigError
 from .types import DOC_TYPES, Chunk, DocumentMeta
 
@@ -25,6 +26,7 @@ class Filters:
     year_max: int | None = None
     visibilities: list[str] | None = None
     include_general: bool = False
+    role: Role | None = None  # None: no access restriction (internal callers)
 
     def __post_init__(self) -> None:
         for t in self.doc_types:
@@ -40,6 +42,7 @@ class Filters:
         return not (
             self.communes or self.epci or self.doc_types or self.year_min is not None
             or self.year_max is not None or self.visibilities is not None
+            or (self.role is not None and not self.role.sees_everything)
         )
 
     def to_chroma(self) -> dict[str, Any] | None:
@@ -57,6 +60,9 @@ class Filters:
             clauses.append({"year": {"$lte": self.year_max}})
         if self.visibilities is not None:
             clauses.append({"visibility": {"$in": list(self.visibilities) or ["-"]}})
+        role_clause = self.role.chroma_clause() if self.role is not None else None
+        if role_clause is not None:
+            clauses.append(role_clause)
         if not clauses:
             return None
         return clauses[0] if len(clauses) == 1 else {"$and": clauses}
@@ -77,7 +83,7 @@ class Filters:
             return False
         if self.visibilities is not None and meta.get("visibility") not in self.visibilities:
             return False
-        return True
+        return self.role is None or self.role.allows(meta)
 
 
 def chunk_metadata(chunk: Chunk, meta: DocumentMeta) -> dict[str, Any]:

@@ -31,8 +31,33 @@ STOP_WORDS = frozenset(
     soi soient sois soit sommes son sont sous suis sur t ta te tes toi ton tous tout toute toutes
     tres tu un une unes uns vers voici voila vos votre vous y
     est-ce qu'est-ce quoi dois doit doivent faire peux veux svp merci bonjour
+    combien koi quoi veut veulent dire signifie signifient definition definitions sert
+    servent existe existent ca cest quid expliquer explique explication expliquez
     """.split()
 )
+
+# Abbreviations officials type, expanded at query time so that "BdT" also finds
+# "Banque des Territoires" (the documents spell them out at least once).
+ABBREVIATIONS = {
+    "bdt": "banque des territoires",
+    "interco": "intercommunalité epci",
+    "intercos": "intercommunalités epci",
+    "cc": "communauté de communes",
+    "pvd": "petites villes de demain",
+    "st": "saint",
+    "ste": "sainte",
+    "cdp": "chef de projet",
+    "acv": "action cœur de ville",
+    "cofinance": "cofinancé cofinancement",
+    "cofinancent": "cofinancé cofinancement",
+    "coeur": "cœur",
+}
+
+
+def expand_query(text: str) -> str:
+    """The question plus the long forms of the abbreviations it uses."""
+    extra = [ABBREVIATIONS[t] for t in _TOKEN.findall(fold(text)) if t in ABBREVIATIONS]
+    return f"{text} {' '.join(extra)}" if extra else text
 
 
 def fold(text: str) -> str:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from .access import Role
 from .filters import Filters
 from .index import Index
-from .lexical import analyze
+from .lexical import analyze, expand_query
 from .types import Hit
 
 
@@ -30,6 +31,7 @@ def retrieve(
     k: int = 5,
     filters: Filters | None = None,
     boost_communes: list[str] | None = None,
+    role: Role | None = None,
 ) -> Retrieval:
     """Top-``k`` chunks for ``query`` among those ``filters`` allow.
 
@@ -40,10 +42,12 @@ def retrieve(
         raise ValueError(f"k must be > 0, got {k}")
     settings = index.settings
     filters = filters or Filters()
+    if role is not None:
+        filters = replace(filters, role=role)
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     view = index.catalog.view()
-    terms = analyze(query)
+    terms = analyze(expand_query(query))
     n_cand = max(settings.candidates, k)
 
     allowed: np.ndarray | None = None

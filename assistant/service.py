@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from .access import Role
 from .answer import extractive_answer
 from .errors import ConfigError
 from .filters import Filters
@@ -58,10 +59,13 @@ def search(
     *,
     filters: Filters | None = None,
     k: int | None = None,
+    role: Role | None = None,
 ) -> list[Hit]:
     k = k if k is not None else settings.top_k
+    if k <= 0:
+        raise ConfigError(f"k must be > 0, got {k}")
     query = clean_question(query)
-    return retrieve(open_index(settings), query, k=k, filters=filters).hits
+    return retrieve(open_index(settings), query, k=k, filters=filters, role=role).hits
 
 
 def ask(
@@ -71,6 +75,7 @@ def ask(
     filters: Filters | None = None,
     k: int | None = None,
     scope: str = "",
+    role: Role | None = None,
 ) -> Answer:
     """Answer one question from the index, with citations, or refuse."""
     t0 = time.perf_counter()
@@ -79,7 +84,7 @@ def ask(
         raise ConfigError(f"k must be > 0, got {k}")
     question = clean_question(question)
     index = open_index(settings)
-    retrieval = retrieve(index, question, k=k, filters=filters)
+    retrieval = retrieve(index, question, k=k, filters=filters, role=role)
     answer = extractive_answer(
         question,
         retrieval,

@@ -50,7 +50,8 @@ class Settings(BaseSettings):
     max_answer_sentences: int = Field(default=5, description="Sentences in an answer, at most.")
     refusal_threshold: float = Field(
         default=0.5,
-        description="Confidence under which the assistant refuses (calibrated, see docs).",
+        description="Refuse when the best passage covers less than this share of the "
+        "question's idf-weighted terms (calibrated on eval/gold.jsonl, see docs/refusal.md).",
     )
     max_file_mb: float = Field(default=50.0, description="Files larger than this are refused.")
     max_pages: int = Field(default=3000, description="PDFs with more pages are refused.")

@@ -62,7 +62,9 @@ def test_eligibility_checklist_each_line_cited(settings):
 
 
 def test_population_given_in_the_question(settings):
-    answer = answer_question(settings, "une commune de 23 000 habitants peut-elle entrer dans PVD ?")
+    answer = answer_question(
+        settings, "une commune de 23 000 habitants peut-elle entrer dans PVD ?"
+    )
     assert answer.extra["checklist"][0]["status"] == "non rempli"
     assert answer.extra["commune"] is None
 

@@ -116,7 +116,7 @@ def test_off_topic_question_is_refused(indexed):
 
 
 def test_incremental_reingest_with_the_real_model(indexed, tmp_path):
-    docs, index, _ = indexed
+    docs, _index, _ = indexed
     import shutil
 
     copy = tmp_path / "docs"

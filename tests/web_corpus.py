@@ -48,7 +48,7 @@ FILES: dict[str, str] = {
     ),
     "suivi/suivi-modane.md": (
         "# Fiche de suivi PVD – Modane\n\n"
-        "## Convention-cadre\n\nLa convention-cadre de Modane a été signée le 12 mai 2023 "
+        "## Convention-cadre\n\nLa convention-cadre de Modane a été signée le 29 mars 2023 "
         "avec l'État et la communauté de communes Haute Maurienne Vanoise.\n\n"
         "## Projets\n\nModane réaménage la place de l'Hôtel de ville et rénove les façades "
         "de la rue principale avec une opération façades.\n"
