@@ -66,7 +66,7 @@ def _candidates(hits: list[Hit], catalog: Catalog) -> list[_Candidate]:
         for part in hit.text.split("\n"):
             for s, e in split_sentences(part):
                 sentence = part[s:e].strip()
-                if len(sentence.split()) < 4 or _looks_like_heading(sentence):
+                if len(sentence.split()) < 4 or _not_an_answer(sentence):
                     continue
                 for i in order:
                     pos = pages[i].text.find(sentence)
@@ -78,9 +78,14 @@ def _candidates(hits: list[Hit], catalog: Catalog) -> list[_Candidate]:
     return out
 
 
-def _looks_like_heading(line: str) -> bool:
-    """Section titles make poor answers: short, no final punctuation, no label."""
-    return len(line.split()) < 12 and line[-1] not in ".!?…:;)»" and ":" not in line
+_COVER_LINE = re.compile(r"(Émetteur|Emetteur)\s*:|^Date\s*:|Document d'exemple|^Voir (la note|« )",
+                         re.IGNORECASE)
+
+
+def _not_an_answer(line: str) -> bool:
+    """Section titles, questions (FAQ headings) and cover-page lines make poor answers."""
+    heading = len(line.split()) < 12 and line[-1] not in ".!…:;»" and ":" not in line
+    return heading or line.rstrip().endswith("?") or bool(_COVER_LINE.search(line))
 
 
 def _clean(sentence: str) -> str:
@@ -100,12 +105,12 @@ def _similar(a: str, b: str) -> bool:
 # Words after which a capitalised word is a name the passage must contain.
 _KEY_CAP = re.compile(r"(?<![.!?]\s)(?<!^)\b([A-ZÀ-Ý][\w'’-]{2,}(?:[ -][A-ZÀ-Ý][\w'’-]+)*)")
 _YEAR_Q = re.compile(r"\b(19|20)\d{2}\b")
-_PERSON_Q = re.compile(
+PERSON_QUESTION = re.compile(
     r"\b(nom (du|de la|de l'|des)|qui est (le|la|l')\s*(maire|pr[ée]sident|pr[ée]fet|"
     r"directeur|directrice|responsable|chef|r[ée]f[ée]rent|d[ée]put[ée]|s[ée]nateur))",
     re.IGNORECASE,
 )
-_CONTACT_Q = re.compile(r"\b(e-?mail|mail|courriel|t[ée]l[ée]phone|num[ée]ro de t|adresse)\b",
+CONTACT_QUESTION = re.compile(r"\b(e-?mail|mail|courriel|t[ée]l[ée]phone|num[ée]ro de t|adresse)\b",
                         re.IGNORECASE)
 _CONTACT_A = re.compile(r"@|\b0\d(?:[ .]?\d{2}){4}\b|\b\d{1,4},? (rue|avenue|place|boulevard)\b",
                         re.IGNORECASE)
@@ -177,9 +182,9 @@ def assess_support(question: str, hits: list[Hit], bm25: BM25) -> Support:
             best, best_missing = covered, missing
     mismatch = None
     joined = " ".join(h.text for h in hits)
-    if _PERSON_Q.search(question) and not _PERSON_A.search(joined):
+    if PERSON_QUESTION.search(question) and not _PERSON_A.search(joined):
         mismatch = "personne"
-    elif _CONTACT_Q.search(question) and not _CONTACT_A.search(joined):
+    elif CONTACT_QUESTION.search(question) and not _CONTACT_A.search(joined):
         mismatch = "coordonnées"
     return Support(coverage=best, missing_keys=best_missing, type_mismatch=mismatch)
 

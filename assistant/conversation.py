@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .access import Role
-from .answer import extractive_answer
+from .answer import CONTACT_QUESTION, PERSON_QUESTION, extractive_answer
 from .communes import Commune, Registry, load_registry
 from .eligibility import eligibility_checklist, population_from_text
 from .filters import Filters
@@ -19,7 +19,8 @@ from .settings import Settings
 from .types import Answer, Citation
 
 _STATUS = re.compile(
-    r"\b(ou en est|avancement|ou on en est|statut|etat d.avancement|quand .*(signe|signature)|"
+    r"\b(ou en est|ou en sont|avancement|ou on en est|statut|etat d.avancement|"
+    r"quand .*(signe|signature)|"
     r"date .*(signature|convention)|a-t-on signe|avons-nous (une|un|signe)|a-t-elle (une|signe)|"
     r"a-t-il (une|signe)|est-elle signee|signe(e)? (la|sa|notre|leur) convention)\b"
 )
@@ -27,6 +28,14 @@ _ELIGIBILITY = re.compile(r"\b(eligib|peut-elle (entrer|beneficier|integrer)|peu
                           r"criteres? d.(entree|eligibilite)|rentrer dans pvd)")
 _FUNDING = re.compile(r"\b(financ|subvention|aide|dotation|fonds|denormandie|detr|dsil|fnadt)")
 _CONTACT = re.compile(r"\b(qui contacter|a qui (m.adresser|s.adresser|demander)|contact)")
+_STEP_QUESTION = re.compile(
+    r"\b(convention.cadre|convention d.adhesion|adhesion|ort|chef de projet)\b.*"
+    r"(\?|signe|quand|date|recrut|ou pas)|\b(une|notre|leur|son|sa) (ort|convention)\b"
+)
+_DEFINITION = re.compile(
+    r"(c.?est quoi|c koi|c quoi|qu.est.ce qu|que veut dire|veut dire quoi|definition|"
+    r"signifie|ca veut dire)"
+)
 _PVD_CONTEXT = re.compile(r"\b(pvd|petites? villes? de demain|programme|commune)")
 _FOLLOW_UP = re.compile(r"^(et|puis|aussi|meme chose|idem)\b")
 _STEP_WORDS = {
@@ -237,6 +246,10 @@ def answer_question(
         target = registry.get(previous.commune)
 
     intent = detect_intent(question)
+    if PERSON_QUESTION.search(question) or CONTACT_QUESTION.search(question):
+        intent = "general"  # a name or an address: only a passage that holds one answers
+    if target is not None and intent == "general" and _STEP_QUESTION.search(fold(question)):
+        intent = "status"  # "Les Échelles ont une ORT ?", "le chef de projet recruté quand ?"
     is_follow_up = bool(previous and _FOLLOW_UP.match(fold(question)) and len(question) < 60)
     retrieval_question = question
     if is_follow_up and previous is not None:
@@ -265,8 +278,11 @@ def answer_question(
             filters = _scope_filters(registry, target, None)
         from .service import ask
 
+        # Vocabulary questions are best answered by the glossary.
+        boost = ["glossaire"] if _DEFINITION.search(fold(question)) else None
         result = ask(settings, retrieval_question, filters=filters, k=k, role=role,
-                     scope=scope or (f"commune : {target.name}" if target else ""))
+                     scope=scope or (f"commune : {target.name}" if target else ""),
+                     boost_types=boost)
         if prefix and not result.refused:
             result.text = prefix + result.text
         result.question = question

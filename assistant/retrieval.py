@@ -31,6 +31,7 @@ def retrieve(
     k: int = 5,
     filters: Filters | None = None,
     boost_communes: list[str] | None = None,
+    boost_types: list[str] | None = None,
     role: Role | None = None,
 ) -> Retrieval:
     """Top-``k`` chunks for ``query`` among those ``filters`` allow.
@@ -88,11 +89,14 @@ def retrieve(
         fused[cid] = settings.dense_weight / (settings.rrf_k + rank + 1)
     for cid, rank in lexical_rank.items():
         fused[cid] = fused.get(cid, 0.0) + settings.lexical_weight / (settings.rrf_k + rank + 1)
-    if boost:
+    boosted_types = set(boost_types or [])
+    if boost or boosted_types:
         for cid in fused:
             meta = view.metas[view.position[cid]]
             if any(meta.get(f"c_{c}") for c in boost):
                 fused[cid] *= 1.25
+            if meta.get("doc_type") in boosted_types:
+                fused[cid] *= 1.5
 
     ordered = sorted(fused.items(), key=lambda kv: -kv[1])[:k]
     hits = []

@@ -76,6 +76,7 @@ def ask(
     k: int | None = None,
     scope: str = "",
     role: Role | None = None,
+    boost_types: list[str] | None = None,
 ) -> Answer:
     """Answer one question from the index, with citations, or refuse."""
     t0 = time.perf_counter()
@@ -84,7 +85,8 @@ def ask(
         raise ConfigError(f"k must be > 0, got {k}")
     question = clean_question(question)
     index = open_index(settings)
-    retrieval = retrieve(index, question, k=k, filters=filters, role=role)
+    retrieval = retrieve(index, question, k=k, filters=filters, role=role,
+                         boost_types=boost_types)
     answer = extractive_answer(
         question,
         retrieval,
