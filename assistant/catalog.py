@@ -125,6 +125,26 @@ class Catalog:
             return None
         return StoredDocument(row[0], row[1], row[2], row[3], json.loads(row[4]), *row[5:])
 
+    def document_with_sha(self, sha256: str, root: str) -> StoredDocument | None:
+        row = self._conn().execute(
+            "SELECT doc_id FROM documents WHERE sha256 = ? AND root = ? ORDER BY source LIMIT 1",
+            (sha256, root),
+        ).fetchone()
+        return self.document(row[0]) if row else None
+
+    def add_alias(self, doc_id: str, source: str) -> None:
+        """Record another path holding the same bytes as this document."""
+        with self._tx() as conn:
+            row = conn.execute("SELECT meta FROM documents WHERE doc_id = ?", (doc_id,)).fetchone()
+            if row is None:
+                return
+            meta = json.loads(row[0])
+            aliases = meta.setdefault("extra", {}).setdefault("aliases", [])
+            if source not in aliases:
+                aliases.append(source)
+                conn.execute("UPDATE documents SET meta = ? WHERE doc_id = ?",
+                             (json.dumps(meta), doc_id))
+
     def pages(self, doc_id: str) -> list[Page]:
         rows = self._conn().execute(
             "SELECT number, text FROM pages WHERE doc_id = ? ORDER BY idx", (doc_id,)

@@ -210,6 +210,12 @@ class Index:
         ):
             report.unchanged += 1
             return
+        twin = self.catalog.document_with_sha(sha, str(job.root)) if existing is None else None
+        if twin is not None and twin.source != job.source and (job.root / twin.source).is_file():
+            # The same bytes under a second name: indexed once, both paths known.
+            self.catalog.add_alias(twin.doc_id, job.source)
+            report.duplicates.append({"source": job.source, "same_as": twin.source})
+            return
         loaded = loader(job.path)
         if len(loaded.pages) > self.settings.max_pages:
             raise ConfigError(

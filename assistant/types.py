@@ -188,6 +188,7 @@ class IngestReport:
     removed: int = 0
     chunks: int = 0
     failed: list[IngestFailure] = field(default_factory=list)
+    duplicates: list[dict[str, str]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -197,4 +198,5 @@ class IngestReport:
             "removed": self.removed,
             "chunks": self.chunks,
             "failed": [{"source": f.source, "error": f.error} for f in self.failed],
+            "duplicates": self.duplicates,
         }
