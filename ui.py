@@ -10,11 +10,13 @@ from typing import Any
 import gradio as gr
 
 from assistant import service
+from assistant.access import Role
 from assistant.errors import AssistantError, IndexBusyError
 from assistant.feedback import FeedbackStore
 from assistant.settings import Settings
 from assistant.types import DOC_TYPES
-from assistant.web import discover, render, tabs
+from assistant.users import UserStore
+from assistant.web import auth, discover, render, tabs
 from assistant.web.background import BackgroundIngest
 from assistant.web.chat import chat_turn
 
@@ -24,6 +26,7 @@ EXAMPLE_QUESTIONS = [
     "Où en est la convention-cadre de Modane ?",
     "Qu'est-ce qu'une ORT ?",
 ]
+MANAGERS_ONLY = "Réservé au personnel d'Agate : connectez-vous."
 # Gradio's page says lang="en"; screen readers must read French.
 HEAD = ('<meta name="description" content="Assistant PVD : réponses citées sur les documents '
         'Petites villes de demain en Savoie">'
@@ -74,17 +77,32 @@ def build_ui(settings: Settings, background: BackgroundIngest | None = None) -> 
     communes = tabs.load_communes(settings)
     names = tabs.commune_names(communes)
     feedback = FeedbackStore(settings.feedback_path)
+    users = UserStore(settings.users_path)
 
     def index() -> Any:
         return service.open_index(settings)
 
+    def role_of(request: gr.Request | None) -> Role:
+        """The role of whoever sent ``request``: the session's, else public (if allowed)."""
+        visitor = auth.visitor_for(settings, request, users)
+        if visitor is None:
+            raise gr.Error("Connectez-vous pour utiliser l'assistant.")
+        return visitor.role
+
+    def require_manager(request: gr.Request | None) -> Role:
+        role = role_of(request)
+        if not role.can_manage_documents:
+            raise gr.Error(MANAGERS_ONLY)
+        return role
+
     # ---- callbacks: Discuter ---------------------------------------------------------
 
     def respond(question: str, history: list[dict[str, Any]] | None, commune: str,
-                turns: list[dict[str, Any]] | None) -> tuple:
+                turns: list[dict[str, Any]] | None, request: gr.Request) -> tuple:
+        role = role_of(request)
         try:
             turn = chat_turn(settings, question, history, commune, communes,
-                             indexing=background.running, turns=turns)
+                             indexing=background.running, turns=turns, role=role)
         except AssistantError as exc:
             raise _error(exc) from exc
         return turn.history, "", turn.last, turn.plain_text, "", turn.turns
@@ -101,10 +119,12 @@ def build_ui(settings: Settings, background: BackgroundIngest | None = None) -> 
     # ---- callbacks: Rechercher -------------------------------------------------------
 
     def do_search(query: str, commune: str, epci: str, types: list[str], y_from: Any,
-                  y_to: Any, k: float) -> tuple[str, list[dict[str, Any]], Any]:
+                  y_to: Any, k: float,
+                  request: gr.Request) -> tuple[str, list[dict[str, Any]], Any]:
+        role = role_of(request)
         try:
             filters = tabs.search_filters(commune, epci, types, y_from, y_to)
-            hits = service.search(settings, query or "", filters=filters, k=int(k))
+            hits = service.search(settings, query or "", filters=filters, k=int(k), role=role)
         except AssistantError as exc:
             raise _error(exc) from exc
         rows = tabs.search_rows(hits)
@@ -121,13 +141,20 @@ def build_ui(settings: Settings, background: BackgroundIngest | None = None) -> 
 
     # ---- callbacks: Documents --------------------------------------------------------
 
-    def refresh_documents() -> tuple[Any, Any]:
+    def refresh_documents(request: gr.Request) -> tuple[Any, Any]:
+        return documents_for(role_of(request))
+
+    def documents_for(role: Role) -> tuple[Any, Any]:
         idx = index()
-        return (gr.Dataframe(value=tabs.documents_table(idx, names)),
-                gr.Dropdown(choices=tabs.document_choices(idx), value=None))
+        # Only managers remove documents: the others get no choice at all.
+        choices = tabs.document_choices(idx, role) if role.can_manage_documents else []
+        return (gr.Dataframe(value=tabs.documents_table(idx, names, role)),
+                gr.Dropdown(choices=choices, value=None))
 
     # Gradio's idiom: a gr.Progress() default is replaced by the live tracker at call time.
-    def do_upload(files: list[Any] | None, progress: gr.Progress = gr.Progress()) -> tuple:  # noqa: B008
+    def do_upload(files: list[Any] | None, request: gr.Request,
+                  progress: gr.Progress = gr.Progress()) -> tuple:  # noqa: B008
+        role = require_manager(request)
         if not files:
             raise gr.Error("Choisissez d'abord un ou plusieurs fichiers.")
         if background.running:
@@ -149,9 +176,10 @@ def build_ui(settings: Settings, background: BackgroundIngest | None = None) -> 
             failed = {f.source for f in report.failed}
             lines += [f"✗ Échec : « {f.source} » : {f.error}" for f in report.failed]
             lines += [f"✓ « {p.name} » indexé." for p in saved.saved if p.name not in failed]
-        return ("\n\n".join(lines), *refresh_documents(), None)
+        return ("\n\n".join(lines), *documents_for(role), None)
 
-    def ask_remove(doc_id: str | None) -> tuple[Any, str]:
+    def ask_remove(doc_id: str | None, request: gr.Request) -> tuple[Any, str]:
+        require_manager(request)
         if not doc_id:
             raise gr.Error("Choisissez d'abord un document à supprimer.")
         doc = index().catalog.document(doc_id)
@@ -161,12 +189,13 @@ def build_ui(settings: Settings, background: BackgroundIngest | None = None) -> 
             "pour l'index (le fichier d'origine du corpus n'est pas effacé)."
         )
 
-    def confirm_remove(doc_id: str | None) -> tuple:
+    def confirm_remove(doc_id: str | None, request: gr.Request) -> tuple:
+        role = require_manager(request)
         try:
             message = tabs.remove_document(index(), doc_id or "")
         except AssistantError as exc:
             raise _error(exc) from exc
-        return (gr.Group(visible=False), message, *refresh_documents())
+        return (gr.Group(visible=False), message, *documents_for(role))
 
     # ---- callbacks: page load and first-start progress -------------------------------
 
@@ -186,15 +215,19 @@ def build_ui(settings: Settings, background: BackgroundIngest | None = None) -> 
                     "</div>")
         return ""
 
-    def on_load() -> tuple:
-        return (status_html(), gr.Timer(active=background.running), *refresh_documents(),
+    def account_html(request: gr.Request) -> str:
+        return auth.header_html(auth.visitor_for(settings, request, users))
+
+    def on_load(request: gr.Request) -> tuple:
+        return (status_html(), gr.Timer(active=background.running), *refresh_documents(request),
                 *discover_html())
 
-    def on_tick() -> tuple:
+    def on_tick(request: gr.Request) -> tuple:
         if background.running:
             return (status_html(), gr.Timer(active=True), gr.skip(), gr.skip(), gr.skip(),
                     gr.skip(), gr.skip())
-        return (status_html(), gr.Timer(active=False), *refresh_documents(), *discover_html())
+        return (status_html(), gr.Timer(active=False), *refresh_documents(request),
+                *discover_html())
 
     # ---- layout ----------------------------------------------------------------------
 
@@ -203,6 +236,7 @@ def build_ui(settings: Settings, background: BackgroundIngest | None = None) -> 
     with gr.Blocks(title="Assistant PVD") as demo:
         gr.HTML('<header class="pvd-header"><h1>Assistant PVD</h1><p>Réponses citées sur les '
                 "documents du programme <em>Petites villes de demain</em> en Savoie.</p></header>")
+        account = gr.HTML(auth.header_html(None), elem_id="pvd-account-line")
         status = gr.HTML(status_html(), elem_id="pvd-status")
         timer = gr.Timer(1.0, active=background.running)
         with gr.Tabs():
@@ -300,7 +334,7 @@ def build_ui(settings: Settings, background: BackgroundIngest | None = None) -> 
         commune.change(lambda c: c or "", commune, commune_state)
         ask_outputs = [chat, question, last, copy_text, feedback_msg, turns_state]
         ask_inputs = [question, chat, commune_state, turns_state]
-        send.click(respond, ask_inputs, ask_outputs)
+        send.click(respond, ask_inputs, ask_outputs, api_name="ask")
         question.submit(respond, ask_inputs, ask_outputs)
         for btn, text in zip(example_buttons, EXAMPLE_QUESTIONS, strict=True):
             btn.click(lambda t=text: t, None, question, queue=False).then(
@@ -325,5 +359,6 @@ def build_ui(settings: Settings, background: BackgroundIngest | None = None) -> 
 
         page_outputs = [status, timer, docs_table, remove_choice, glossary, timeline, reading]
         demo.load(on_load, None, page_outputs)
+        demo.load(account_html, None, account)
         timer.tick(on_tick, None, page_outputs)
     return demo

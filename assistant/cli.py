@@ -365,8 +365,10 @@ def main() -> None:
 def _attach_optional_commands() -> None:
     """Subcommand groups that live in their own modules."""
     from .cli_communes import communes
+    from .cli_users import users
 
     cli.add_command(communes)
+    cli.add_command(users)
 
 
 _attach_optional_commands()

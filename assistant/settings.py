@@ -62,6 +62,14 @@ class Settings(BaseSettings):
         description="Whom to ask when the assistant cannot answer, as it follows "
         "'adressez-vous' (starts with à/au/aux).",
     )
+    allow_anonymous: bool = Field(
+        default=True,
+        description="Visitors without an account use the app with the 'public' role; "
+        "False sends them to /login.",
+    )
+    session_hours: float = Field(
+        default=8.0, gt=0, description="A web session expires this many hours after login."
+    )
 
     @field_validator("top_k", "candidates", "rrf_k", "chunk_max_tokens", "port")
     @classmethod
@@ -89,6 +97,16 @@ class Settings(BaseSettings):
     @property
     def feedback_path(self) -> Path:
         return self.index_dir / "feedback.sqlite3"
+
+    @property
+    def users_path(self) -> Path:
+        """Web accounts (argon2 hashes), managed by `assistant users`."""
+        return self.index_dir / "users.json"
+
+    @property
+    def secret_path(self) -> Path:
+        """Key signing the session cookies, created on first use."""
+        return self.index_dir / "secret.key"
 
 
 def get_settings(**overrides: Any) -> Settings:

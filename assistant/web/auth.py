@@ -1,0 +1,228 @@
+"""Web sessions: signed cookies, the /login and /logout pages, the role of each request."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import html
+import json
+import os
+import secrets
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from http.cookies import CookieError, SimpleCookie
+from typing import Any
+
+from fastapi import Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from ..access import Role
+from ..errors import AssistantError
+from ..settings import Settings
+from ..users import UserStore
+
+COOKIE = "pvd_session"
+ROLE_LABELS = {"public": "public", "elu": "élu", "agate": "Agate", "admin": "administrateur"}
+# Paths reachable without a session even when anonymous access is off.
+OPEN_PATHS = ("/login", "/logout", "/healthz")
+
+
+@dataclass(frozen=True)
+class Visitor:
+    """Who is asking: a user name (None when anonymous) and the role in force."""
+
+    name: str | None
+    role: Role
+
+    @property
+    def label(self) -> str:
+        text = ROLE_LABELS.get(self.role.name, self.role.name)
+        return f"{text} {self.role.commune}" if self.role.commune else text
+
+
+def load_secret(settings: Settings) -> bytes:
+    """The signing key in ``index_dir/secret.key``; created (mode 600) on first use."""
+    path = settings.secret_path
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:  # another process created it first
+            pass
+        else:
+            with os.fdopen(fd, "w", encoding="ascii") as handle:
+                handle.write(secrets.token_hex(32))
+    key = path.read_text(encoding="ascii").strip()
+    if not key:
+        raise AssistantError(f"clé de session vide : {path}")
+    return key.encode("ascii")
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).decode("ascii").rstrip("=")
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def make_session(settings: Settings, name: str, *, now: float | None = None) -> str:
+    """Cookie value: payload (user, expiry) and its HMAC-SHA256 under the secret key."""
+    issued = time.time() if now is None else now
+    payload = {"u": name, "exp": issued + settings.session_hours * 3600}
+    body = _b64(json.dumps(payload, separators=(",", ":")).encode("utf-8"))
+    sig = hmac.new(load_secret(settings), body.encode("ascii"), hashlib.sha256).hexdigest()
+    return f"{body}.{sig}"
+
+
+def read_session(settings: Settings, value: str | None, *, now: float | None = None) -> str | None:
+    """The user name of a valid, unexpired cookie value; None otherwise."""
+    if not value or "." not in value:
+        return None
+    body, sig = value.rsplit(".", 1)
+    expected = hmac.new(load_secret(settings), body.encode("ascii", "replace"),
+                        hashlib.sha256).hexdigest()
+    if not hmac.compare_digest(expected, sig):
+        return None
+    try:
+        payload = json.loads(_unb64(body))
+        name, expires = str(payload["u"]), float(payload["exp"])
+    except (ValueError, KeyError, TypeError):
+        return None
+    if (time.time() if now is None else now) >= expires:
+        return None
+    return name
+
+
+def visitor_from_cookies(settings: Settings, cookies: Mapping[str, str] | None,
+                         store: UserStore | None = None) -> Visitor | None:
+    """The logged-in visitor, or None (no cookie, bad signature, expired, account removed)."""
+    name = read_session(settings, (cookies or {}).get(COOKIE))
+    if name is None:
+        return None
+    user = (store or UserStore(settings.users_path)).get(name)
+    if user is None:
+        return None
+    try:
+        return Visitor(user.name, user.parsed_role)
+    except AssistantError:
+        return None
+
+
+def request_cookies(request: Any) -> dict[str, str]:
+    """Cookies of a Starlette request or a gr.Request (parsed from the header if need be)."""
+    if request is None:
+        return {}
+    cookies = getattr(request, "cookies", None)
+    if cookies:
+        return dict(cookies)
+    headers = getattr(request, "headers", None) or {}
+    raw = headers.get("cookie", "") if hasattr(headers, "get") else ""
+    parsed = SimpleCookie()
+    try:
+        parsed.load(raw)
+    except CookieError:
+        return {}
+    return {k: m.value for k, m in parsed.items()}
+
+
+def anonymous(settings: Settings) -> Visitor | None:
+    return Visitor(None, Role("public")) if settings.allow_anonymous else None
+
+
+def visitor_for(settings: Settings, request: Any, store: UserStore | None = None) -> Visitor | None:
+    """The logged-in user, else the public visitor when anonymous access is allowed, else None."""
+    return visitor_from_cookies(settings, request_cookies(request), store) or anonymous(settings)
+
+
+# -- pages ------------------------------------------------------------------------------------
+
+_STYLE = (
+    "body{font-family:system-ui,sans-serif;background:#f5f7fa;color:#1f2933;margin:0}"
+    "main{max-width:24rem;margin:4rem auto;padding:2rem;background:#fff;border-radius:.75rem;"
+    "box-shadow:0 1px 4px rgba(0,0,0,.12)}h1{font-size:1.5rem;margin-top:0}"
+    "label{display:block;margin:.8rem 0 .3rem;font-weight:600}"
+    "input{width:100%;box-sizing:border-box;padding:.55rem;font-size:1rem;border:1px solid #9aa5b1;"
+    "border-radius:.4rem}button{margin-top:1.2rem;width:100%;padding:.65rem;font-size:1rem;"
+    "background:#1d4ed8;color:#fff;border:0;border-radius:.4rem;cursor:pointer}"
+    ".error{background:#fdecea;color:#8a1c1c;padding:.6rem;border-radius:.4rem}"
+    ".alt{margin-top:1.2rem;text-align:center}a{color:#1d4ed8}"
+)
+
+
+def login_page(settings: Settings, *, error: str = "", name: str = "") -> str:
+    """The French login form; ``error`` shown above it."""
+    message = f'<p class="error" role="alert">{html.escape(error)}</p>' if error else ""
+    alt = ('<p class="alt"><a href="/" id="pvd-anonymous">Continuer sans compte</a></p>'
+           if settings.allow_anonymous else "")
+    return (
+        '<!doctype html><html lang="fr"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>Connexion – Assistant PVD</title><style>{_STYLE}</style></head><body><main>"
+        f"<h1>Connexion</h1>{message}"
+        '<form method="post" action="/login">'
+        '<label for="username">Identifiant</label>'
+        f'<input id="username" name="username" autocomplete="username" required '
+        f'value="{html.escape(name)}" autofocus>'
+        '<label for="password">Mot de passe</label>'
+        '<input id="password" name="password" type="password" autocomplete="current-password" '
+        "required>"
+        '<button type="submit" id="pvd-login">Se connecter</button></form>'
+        f"{alt}</main></body></html>"
+    )
+
+
+def header_html(visitor: Visitor | None) -> str:
+    """The page header's account line: who is connected, with «Se connecter» / «Se déconnecter»."""
+    if visitor is None or visitor.name is None:
+        return ('<div class="pvd-account" id="pvd-account">Accès public · '
+                '<a href="/login">Se connecter</a></div>')
+    return (f'<div class="pvd-account" id="pvd-account">Connecté : '
+            f"<strong>{html.escape(visitor.name)}</strong> ({html.escape(visitor.label)}) · "
+            '<a href="/logout">Se déconnecter</a></div>')
+
+
+def add_auth_routes(app: Any, settings: Settings) -> None:
+    """/login (GET form, POST check), /logout, and the redirect of anonymous visitors."""
+    store = UserStore(settings.users_path)
+    load_secret(settings)  # created at start, not during the first login
+
+    @app.get("/login", response_class=HTMLResponse)
+    def login_form() -> HTMLResponse:
+        return HTMLResponse(login_page(settings))
+
+    @app.post("/login")
+    def login(username: str = Form(""), password: str = Form("")) -> Response:
+        try:
+            user = store.verify(username, password)
+        except AssistantError:
+            user = None
+        if user is None:
+            page = login_page(settings, error="Identifiant ou mot de passe incorrect.",
+                              name=username)
+            return HTMLResponse(page, status_code=401)
+        response = RedirectResponse("/", status_code=303)
+        response.set_cookie(
+            COOKIE, make_session(settings, user.name),
+            max_age=int(settings.session_hours * 3600), httponly=True, samesite="lax", path="/",
+        )
+        return response
+
+    @app.get("/logout")
+    def logout() -> RedirectResponse:
+        response = RedirectResponse("/" if settings.allow_anonymous else "/login",
+                                    status_code=303)
+        response.delete_cookie(COOKIE, path="/", httponly=True, samesite="lax")
+        return response
+
+    if not settings.allow_anonymous:
+        @app.middleware("http")
+        async def require_login(request: Request, call_next: Any) -> Any:
+            path = request.url.path
+            if path in OPEN_PATHS or visitor_from_cookies(settings, request.cookies, store):
+                return await call_next(request)
+            if request.method == "GET":
+                return RedirectResponse("/login", status_code=303)
+            return Response("Connexion requise", status_code=401)
