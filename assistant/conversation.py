@@ -211,6 +211,80 @@ def _eligibility_answer(settings: Settings, commune: Commune | None, question: s
                   extra={"checklist": items})
 
 
+# Funding schemes officials ask about, the words that bring them up, and how to find
+# their description in the programme texts.
+_SCHEMES: list[tuple[str, tuple[str, ...], str]] = [
+    ("Chef de projet", ("ingenierie", "chef de projet", "etude", "recrut"),
+     "cofinancement du poste de chef de projet jusqu'à 75 %"),
+    ("Manager de commerce", ("commerce", "commercant", "boutique", "vacance commerciale"),
+     "subvention manager de commerce Banque des Territoires"),
+    ("DETR", ("travaux", "equipement", "investissement", "centre-bourg", "centre bourg",
+              "espace public", "batiment"), "DETR dotation d'équipement des territoires ruraux"),
+    ("DSIL", ("travaux", "equipement", "investissement", "centre-bourg", "centre bourg",
+              "espace public", "batiment"), "DSIL dotation de soutien à l'investissement local"),
+    ("Fonds vert", ("renatur", "climat", "transition", "energ", "espace public", "vegetal"),
+     "Fonds vert transition écologique"),
+    ("Fonds friches", ("friche", "reconversion", "site industriel"),
+     "Fonds friches recyclage foncier"),
+    ("Anah", ("logement", "habitat", "renov", "opah"), "aides de l'Anah rénovation de l'habitat"),
+    ("Denormandie", ("logement", "habitat", "renov", "locatif", "fiscal"),
+     "dispositif Denormandie ORT réduction d'impôt"),
+]
+_FUNDING_LIST = re.compile(
+    r"(quel(le)?s? (financements?|aides?|subventions?|dispositifs?|sources?)|comment financer|"
+    r"financer (nos|notre|le|la|les|un|une|des)|financements? possibles?|qui peut (nous )?financer)"
+)
+
+
+def _of(name: str) -> str:
+    """French "de" before a name, elided before a vowel: "d'Ugine", "de Modane"."""
+    return f"d'{name}" if fold(name[:1]) in "aeiouy" else f"de {name}"
+
+
+def _funding_answer(settings: Settings, registry: Registry, commune: Commune | None,
+                    question: str, prefix: str, role: Role | None) -> Answer | None:
+    """The funding sources that fit the question, each with its cited passage."""
+    q = fold(question)
+    named = [s for s in _SCHEMES if fold(s[0]) in q]
+    themed = [s for s in _SCHEMES if any(w in q for w in s[1])]
+    schemes = named or themed or [s for s in _SCHEMES if s[0] in
+                                  ("DETR", "DSIL", "Fonds vert", "Fonds friches", "Anah")]
+    index = open_index(settings)
+    citations: list[Citation] = []
+    lines: list[str] = []
+    found: list[dict[str, Any]] = []
+    for name, _, query in schemes[:6]:
+        retrieval = retrieve(index, query, k=4, filters=Filters(doc_types=["programme"]),
+                             role=role)
+        support = extractive_answer(query, retrieval, index.catalog, max_sentences=3,
+                                    threshold=0.0)
+        cit = next((c for c in support.citations if fold(name) in fold(c.quote)), None)
+        if cit is None:
+            continue
+        cit.n = len(citations) + 1
+        citations.append(cit)
+        lines.append(f"{name} : {' '.join(cit.quote.split())} [{cit.n}]")
+        found.append({"scheme": name, "citation": cit.n})
+    if not lines:
+        return None
+    text = f"{prefix}Financements qui peuvent correspondre :\n" + "\n".join(
+        f"• {line}" for line in lines)
+    if any(f["scheme"] == "Denormandie" for f in found):
+        status = None
+        if commune is not None:
+            status = _status_answer(settings, registry, commune, "ORT", "", role)
+        ort_rows = [c.quote for c in (status.citations if status else [])
+                    if fold(c.quote).startswith(("etape : ort", "ort ("))]
+        if ort_rows and "non renseign" in fold(ort_rows[0]):
+            text += (f"\nDenormandie suppose une ORT : la fiche de suivi {_of(commune.name)} "
+                     "ne l'indique pas (« non renseigné ») ; vérifiez que votre "
+                     "convention-cadre vaut ORT.")
+        else:
+            text += "\nDenormandie n'est ouvert que dans le périmètre d'une ORT."
+    return Answer(question=question, text=text, refused=False, citations=citations,
+                  extra={"funding": found})
+
+
 def answer_question(
     settings: Settings,
     question: str,
@@ -267,6 +341,8 @@ def answer_question(
     result: Answer | None = None
     if intent == "eligibility":
         result = _eligibility_answer(settings, target, retrieval_question, prefix, role)
+    elif intent == "funding" and _FUNDING_LIST.search(fold(question)):
+        result = _funding_answer(settings, registry, target, retrieval_question, prefix, role)
     elif intent == "status" and target is not None:
         result = _status_answer(settings, registry, target, retrieval_question, prefix, role)
     elif intent == "contact":

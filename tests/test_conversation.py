@@ -97,3 +97,19 @@ def test_ask_history_file_scripts_a_conversation(settings, tmp_path: Path, monke
     data = json.loads(out.stdout)
     assert data["commune"] == {"insee": "73303", "name": "Ugine", "epci": "CA Arlysère"}
     assert len(json.loads(history.read_text())) == 2
+
+
+def test_funding_list_for_housing_notes_denormandie_needs_an_ort(settings):
+    answer = answer_question(settings, "Quelles aides pour rénover des logements ?",
+                             commune="Ugine")
+    schemes = [f["scheme"] for f in answer.extra["funding"]]
+    assert "Anah" in schemes and "Denormandie" in schemes
+    assert all(item["citation"] for item in answer.extra["funding"])
+    assert "Denormandie suppose une ORT" in answer.text and "d'Ugine" in answer.text
+    assert all(c.source.startswith("programme/") for c in answer.citations)
+
+
+def test_funding_list_for_works(settings):
+    answer = answer_question(settings, "quels financements pour nos travaux de centre-bourg ?")
+    schemes = {f["scheme"] for f in answer.extra["funding"]}
+    assert {"DETR", "DSIL"} <= schemes
