@@ -48,6 +48,7 @@ class Row:
     answer: str
     contains_found: list[bool]
     citations_valid: list[bool]
+    cited: list[str]
     latency_ms: float
 
 
@@ -262,7 +263,9 @@ def evaluate(
             retrieved=[{"source": h["source"], "page": h["page"]} for h in retrieved[:k]],
             first_hit_rank=first, span_found=span_found, refused=bool(answer.get("refused")),
             must_refuse=not q.sources, answer=answer.get("answer", ""),
-            contains_found=contains, citations_valid=valid, latency_ms=round(latency, 2),
+            contains_found=contains, citations_valid=valid,
+            cited=[c["source"] for c in answer.get("citations", [])],
+            latency_ms=round(latency, 2),
         ))
         if progress:
             progress(i + 1, len(questions))
