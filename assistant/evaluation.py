@@ -228,9 +228,13 @@ def evaluate(
             f"{settings.chunk_max_tokens}|{settings.chunk_overlap_tokens}|v1"
     cache = settings.cache_dir / "eval" / f"{pipeline}-{corpus_hash(corpus, shape)}"
     build_t0 = time.perf_counter()
+    index_failures: list[str] = []
     if pipeline == "default":
         eval_settings = settings.model_copy(update={"index_dir": cache})
-        Index(eval_settings).ingest([corpus])
+        ingest_report = Index(eval_settings).ingest([corpus])
+        if ingest_report.failed:
+            # A partial index would understate every metric: say so in the report.
+            index_failures = [f.source for f in ingest_report.failed]
         ask, page_text = _default_asker(eval_settings, k, role)
     elif pipeline == "naive":
         from .naive import NaivePipeline
@@ -272,6 +276,7 @@ def evaluate(
     report = summarize(rows)
     report["pipeline"] = pipeline
     report["index_build_s"] = round(build_s, 1)
+    report["index_failures"] = index_failures
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)
         with out.open("w", encoding="utf-8") as handle:
