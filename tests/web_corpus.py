@@ -55,8 +55,8 @@ FILES: dict[str, str] = {
     ),
     "suivi/suivi-ugine.md": (
         "# Fiche de suivi PVD – Ugine\n\n"
-        "## Convention-cadre\n\nLa convention-cadre d'Ugine a été signée le 3 mars 2022 "
-        "avec l'État et la communauté d'agglomération Arlysère.\n"
+        "## Convention-cadre\n\nLa date de signature de la convention-cadre d'Ugine avec "
+        "l'État et la communauté d'agglomération Arlysère est non renseignée.\n"
     ),
     "etudes/etude-ugine-friche.md": (
         "# Ugine – Reconversion d'une friche industrielle\n\n"
