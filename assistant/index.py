@@ -38,6 +38,19 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def corpus_files(root: Path) -> list[Path]:
+    """The files an ingest of folder ``root`` picks up: supported, not hidden, no manifest."""
+    files = []
+    for file in sorted(root.rglob("*")):
+        rel = file.relative_to(root)
+        if not file.is_file() or any(p.startswith(".") for p in rel.parts):
+            continue
+        if file.name == MANIFEST_NAME or file.suffix.lower() not in SUPPORTED_SUFFIXES:
+            continue
+        files.append(file)
+    return files
+
+
 def document_id(root: str, source: str) -> str:
     return hashlib.sha1(f"{root}\0{source}".encode()).hexdigest()[:16]
 
@@ -139,7 +152,7 @@ class Index:
         report = IngestReport()
         with self.lock():
             self.reconcile()
-            jobs, roots = self._collect(paths, report)
+            jobs, roots = self._collect(paths)
             manifests: dict[Path, Manifest] = {}
             for i, job in enumerate(jobs):
                 if progress:
@@ -167,20 +180,14 @@ class Index:
         report.chunks = self.catalog.counts()[1]
         return report
 
-    def _collect(self, paths: list[Path], report: IngestReport) -> tuple[list[_Job], list[Path]]:
+    def _collect(self, paths: list[Path]) -> tuple[list[_Job], list[Path]]:
         jobs: list[_Job] = []
         roots: list[Path] = []
         for raw in paths:
             path = raw.expanduser().resolve()
             if path.is_dir():
                 roots.append(path)
-                for file in sorted(path.rglob("*")):
-                    rel = file.relative_to(path)
-                    if not file.is_file() or any(p.startswith(".") for p in rel.parts):
-                        continue
-                    if file.name == MANIFEST_NAME or file.suffix.lower() not in SUPPORTED_SUFFIXES:
-                        continue
-                    jobs.append(_Job(path, file, rel.as_posix()))
+                jobs += [_Job(path, f, f.relative_to(path).as_posix()) for f in corpus_files(path)]
             elif path.is_file():
                 jobs.append(_Job(path.parent, path, path.name))
             else:

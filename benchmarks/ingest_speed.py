@@ -14,9 +14,10 @@ from common import PROJECT_ROOT, log, rss_mb, table, write_results
 from assistant import service
 from assistant.chunking import chunk_document
 from assistant.embeddings import make_embedder
-from assistant.index import SUPPORTED_SUFFIXES, document_id, embedding_text
+from assistant.index import corpus_files as index_corpus_files
+from assistant.index import document_id, embedding_text
 from assistant.loaders import load_document
-from assistant.metadata import MANIFEST_NAME, build_meta, read_manifest
+from assistant.metadata import build_meta, read_manifest
 from assistant.settings import get_settings
 from assistant.types import Chunk, DocumentMeta, LoadedDocument
 
@@ -24,18 +25,8 @@ MAX_FILES = 10_000
 
 
 def corpus_files(root: Path) -> list[Path]:
-    """The files an ingest of ``root`` would pick up (same rules as Index._collect)."""
-    files = []
-    for file in sorted(root.rglob("*")):
-        rel = file.relative_to(root)
-        if not file.is_file() or any(p.startswith(".") for p in rel.parts):
-            continue
-        if file.name == MANIFEST_NAME or file.suffix.lower() not in SUPPORTED_SUFFIXES:
-            continue
-        files.append(file)
-        if len(files) >= MAX_FILES:
-            break
-    return files
+    """The files an ingest of ``root`` would pick up, at most MAX_FILES."""
+    return index_corpus_files(root)[:MAX_FILES]
 
 
 def rate(count: float, seconds: float) -> float:
