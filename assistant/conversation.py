@@ -107,14 +107,13 @@ def _clarify(question: str, candidates: list[Commune]) -> Answer:
     )
 
 
-def _scope_filters(registry: Registry, commune: Commune, strict_types: list[str] | None) -> Filters:
+def _scope_filters(registry: Registry, commune: Commune) -> Filters:
     """Documents about the commune, its programme partners and its EPCI, plus general texts."""
     members = [m.insee for m in registry.territory_members(commune)] or [commune.insee]
     return Filters(
         communes=members,
-        epci=[commune.epci_siren] if commune.epci_siren and not strict_types else [],
-        doc_types=strict_types or [],
-        include_general=not strict_types,
+        epci=[commune.epci_siren] if commune.epci_siren else [],
+        include_general=True,
     )
 
 
@@ -351,7 +350,7 @@ def answer_question(
         retrieval_question = f"{retrieval_question} contacts chef de projet Agate préfecture"
     if result is None:
         if target is not None and filters is None:
-            filters = _scope_filters(registry, target, None)
+            filters = _scope_filters(registry, target)
         from .service import ask
 
         # Vocabulary questions are best answered by the glossary.

@@ -15,8 +15,9 @@ from typing import Any
 
 from .access import Role
 from .errors import ConfigError
-from .index import SUPPORTED_SUFFIXES, Index
+from .index import Index, corpus_files
 from .lexical import fold
+from .metadata import MANIFEST_NAME
 from .settings import Settings
 
 _WORD = re.compile(r"\w+")
@@ -105,11 +106,11 @@ def span_in(span: str, text: str) -> bool:
 def corpus_hash(corpus: Path, extra: str) -> str:
     """Content hash of a folder (and the settings that shape its index)."""
     digest = hashlib.sha256(extra.encode())
-    for path in sorted(corpus.rglob("*")):
-        if path.is_file() and (path.suffix.lower() in SUPPORTED_SUFFIXES
-                               or path.name == "manifest.toml"):
-            digest.update(path.relative_to(corpus).as_posix().encode())
-            digest.update(hashlib.sha256(path.read_bytes()).digest())
+    manifest = corpus / MANIFEST_NAME
+    files = corpus_files(corpus) + ([manifest] if manifest.is_file() else [])
+    for path in sorted(files):
+        digest.update(path.relative_to(corpus).as_posix().encode())
+        digest.update(hashlib.sha256(path.read_bytes()).digest())
     return digest.hexdigest()[:16]
 
 
