@@ -143,7 +143,7 @@ def main() -> None:
         f"  p95 {result['query_p95_ms']:.1f} ms"
         f"  (old p50 {result['old_query_p50_ms']:.1f} / p95 {result['old_query_p95_ms']:.1f})\n"
         f"model folder build  {build_s:.1f} s\n"
-        f"load average        {info['loadavg_start']} → {result['machine']['loadavg_end']}"
+        f"load average        {info['loadavg']} → {result['machine']['loadavg_end']}"
     )
     write_results("embed_speed", result, args.json, text)
 
