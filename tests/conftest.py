@@ -15,6 +15,15 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SHARED = PROJECT_ROOT.parent / "shared"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _shared_models_dir(tmp_path_factory: pytest.TempPathFactory):
+    """One converted fast-e5 folder for the whole run (its build calibrates for ~10 s),
+    outside the project; set before module fixtures start servers that inherit it."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("ASSISTANT_MODELS_DIR", str(tmp_path_factory.mktemp("models")))
+        yield
+
+
 @pytest.fixture(autouse=True)
 def _isolated_paths(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch):
     """Index, cache and feedback never touch the project's own folders."""
