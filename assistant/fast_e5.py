@@ -242,19 +242,12 @@ class FastE5Embedder:
         self._position = np.load(self.folder / "position.npy")
         self._token_type = np.load(self.folder / "token_type.npy")
         self.workers = workers or _usable_cpus()
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = 1
-        options.inter_op_num_threads = 1
-        options.log_severity_level = 3
-        # One session per graph, run from several threads at once (InferenceSession.run
-        # is thread-safe and releases the GIL), so the weights are loaded once.
-        self._sessions = {
-            kind: ort.InferenceSession(
-                str(self.folder / f"model-{kind}.onnx"), options,
-                providers=["CPUExecutionProvider"], disabled_optimizers=UNFUSED,
-            )
-            for kind in {weights, query_weights}
-        }
+        self._ort = ort
+        # One session per graph, opened on first use (a web app that only answers
+        # questions never loads the passage graph), then run from several threads at
+        # once: InferenceSession.run is thread-safe and releases the GIL.
+        self._sessions: dict[str, Any] = {}
+        self._session_lock = threading.Lock()
         self._pool: Any = None
         self._pool_lock = threading.Lock()
         self.weights, self.query_weights = weights, query_weights
@@ -278,8 +271,21 @@ class FastE5Embedder:
         ids = np.array([self._bos, *content, self._eos], dtype=np.int64)
         emb = embedding_input(ids, self._word_nibbles, self._word_scales, self._position,
                               self._token_type)
-        hidden = self._sessions[kind].run(["hidden"], {"embeddings": emb})[0]
+        hidden = self._session(kind).run(["hidden"], {"embeddings": emb})[0]
         return hidden[0].mean(axis=0)
+
+    def _session(self, kind: str) -> Any:
+        with self._session_lock:
+            if kind not in self._sessions:
+                options = self._ort.SessionOptions()
+                options.intra_op_num_threads = 1
+                options.inter_op_num_threads = 1
+                options.log_severity_level = 3
+                self._sessions[kind] = self._ort.InferenceSession(
+                    str(self.folder / f"model-{kind}.onnx"), options,
+                    providers=["CPUExecutionProvider"], disabled_optimizers=UNFUSED,
+                )
+            return self._sessions[kind]
 
     def _executor(self) -> Any:
         with self._pool_lock:
