@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .catalog import Catalog
+from .catalog import Catalog, StoredDocument
 from .chunking import chunk_document
 from .embedcache import CachedEmbedder
 from .embeddings import Embedder, make_embedder
@@ -230,12 +230,8 @@ class Index:
             if job.path.stat().st_size / 1e6 > self.settings.max_file_mb:
                 return
             existing = self.catalog.document(document_id(str(job.root), job.source))
-            if existing is not None:
-                stored = existing.meta.get("extra", {}).get("manifest_hash")
-                if existing.sha256 == file_sha256(job.path) and stored == _entry_hash(
-                    manifest_for(job), job.source
-                ):
-                    return
+            if _unchanged(existing, file_sha256(job.path), manifest_for(job), job.source):
+                return
         except (AssistantError, OSError, ValueError):
             # Not prefetching is always safe: the file's own turn reports the problem.
             return
@@ -258,10 +254,7 @@ class Index:
         sha = file_sha256(job.path)
         doc_id = document_id(str(job.root), job.source)
         existing = self.catalog.document(doc_id)
-        stored_hash = existing.meta.get("extra", {}).get("manifest_hash") if existing else None
-        if existing is not None and existing.sha256 == sha and stored_hash == _entry_hash(
-            manifest, job.source
-        ):
+        if _unchanged(existing, sha, manifest, job.source):
             report.unchanged += 1
             return
         twin = self.catalog.document_with_sha(sha, str(job.root)) if existing is None else None
@@ -371,6 +364,17 @@ class _Prefetcher:
         if self._pool is not None:
             self._pool.shutdown(wait=True)
             self._pool = None
+
+
+def _unchanged(
+    existing: StoredDocument | None, sha: str, manifest: Manifest, source: str
+) -> bool:
+    """Same bytes and same manifest entry as when the catalog's document was indexed."""
+    return (
+        existing is not None
+        and existing.sha256 == sha
+        and existing.meta.get("extra", {}).get("manifest_hash") == _entry_hash(manifest, source)
+    )
 
 
 def _entry_hash(manifest: Manifest, source: str) -> str:
