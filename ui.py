@@ -10,15 +10,15 @@ from typing import Any
 import gradio as gr
 
 from assistant import service
-from assistant.access import Role
 from assistant.errors import AssistantError, IndexBusyError
-from assistant.feedback import FeedbackStore
+from assistant.search.access import Role
 from assistant.settings import Settings
 from assistant.types import DOC_TYPES
-from assistant.users import UserStore
 from assistant.web import auth, discover, render, tabs
 from assistant.web.background import BackgroundIngest
 from assistant.web.chat import chat_turn
+from assistant.web.feedback import FeedbackStore
+from assistant.web.users import UserStore
 
 EXAMPLE_QUESTIONS = [
     "Quels sont les critères d'éligibilité à PVD ?",

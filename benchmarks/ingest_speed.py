@@ -12,12 +12,12 @@ from typing import Any
 from common import PROJECT_ROOT, log, rss_mb, table, write_results
 
 from assistant import service
-from assistant.chunking import chunk_document
-from assistant.embeddings import make_embedder
-from assistant.index import corpus_files as index_corpus_files
-from assistant.index import document_id, embedding_text
-from assistant.loaders import load_document
-from assistant.metadata import build_meta, read_manifest
+from assistant.embedding.embedders import make_embedder
+from assistant.indexing.index import corpus_files as index_corpus_files
+from assistant.indexing.index import document_id, embedding_text
+from assistant.ingest.chunking import chunk_document
+from assistant.ingest.loaders import load_document
+from assistant.ingest.metadata import build_meta, read_manifest
 from assistant.settings import get_settings
 from assistant.types import Chunk, DocumentMeta, LoadedDocument
 

@@ -17,8 +17,8 @@ import pytest
 
 from assistant import service
 from assistant.errors import ConfigError
-from assistant.index import Index
-from assistant.loaders import load_document
+from assistant.indexing.index import Index
+from assistant.ingest.loaders import load_document
 from assistant.settings import get_settings
 from assistant.web.render import render_answer_html
 

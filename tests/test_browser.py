@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 from web_corpus import make_corpus, save_registry
 
-from assistant.access import Role
+from assistant.search.access import Role
 from assistant.settings import PROJECT_ROOT, get_settings
-from assistant.users import UserStore
+from assistant.web.users import UserStore
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -269,7 +269,7 @@ def test_end_to_end(server, browser, tmp_path):
 
 
 def test_feedback_was_stored(server):
-    from assistant.feedback import FeedbackStore
+    from assistant.web.feedback import FeedbackStore
 
     entries = FeedbackStore(server["root"] / "index" / "feedback.sqlite3").all()
     assert entries and entries[0].rating == 1

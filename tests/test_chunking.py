@@ -2,7 +2,7 @@
 
 import pytest
 
-from assistant.chunking import chunk_document, count_tokens, split_sentences
+from assistant.ingest.chunking import chunk_document, count_tokens, split_sentences
 from assistant.types import Block, LoadedDocument, Page
 
 

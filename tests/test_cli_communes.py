@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from assistant.cli_communes import communes
+from assistant.cli.communes import communes
 
 FIXTURE = Path(__file__).parent / "fixtures" / "communes_anct_sample.csv"
 ANCT = Path(__file__).resolve().parents[2] / "shared" / "data" / "pvd_communes_anct_2021.csv"

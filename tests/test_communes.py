@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from assistant.communes import Commune, Registry, RegistryError, load_registry
+from assistant.communes.names import normalize, osa_distance
+from assistant.communes.registry import Commune, Registry, RegistryError, load_registry
 from assistant.errors import AssistantError
-from assistant.names import normalize, osa_distance
 from assistant.settings import get_settings
 
 FIXTURE = Path(__file__).parent / "fixtures" / "communes_anct_sample.csv"

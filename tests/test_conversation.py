@@ -6,8 +6,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from assistant.cli import cli
-from assistant.conversation import Conversation, answer_question, detect_intent
+from assistant.answer.conversation import Conversation, answer_question, detect_intent
+from assistant.cli.main import cli
 from assistant.settings import PROJECT_ROOT, get_settings
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant.index import Index
+from assistant.indexing.index import Index
 from assistant.settings import get_settings
 from tests.conftest import write_md
 

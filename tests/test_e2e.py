@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from assistant.cli import cli
+from assistant.cli.main import cli
 from tests.conftest import write_md
 from tests.pdf_factory import make_pdf
 
@@ -86,7 +86,7 @@ def test_fact_on_page_three_of_a_five_page_pdf(indexed):
 
 def test_quotes_are_exact_substrings_of_the_page_text(indexed):
     docs, index, _ = indexed
-    from assistant.loaders import load_document
+    from assistant.ingest.loaders import load_document
 
     pages = {p.number: p.text for p in load_document(docs / "projet-valloire.pdf").pages}
     answer = _ask(index, "Quel est le montant du chantier de la halle du marché ?")

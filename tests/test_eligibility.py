@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.communes import Commune
-from assistant.eligibility import (
+from assistant.communes.eligibility import (
     ACV_INSEE,
     CriterionResult,
     eligibility_checklist,
     population_from_text,
 )
+from assistant.communes.registry import Commune
 
 ALBERTVILLE = Commune(
     "73011", "Albertville", "73", "Savoie", population=18899, id_pvd="pvd-84-73-2"

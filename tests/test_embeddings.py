@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from assistant.embeddings import (
+from assistant.embedding.embedders import (
     HashEmbedder,
     collection_name,
     make_embedder,

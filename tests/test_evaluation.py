@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from assistant.errors import ConfigError
-from assistant.evaluation import Row, corpus_hash, read_questions, span_in, summarize
+from assistant.evaluation.runner import Row, corpus_hash, read_questions, span_in, summarize
 
 
 def test_reads_gold_and_shared_formats(tmp_path: Path):

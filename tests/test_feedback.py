@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from assistant.feedback import FeedbackStore
+from assistant.web.feedback import FeedbackStore
 
 
 def test_record_and_read_back(tmp_path):

@@ -3,7 +3,7 @@
 import pytest
 
 from assistant.errors import ConfigError
-from assistant.filters import Filters, chunk_metadata
+from assistant.search.filters import Filters, chunk_metadata
 from assistant.types import Chunk, DocumentMeta
 
 

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from assistant.errors import IndexBusyError
-from assistant.index import Index
+from assistant.indexing.index import Index
 from tests.conftest import write_md
 
 TEXTS = {
@@ -87,7 +87,7 @@ def test_reconcile_after_a_crash_between_the_two_stores(tmp_path: Path, hash_set
 
 
 def test_model_switch_uses_another_collection(tmp_path: Path, hash_settings):
-    from assistant.embeddings import HashEmbedder
+    from assistant.embedding.embedders import HashEmbedder
 
     index = Index(hash_settings)
     index.ingest([_corpus(tmp_path)])
@@ -101,7 +101,7 @@ class CountingHash:
     """HashEmbedder that records how many passages it was asked to embed."""
 
     def __init__(self) -> None:
-        from assistant.embeddings import HashEmbedder
+        from assistant.embedding.embedders import HashEmbedder
 
         self.inner = HashEmbedder()
         self.model_id, self.dim = self.inner.model_id, self.inner.dim
@@ -147,7 +147,7 @@ def test_prefetch_keeps_each_failure_on_its_own_file(tmp_path: Path, hash_settin
     """Files are parsed one ahead on a thread; an error still belongs to its file."""
     import threading
 
-    from assistant.loaders import load_document
+    from assistant.ingest.loaders import load_document
 
     root = _corpus(tmp_path)
     write_md(root, "d.md", "# D\n\nUn quatrième document sur les friches.")

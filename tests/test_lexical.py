@@ -1,6 +1,6 @@
 """French analysis and BM25."""
 
-from assistant.lexical import BM25, analyze, fold
+from assistant.indexing.lexical import BM25, analyze, fold
 
 
 def test_fold_strips_accents_and_case():

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from assistant.errors import LoaderError
-from assistant.loaders import load_document
-from assistant.loaders.pdf import merge_layout
+from assistant.ingest.loaders import load_document
+from assistant.ingest.loaders.pdf import merge_layout
 from assistant.types import LoadedDocument
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from assistant.errors import ConfigError
-from assistant.metadata import build_meta, infer_type, read_manifest
+from assistant.ingest.metadata import build_meta, infer_type, read_manifest
 from assistant.types import LoadedDocument, Page
 
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from assistant.loaders import load_document
-from assistant.textrepair import (
+from assistant.ingest.loaders import load_document
+from assistant.ingest.textrepair import (
     is_page_number_line,
     join_lines,
     keep_hyphen,

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from assistant.access import Role
-from assistant.cli import cli
+from assistant.cli.main import cli
 from assistant.errors import ConfigError
-from assistant.users import UserStore, user_role
+from assistant.search.access import Role
+from assistant.web.users import UserStore, user_role
 
 PASSWORD = "motdepasse-solide"
 

@@ -12,10 +12,10 @@ import pytest
 from fastapi.testclient import TestClient
 
 from assistant import service
-from assistant.access import Role
+from assistant.search.access import Role
 from assistant.settings import get_settings
-from assistant.users import UserStore
 from assistant.web import auth, tabs
+from assistant.web.users import UserStore
 
 PASSWORD = "motdepasse-agate"
 SECRET_PHRASE = "plan de financement confidentiel"
@@ -59,7 +59,7 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     store = UserStore(settings.users_path)
     store.add("marie", Role("agate"), PASSWORD)
     store.add("paul", Role("elu", "73157"), PASSWORD)
-    from assistant.webapp import create_app
+    from assistant.web.app import create_app
 
     app, blocks = create_app(settings, start_ingest=False)
     idx = service.open_index(settings)
@@ -216,7 +216,7 @@ def test_header_shows_the_account(env: dict[str, Any]) -> None:
 
 
 def test_anonymous_access_can_be_turned_off(env: dict[str, Any]) -> None:
-    from assistant.webapp import create_app
+    from assistant.web.app import create_app
 
     settings = env["settings"].model_copy(update={"allow_anonymous": False})
     app, blocks = create_app(settings, start_ingest=False)

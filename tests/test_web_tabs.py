@@ -223,7 +223,7 @@ def test_reading_path(env, index):
 def test_document_routes(env, index):
     from fastapi.testclient import TestClient
 
-    from assistant.webapp import create_app
+    from assistant.web.app import create_app
 
     app, _ = create_app(env, start_ingest=False)
     client = TestClient(app)
@@ -267,7 +267,7 @@ def test_background_ingest_on_first_start(tmp_path):
 
 
 def test_build_ui(env):
-    from assistant.webapp import _load_ui
+    from assistant.web.app import _load_ui
 
     blocks = _load_ui().build_ui(env)
     assert blocks.title == "Assistant PVD"

@@ -132,7 +132,7 @@ def make_corpus(root: Path) -> Path:
 
 def save_registry(settings: Settings) -> None:
     """A two-commune registry in the index folder (what `assistant communes import` writes)."""
-    from assistant.communes import Commune, Registry
+    from assistant.communes.registry import Commune, Registry
 
     Registry([
         Commune(MODANE, "Modane", "73", "Savoie", epci_siren="200070340",

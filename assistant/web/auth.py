@@ -18,10 +18,10 @@ from typing import Any
 from fastapi import Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from ..access import Role
-from ..errors import AssistantError
-from ..settings import Settings
-from ..users import UserStore
+from assistant.errors import AssistantError
+from assistant.search.access import Role
+from assistant.settings import Settings
+from assistant.web.users import UserStore
 
 COOKIE = "pvd_session"
 ROLE_LABELS = {"public": "public", "elu": "élu", "agate": "Agate", "admin": "administrateur"}

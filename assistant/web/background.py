@@ -7,10 +7,10 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .. import service
-from ..errors import AssistantError
-from ..settings import Settings
-from ..types import IngestReport
+from assistant import service
+from assistant.errors import AssistantError
+from assistant.settings import Settings
+from assistant.types import IngestReport
 
 log = logging.getLogger(__name__)
 

@@ -7,12 +7,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ..access import Role
-from ..conversation import Conversation, answer_question
-from ..errors import ConfigError
-from ..settings import Settings
-from . import render
-from .tabs import filters_for_commune
+from assistant.answer.conversation import Conversation, answer_question
+from assistant.errors import ConfigError
+from assistant.search.access import Role
+from assistant.settings import Settings
+from assistant.web import render
+from assistant.web.tabs import filters_for_commune
 
 
 @dataclass

@@ -5,10 +5,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from ..catalog import StoredDocument
-from ..index import Index
-from .render import document_url, esc
-from .tabs import find_document
+from assistant.indexing.catalog import StoredDocument
+from assistant.indexing.index import Index
+from assistant.web.render import document_url, esc
+from assistant.web.tabs import find_document
 
 GLOSSARY_SOURCE = "glossaire/glossaire-pvd.pdf"
 # Shown when no glossary is indexed yet, so a new project lead still gets the basics.

@@ -7,7 +7,7 @@ import re
 from collections.abc import Mapping
 from urllib.parse import quote as urlquote
 
-from ..types import Answer, Citation
+from assistant.types import Answer, Citation
 
 TYPE_LABELS: dict[str, str] = {
     "programme": "Texte du programme",

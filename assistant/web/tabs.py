@@ -11,14 +11,14 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Any
 
-from ..access import Role
-from ..catalog import StoredDocument
-from ..errors import AssistantError, ConfigError
-from ..filters import Filters
-from ..index import Index
-from ..settings import Settings
-from ..types import Hit
-from .render import EXEMPLE_BADGE, document_url, esc, open_label, type_label
+from assistant.errors import AssistantError, ConfigError
+from assistant.indexing.catalog import StoredDocument
+from assistant.indexing.index import Index
+from assistant.search.access import Role
+from assistant.search.filters import Filters
+from assistant.settings import Settings
+from assistant.types import Hit
+from assistant.web.render import EXEMPLE_BADGE, document_url, esc, open_label, type_label
 
 ALL_COMMUNES = "Toutes les communes"  # label of the "no commune" choice; its value is ""
 ALL_EPCI = "Tous les EPCI"
@@ -35,7 +35,7 @@ CSV_HEADERS = ["rang", "document", "fichier", "type", "page", "score", "communes
 
 def load_communes(settings: Settings) -> dict[str, Any]:
     """INSEE code → Commune from the registry; empty when none is available."""
-    from ..communes import RegistryError, load_registry
+    from assistant.communes.registry import RegistryError, load_registry
 
     try:
         return {c.insee: c for c in load_registry(settings).all()}

@@ -1,0 +1,1 @@
+"""Answering: the extractive answerer and the conversation (commune, intent, follow-ups)."""

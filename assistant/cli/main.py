@@ -1,0 +1,378 @@
+"""The ``assistant`` command line: thin wrappers around the service functions."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from functools import wraps
+from pathlib import Path
+from typing import Any
+
+import click
+
+from assistant import service
+from assistant.errors import AssistantError
+from assistant.search.access import Role
+from assistant.search.filters import Filters
+from assistant.settings import Settings, get_settings
+from assistant.types import DOC_TYPES, Answer
+
+_index_option = click.option(
+    "--index", "index_dir", type=click.Path(path_type=Path), default=None,
+    help="Index folder (default: index/, or ASSISTANT_INDEX_DIR).",
+)
+_chroma_option = click.option(
+    "--chroma-url", default=None, help="Chroma server http://HOST:PORT (ASSISTANT_CHROMA_URL)."
+)
+_json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+_role_option = click.option(
+    "--role", "role_text", default="agate", show_default=True,
+    help="Who is asking: public, elu:INSEE, agate or admin (what documents are visible).",
+)
+
+
+def _role(text: str) -> Role:
+    try:
+        return Role.parse(text)
+    except AssistantError as exc:
+        raise click.UsageError(str(exc)) from exc
+
+
+def _settings(index_dir: Path | None, chroma_url: str | None = None, **more: Any) -> Settings:
+    try:
+        return get_settings(index_dir=index_dir, chroma_url=chroma_url, **more)
+    except ValueError as exc:  # pydantic's ValidationError is a ValueError
+        raise click.UsageError(str(exc)) from exc
+
+
+def edge(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn the assistant's errors into clean CLI messages (exit 1)."""
+
+    @wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except AssistantError as exc:
+            raise click.ClickException(str(exc)) from exc
+
+    return wrapper
+
+
+def _print_json(data: Any) -> None:
+    click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+
+
+def _filters(
+    settings: Settings,
+    commune: str | None,
+    doc_type: tuple[str, ...],
+    epci: str | None,
+    year_from: int | None,
+    year_to: int | None,
+    include_general: bool,
+) -> tuple[Filters, str]:
+    """Filters from CLI options, and a French phrase saying what was searched."""
+    communes: list[str] = []
+    scope: list[str] = []
+    if commune:
+        from assistant.communes.registry import load_registry
+
+        registry = load_registry(settings)
+        match = registry.match(commune)
+        if match.status == "ambiguous":
+            names = ", ".join(f"{c.name} ({c.insee}, {c.dep_name})" for c in match.candidates)
+            raise click.UsageError(f"commune ambiguë : {names} — précisez le code INSEE")
+        if match.status == "found" and match.commune is not None:
+            communes = [match.commune.insee]
+            scope.append(f"commune : {match.commune.name}")
+        elif commune.isdigit():
+            communes = [commune]
+            scope.append(f"commune : {commune}")
+        else:
+            raise click.UsageError(f"commune inconnue : {commune!r}")
+    try:
+        filters = Filters(
+            communes=communes,
+            epci=[epci] if epci else [],
+            doc_types=list(doc_type),
+            year_min=year_from,
+            year_max=year_to,
+            include_general=include_general,
+        )
+    except AssistantError as exc:
+        raise click.UsageError(str(exc)) from exc
+    if doc_type:
+        scope.append("type : " + ", ".join(doc_type))
+    if epci:
+        scope.append(f"EPCI : {epci}")
+    if year_from or year_to:
+        scope.append(f"années : {year_from or '…'}–{year_to or '…'}")
+    return filters, "; ".join(scope)
+
+
+def _filter_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    options = [
+        click.option("--commune", default=None, help="Commune name or INSEE code."),
+        click.option("--type", "doc_type", multiple=True, type=click.Choice(DOC_TYPES),
+                     help="Document type (repeatable)."),
+        click.option("--epci", default=None, help="EPCI SIREN code."),
+        click.option("--from", "year_from", type=int, default=None, help="From year."),
+        click.option("--to", "year_to", type=int, default=None, help="To year."),
+        click.option("--k", "k", type=click.IntRange(min=1), default=None,
+                     help="Passages to return."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+@click.group()
+@click.version_option(package_name="assistant-pvd")
+def cli() -> None:
+    """Assistant PVD : réponses citées sur les documents Petites villes de demain."""
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@_index_option
+@_chroma_option
+@click.option("--visibility", type=click.Choice(["public", "commune", "interne"]), default=None,
+              help="Visibility of files the manifest does not cover.")
+@_json_option
+@edge
+def ingest(
+    paths: tuple[Path, ...], index_dir: Path | None, chroma_url: str | None,
+    visibility: str | None, as_json: bool,
+) -> None:
+    """Index files and folders (default: corpus/); only what changed is redone."""
+    settings = _settings(index_dir, chroma_url)
+    for p in paths:
+        if not p.exists():
+            raise click.UsageError(f"no such file or folder: {p}")
+    bar = _ProgressBar()
+    report = service.ingest(settings, list(paths) or None, progress=bar, visibility=visibility)
+    bar.close()
+    if as_json:
+        _print_json(report.to_dict())
+    else:
+        click.echo(
+            f"{report.added} ajouté(s), {report.updated} mis à jour, {report.unchanged} "
+            f"inchangé(s), {report.removed} retiré(s) ; {report.chunks} passages dans l'index."
+        )
+        for failure in report.failed:
+            click.echo(f"  échec : {failure.source} — {failure.error}", err=True)
+    sys.exit(1 if report.failed else 0)
+
+
+class _ProgressBar:
+    """A tqdm bar on stderr, created on the first call."""
+
+    def __init__(self) -> None:
+        self._bar: Any = None
+
+    def __call__(self, done: int, total: int, label: str) -> None:
+        if self._bar is None:
+            from tqdm import tqdm
+
+            self._bar = tqdm(total=total, unit="fichier", file=sys.stderr, leave=False)
+        self._bar.n = done
+        self._bar.set_postfix_str(label[-40:], refresh=True)
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+
+
+def format_answer(answer: Answer) -> str:
+    """Readable French: the answer, then the numbered sources with their quotes."""
+    lines = [answer.text]
+    if answer.citations:
+        lines.append("")
+        lines.append("Sources :")
+        for c in answer.citations:
+            page = f", p. {c.page}" if c.page is not None else ""
+            badge = " [exemple]" if c.exemple else ""
+            lines.append(f"[{c.n}] {c.title}{badge} — {c.source}{page}")
+            lines.append(f"    « {c.quote} »")
+    return "\n".join(lines)
+
+
+@cli.command()
+@click.argument("question")
+@_filter_options
+@click.option("--history", type=click.Path(path_type=Path), default=None,
+              help="JSON file of earlier turns (read, then updated): scripted conversations.")
+@_role_option
+@_index_option
+@_chroma_option
+@_json_option
+@edge
+def ask(
+    question: str, commune: str | None, doc_type: tuple[str, ...], epci: str | None,
+    year_from: int | None, year_to: int | None, k: int | None, history: Path | None,
+    role_text: str, index_dir: Path | None, chroma_url: str | None, as_json: bool,
+) -> None:
+    """Answer a question in French, with cited passages."""
+    from assistant.answer.conversation import Conversation, answer_question
+
+    settings = _settings(index_dir, chroma_url)
+    filters, scope = _filters(settings, None, doc_type, epci, year_from, year_to, True)
+    conversation = Conversation()
+    if history is not None and history.exists():
+        try:
+            conversation = Conversation.from_list(json.loads(history.read_text("utf-8")))
+        except (json.JSONDecodeError, AttributeError, TypeError) as exc:
+            raise click.UsageError(f"--history {history}: not a JSON list of turns") from exc
+    answer = answer_question(
+        settings, question, commune=commune, conversation=conversation,
+        filters=None if filters.is_empty() else filters, k=k, scope=scope, role=_role(role_text),
+    )
+    if history is not None:
+        history.write_text(json.dumps(conversation.to_list(), ensure_ascii=False, indent=1),
+                           encoding="utf-8")
+    if as_json:
+        _print_json(answer.to_dict())
+    else:
+        click.echo(format_answer(answer))
+
+
+@cli.command()
+@click.option("--commune", default=None, help="Your commune (name or INSEE code).")
+@_index_option
+@_chroma_option
+@edge
+def chat(commune: str | None, index_dir: Path | None, chroma_url: str | None) -> None:
+    """Interactive session: follow-ups keep the commune and topic ("Et pour Ugine ?")."""
+    from assistant.answer.conversation import Conversation, answer_question
+
+    settings = _settings(index_dir, chroma_url)
+    conversation = Conversation()
+    click.echo("Assistant PVD — posez vos questions (ligne vide ou Ctrl-D pour quitter).")
+    while True:
+        try:
+            question = click.prompt("?", default="", show_default=False)
+        except (EOFError, click.Abort):
+            break
+        if not question.strip():
+            break
+        try:
+            answer = answer_question(settings, question, commune=commune,
+                                     conversation=conversation)
+        except AssistantError as exc:
+            click.echo(f"Erreur : {exc}", err=True)
+            continue
+        click.echo(format_answer(answer) + "\n")
+
+
+@cli.command()
+@click.argument("query")
+@_filter_options
+@_role_option
+@_index_option
+@_chroma_option
+@_json_option
+@edge
+def search(
+    query: str, commune: str | None, doc_type: tuple[str, ...], epci: str | None,
+    year_from: int | None, year_to: int | None, k: int | None, role_text: str,
+    index_dir: Path | None, chroma_url: str | None, as_json: bool,
+) -> None:
+    """Search passages (hybrid dense + lexical), with filters."""
+    settings = _settings(index_dir, chroma_url)
+    filters, _ = _filters(settings, commune, doc_type, epci, year_from, year_to, False)
+    hits = service.search(settings, query, filters=filters, k=k or 10, role=_role(role_text))
+    if as_json:
+        _print_json({"results": [service.hit_to_dict(h) for h in hits]})
+        return
+    for i, hit in enumerate(hits, 1):
+        page = f", p. {hit.page}" if hit.page is not None else ""
+        click.echo(f"{i}. {hit.metadata.get('title')} — {hit.source}{page} ({hit.score:.4f})")
+        click.echo(f"   {hit.text[:300]}")
+
+
+@cli.command()
+@_index_option
+@_chroma_option
+@_json_option
+@edge
+def info(index_dir: Path | None, chroma_url: str | None, as_json: bool) -> None:
+    """Documents, chunks, model and size of the index."""
+    data = service.info(_settings(index_dir, chroma_url))
+    if as_json:
+        _print_json(data)
+        return
+    for key, value in data.items():
+        click.echo(f"{key:12} {value}")
+
+
+@cli.command()
+@click.option("--host", default=None, help="Host (ASSISTANT_HOST, default 127.0.0.1).")
+@click.option("--port", type=int, default=None, help="Port (ASSISTANT_PORT, default 7860).")
+@_index_option
+@_chroma_option
+@edge
+def serve(
+    host: str | None, port: int | None, index_dir: Path | None, chroma_url: str | None
+) -> None:
+    """Start the web app (building the index on first start)."""
+    settings = _settings(index_dir, chroma_url, host=host, port=port)
+    from assistant.web.app import run
+
+    run(settings)
+
+
+@cli.command(name="eval")
+@click.option("--questions", "questions", type=click.Path(path_type=Path), required=True,
+              help="Question file (gold.jsonl or a shared set's questions.jsonl).")
+@click.option("--corpus", type=click.Path(path_type=Path), default=None,
+              help="Folder to index (default: corpus/).")
+@click.option("--k", type=click.IntRange(min=1), default=5, help="Passages retrieved.")
+@click.option("--pipeline", type=click.Choice(["default", "naive"]), default="default")
+@click.option("--sample", type=click.IntRange(min=1), default=None, help="Random subset size.")
+@click.option("--seed", type=int, default=0, help="Seed of the random subset.")
+@click.option("--out", type=click.Path(path_type=Path), default=None,
+              help="Write one JSON row per question here.")
+@_role_option
+@_json_option
+@edge
+def eval_command(
+    questions: Path, corpus: Path | None, k: int, pipeline: str, sample: int | None, seed: int,
+    out: Path | None, role_text: str, as_json: bool,
+) -> None:
+    """Score retrieval and answers on a question set (own cached index, never the main one)."""
+    from assistant.evaluation.runner import evaluate
+
+    settings = _settings(None)
+    bar = _ProgressBar()
+    report = evaluate(
+        settings, questions, corpus or settings.corpus_dir, k=k, pipeline=pipeline,
+        sample=sample, seed=seed, out=out,
+        progress=lambda done, total: bar(done, total, "questions"), role=_role(role_text),
+    )
+    bar.close()
+    if as_json:
+        _print_json(report)
+        return
+    for key, value in report.items():
+        click.echo(f"{key:18} {value}")
+
+
+def main() -> None:
+    cli()
+
+
+def _attach_optional_commands() -> None:
+    """Subcommand groups that live in their own modules."""
+    from assistant.cli.communes import communes
+    from assistant.cli.users import users
+
+    cli.add_command(communes)
+    cli.add_command(users)
+
+
+_attach_optional_commands()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""The PVD communes: registry, name matching and programme eligibility."""

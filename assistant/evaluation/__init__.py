@@ -1,0 +1,1 @@
+"""Evaluation of the assistant on question sets, and the naive baseline pipeline."""

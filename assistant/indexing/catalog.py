@@ -1,0 +1,279 @@
+"""The catalog: documents, page texts, chunks and their lexical terms, in one SQLite file.
+
+It is the lexical half of the index and the source of truth for which chunks exist;
+every write is one transaction, so a killed ingest leaves it as before or as after.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from assistant.indexing.lexical import BM25
+from assistant.types import Chunk, DocumentMeta, Page
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS documents (
+    doc_id TEXT PRIMARY KEY,
+    root TEXT NOT NULL,
+    source TEXT NOT NULL,
+    sha256 TEXT NOT NULL,
+    meta TEXT NOT NULL,
+    n_pages INTEGER NOT NULL,
+    n_chunks INTEGER NOT NULL,
+    indexed_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS pages (
+    doc_id TEXT NOT NULL,
+    idx INTEGER NOT NULL,
+    number INTEGER,
+    text TEXT NOT NULL,
+    PRIMARY KEY (doc_id, idx)
+);
+CREATE TABLE IF NOT EXISTS chunks (
+    id TEXT PRIMARY KEY,
+    doc_id TEXT NOT NULL,
+    ordinal INTEGER NOT NULL,
+    text TEXT NOT NULL,
+    terms TEXT NOT NULL,
+    meta TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS chunks_doc ON chunks (doc_id);
+CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""
+
+
+@dataclass
+class StoredDocument:
+    doc_id: str
+    root: str
+    source: str
+    sha256: str
+    meta: dict[str, Any]
+    n_pages: int
+    n_chunks: int
+    indexed_at: float
+
+
+@dataclass
+class LexicalView:
+    """An immutable snapshot for search: chunk ids, metadata, texts and their BM25."""
+
+    generation: str
+    ids: list[str]
+    metas: list[dict[str, Any]]
+    texts: list[str]
+    bm25: BM25
+    position: dict[str, int]
+
+
+class Catalog:
+    """SQLite-backed catalog; safe to share between threads of one process."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._local = threading.local()
+        self._view: LexicalView | None = None
+        self._view_lock = threading.Lock()
+        self._conn().executescript(_SCHEMA)
+
+    def _conn(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            self._local.conn = conn
+        return conn
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        conn = self._conn()
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield conn
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+
+    # -- documents ---------------------------------------------------------------
+
+    def documents(self, root: str | None = None) -> list[StoredDocument]:
+        sql = "SELECT * FROM documents"
+        args: tuple[Any, ...] = ()
+        if root is not None:
+            sql += " WHERE root = ?"
+            args = (root,)
+        rows = self._conn().execute(sql + " ORDER BY source", args).fetchall()
+        return [
+            StoredDocument(r[0], r[1], r[2], r[3], json.loads(r[4]), r[5], r[6], r[7])
+            for r in rows
+        ]
+
+    def document(self, doc_id: str) -> StoredDocument | None:
+        row = self._conn().execute("SELECT * FROM documents WHERE doc_id = ?", (doc_id,)).fetchone()
+        if row is None:
+            return None
+        return StoredDocument(row[0], row[1], row[2], row[3], json.loads(row[4]), *row[5:])
+
+    def document_with_sha(self, sha256: str, root: str) -> StoredDocument | None:
+        row = self._conn().execute(
+            "SELECT doc_id FROM documents WHERE sha256 = ? AND root = ? ORDER BY source LIMIT 1",
+            (sha256, root),
+        ).fetchone()
+        return self.document(row[0]) if row else None
+
+    def add_alias(self, doc_id: str, source: str) -> None:
+        """Record another path holding the same bytes as this document."""
+        with self._tx() as conn:
+            row = conn.execute("SELECT meta FROM documents WHERE doc_id = ?", (doc_id,)).fetchone()
+            if row is None:
+                return
+            meta = json.loads(row[0])
+            aliases = meta.setdefault("extra", {}).setdefault("aliases", [])
+            if source not in aliases:
+                aliases.append(source)
+                conn.execute("UPDATE documents SET meta = ? WHERE doc_id = ?",
+                             (json.dumps(meta), doc_id))
+
+    def pages(self, doc_id: str) -> list[Page]:
+        rows = self._conn().execute(
+            "SELECT number, text FROM pages WHERE doc_id = ? ORDER BY idx", (doc_id,)
+        ).fetchall()
+        return [Page(number=r[0], text=r[1]) for r in rows]
+
+    def chunk_ids(self, doc_id: str | None = None) -> set[str]:
+        if doc_id is None:
+            rows = self._conn().execute("SELECT id FROM chunks").fetchall()
+        else:
+            rows = self._conn().execute(
+                "SELECT id FROM chunks WHERE doc_id = ?", (doc_id,)
+            ).fetchall()
+        return {r[0] for r in rows}
+
+    def chunks_of(self, doc_id: str) -> list[dict[str, Any]]:
+        rows = self._conn().execute(
+            "SELECT id, ordinal, text, meta FROM chunks WHERE doc_id = ? ORDER BY ordinal",
+            (doc_id,),
+        ).fetchall()
+        return [{"id": r[0], "ordinal": r[1], "text": r[2], "meta": json.loads(r[3])} for r in rows]
+
+    def replace_document(
+        self,
+        root: str,
+        meta: DocumentMeta,
+        doc_id: str,
+        pages: list[Page],
+        chunks: list[Chunk],
+        terms: list[list[str]],
+        chunk_metas: list[dict[str, Any]],
+    ) -> None:
+        """Swap a document's pages and chunks for new ones, atomically."""
+        with self._tx() as conn:
+            self._delete(conn, doc_id)
+            conn.execute(
+                "INSERT INTO documents VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (doc_id, root, meta.source, meta.sha256, json.dumps(meta.to_dict()),
+                 len(pages), len(chunks), time.time()),
+            )
+            conn.executemany(
+                "INSERT INTO pages VALUES (?, ?, ?, ?)",
+                [(doc_id, i, p.number, p.text) for i, p in enumerate(pages)],
+            )
+            conn.executemany(
+                "INSERT INTO chunks VALUES (?, ?, ?, ?, ?, ?)",
+                [
+                    (c.id, doc_id, c.ordinal, c.text, " ".join(t), json.dumps(m))
+                    for c, t, m in zip(chunks, terms, chunk_metas, strict=True)
+                ],
+            )
+            self._bump(conn)
+
+    def delete_document(self, doc_id: str) -> None:
+        with self._tx() as conn:
+            self._delete(conn, doc_id)
+            self._bump(conn)
+
+    def delete_chunks(self, ids: list[str]) -> set[str]:
+        """Drop chunks (found missing from the vector store); return their documents,
+        which are then forgotten too so that the next ingest redoes them whole."""
+        if not ids:
+            return set()
+        with self._tx() as conn:
+            docs = set()
+            for cid in ids:
+                row = conn.execute("SELECT doc_id FROM chunks WHERE id = ?", (cid,)).fetchone()
+                if row:
+                    docs.add(row[0])
+            for doc_id in docs:
+                self._delete(conn, doc_id)
+            self._bump(conn)
+        return docs
+
+    @staticmethod
+    def _delete(conn: sqlite3.Connection, doc_id: str) -> None:
+        conn.execute("DELETE FROM documents WHERE doc_id = ?", (doc_id,))
+        conn.execute("DELETE FROM pages WHERE doc_id = ?", (doc_id,))
+        conn.execute("DELETE FROM chunks WHERE doc_id = ?", (doc_id,))
+
+    # -- key/value and generations -----------------------------------------------------
+
+    @staticmethod
+    def _bump(conn: sqlite3.Connection) -> None:
+        conn.execute(
+            "INSERT INTO kv VALUES ('generation', ?) "
+            "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            (f"{time.time_ns()}",),
+        )
+
+    def get(self, key: str) -> str | None:
+        row = self._conn().execute("SELECT value FROM kv WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def set(self, key: str, value: str) -> None:
+        with self._tx() as conn:
+            conn.execute(
+                "INSERT INTO kv VALUES (?, ?) "
+                "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                (key, value),
+            )
+
+    def counts(self) -> tuple[int, int]:
+        conn = self._conn()
+        docs = conn.execute("SELECT COUNT(*) FROM documents").fetchone()[0]
+        chunks = conn.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]
+        return int(docs), int(chunks)
+
+    # -- lexical view ----------------------------------------------------------------
+
+    def view(self) -> LexicalView:
+        """The BM25 snapshot, rebuilt only when another write changed the catalog."""
+        generation = self.get("generation") or "0"
+        view = self._view
+        if view is not None and view.generation == generation:
+            return view
+        with self._view_lock:
+            if self._view is not None and self._view.generation == generation:
+                return self._view
+            rows = self._conn().execute(
+                "SELECT id, terms, meta, text FROM chunks ORDER BY doc_id, ordinal"
+            ).fetchall()
+            ids = [r[0] for r in rows]
+            self._view = LexicalView(
+                generation=generation,
+                ids=ids,
+                metas=[json.loads(r[2]) for r in rows],
+                texts=[r[3] for r in rows],
+                bm25=BM25(r[1].split() for r in rows),
+                position={cid: i for i, cid in enumerate(ids)},
+            )
+            return self._view

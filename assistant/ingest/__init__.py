@@ -1,0 +1,1 @@
+"""Reading documents: loaders, French text repair, metadata and chunking."""

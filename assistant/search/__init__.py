@@ -1,0 +1,1 @@
+"""Retrieval: hybrid dense + lexical search, filters and access roles."""
