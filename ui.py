@@ -1,9 +1,10 @@
-"""The Gradio interface of Assistant PVD (French): wires assistant.web functions to four tabs."""
+"""The Gradio interface of Assistant PVD (French): one builder per tab, wired to assistant.web."""
 
 from __future__ import annotations
 
 import html
 import tempfile
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -15,8 +16,9 @@ from assistant.search.access import Role
 from assistant.settings import Settings
 from assistant.types import DOC_TYPES
 from assistant.web import auth, discover, render, tabs
+from assistant.web.auth import Visitor
 from assistant.web.background import BackgroundIngest
-from assistant.web.chat import chat_turn
+from assistant.web.chat import chat_turn, check_question
 from assistant.web.feedback import FeedbackStore
 from assistant.web.users import UserStore
 
@@ -27,10 +29,18 @@ EXAMPLE_QUESTIONS = [
     "Qu'est-ce qu'une ORT ?",
 ]
 MANAGERS_ONLY = "Réservé au personnel d'Agate : connectez-vous."
-# Gradio's page says lang="en"; screen readers must read French.
+# Gradio's page says lang="en" and picks its own labels from the browser's language: the
+# page must read French whatever the browser says, so the language is fixed before
+# Gradio's scripts run. The click handler opens the source chip a «[n]» link points to.
 HEAD = ('<meta name="description" content="Assistant PVD : réponses citées sur les documents '
         'Petites villes de demain en Savoie">'
-        "<script>document.documentElement.lang = 'fr';</script>")
+        "<script>document.documentElement.lang = 'fr';"
+        "try{Object.defineProperty(navigator,'language',{get:()=>'fr-FR'});"
+        "Object.defineProperty(navigator,'languages',{get:()=>['fr-FR','fr']});}catch(e){}"
+        "document.addEventListener('click',(e)=>{const a=e.target.closest&&"
+        "e.target.closest('a.pvd-ref');if(!a)return;const d=document.getElementById("
+        "a.getAttribute('href').slice(1));if(!d)return;e.preventDefault();d.open=true;"
+        "d.scrollIntoView({block:'nearest'});},true);</script>")
 CSS = (Path(render.__file__).with_name("style.css")).read_text(encoding="utf-8")
 # Copies with the async clipboard API when allowed (https or localhost), else through a
 # selected textarea, which still works on plain http intranets.
@@ -55,6 +65,35 @@ COPY_JS = """(text) => {
     navigator.clipboard.writeText(text).then(() => say('Réponse copiée'), fallback);
   } else { fallback(); }
 }"""
+# After an answer: bring the START of the new answer into view, inside the chat's own
+# scroll box and on the page (a phone shows the box taller than the screen). Gradio
+# renders the message a moment after the event ends, hence the polling.
+SCROLL_JS = """() => {
+  const box = document.querySelector('#pvd-chat');
+  if (!box) { return; }
+  let tries = 0;
+  const go = () => {
+    const bots = box.querySelectorAll('.message-row.bot-row');
+    const users = box.querySelectorAll('.message-row.user-row');
+    const answers = box.querySelectorAll('.pvd-answer, .pvd-refusal, .pvd-wait');
+    const target = answers[answers.length - 1] || bots[bots.length - 1];
+    if ((!target || bots.length < users.length) && tries++ < 40) { setTimeout(go, 50); return; }
+    if (!target) { return; }
+    let el = target.parentElement;
+    while (el && el !== document.body) {
+      const style = getComputedStyle(el);
+      if (/(auto|scroll)/.test(style.overflowY) && el.scrollHeight > el.clientHeight) {
+        el.scrollTop += target.getBoundingClientRect().top - el.getBoundingClientRect().top - 8;
+      }
+      el = el.parentElement;
+    }
+    const top = target.getBoundingClientRect().top;
+    if (top < 0 || top > window.innerHeight * 0.5) {
+      window.scrollBy({top: top - 64, left: 0, behavior: 'instant'});
+    }
+  };
+  setTimeout(go, 30);
+}"""
 
 
 def theme() -> gr.themes.Base:
@@ -66,100 +105,269 @@ def theme() -> gr.themes.Base:
     )
 
 
+def french_error(message: str, title: str = "Attention") -> gr.Error:
+    """A toast in French (Gradio's default title is «Error»), without a server traceback:
+    these are the user's mistakes, not the server's."""
+    return gr.Error(message[:1].upper() + message[1:], title=title, print_exception=False)
+
+
 def _error(exc: AssistantError) -> gr.Error:
-    text = str(exc)
-    return gr.Error(text[:1].upper() + text[1:])
+    return french_error(str(exc))
 
 
-def build_ui(settings: Settings, background: BackgroundIngest | None = None) -> gr.Blocks:
-    """The four tabs: Discuter, Rechercher, Documents, Découvrir le programme."""
-    background = background or BackgroundIngest(settings)
-    communes = tabs.load_communes(settings)
-    names = tabs.commune_names(communes)
-    feedback = FeedbackStore(settings.feedback_path)
-    users = UserStore(settings.users_path)
+@dataclass
+class AppContext:
+    """What every tab builder needs: settings, stores and who is asking."""
 
-    def index() -> Any:
-        return service.open_index(settings)
+    settings: Settings
+    background: BackgroundIngest
+    communes: dict[str, Any] = field(default_factory=dict)
+    feedback: FeedbackStore | None = None
+    users: UserStore | None = None
 
-    def role_of(request: gr.Request | None) -> Role:
+    @property
+    def names(self) -> dict[str, str]:
+        return tabs.commune_names(self.communes)
+
+    def index(self) -> Any:
+        return service.open_index(self.settings)
+
+    def visitor(self, request: gr.Request | None) -> Visitor | None:
+        return auth.visitor_for(self.settings, request, self.users)
+
+    def role_of(self, request: gr.Request | None) -> Role:
         """The role of whoever sent ``request``: the session's, else public (if allowed)."""
-        visitor = auth.visitor_for(settings, request, users)
+        visitor = self.visitor(request)
         if visitor is None:
-            raise gr.Error("Connectez-vous pour utiliser l'assistant.")
+            raise french_error("Connectez-vous pour utiliser l'assistant.")
         return visitor.role
 
-    def require_manager(request: gr.Request | None) -> Role:
-        role = role_of(request)
+    def require_manager(self, request: gr.Request | None) -> Role:
+        role = self.role_of(request)
         if not role.can_manage_documents:
-            raise gr.Error(MANAGERS_ONLY)
+            raise french_error(MANAGERS_ONLY)
         return role
 
-    # ---- callbacks: Discuter ---------------------------------------------------------
 
-    def respond(question: str, history: list[dict[str, Any]] | None, commune: str,
-                turns: list[dict[str, Any]] | None, request: gr.Request) -> tuple:
-        role = role_of(request)
+@dataclass
+class ChatTab:
+    commune: gr.Dropdown
+    commune_state: gr.State
+
+
+def build_chat_tab(ctx: AppContext, choices: list[tuple[str, str]]) -> ChatTab:
+    """Discuter: commune, conversation, question, examples; feedback once there is an answer."""
+    commune = gr.Dropdown(choices=choices, value="", label="Votre commune",
+                          info="Les réponses privilégient ses documents et les textes généraux "
+                          "du programme.", elem_id="pvd-commune")
+    commune_state = gr.State("")
+    # No label: Gradio floats it over the first words of the answer.
+    chat = gr.Chatbot(show_label=False, elem_id="pvd-chat", height=520, autoscroll=False,
+                      latex_delimiters=[], feedback_options=None, buttons=[],
+                      placeholder="Posez une question sur le programme ou sur votre commune. "
+                      "Chaque réponse cite ses sources.")
+    with gr.Row(elem_classes="pvd-ask-row"):
+        question = gr.Textbox(label="Votre question", scale=5, lines=1, max_lines=4,
+                              placeholder="Ex. : Qu'est-ce qu'une ORT ?", elem_id="pvd-question")
+        send = gr.Button("Envoyer", variant="primary", scale=1, min_width=100,
+                         elem_id="pvd-send")
+        stop = gr.Button("Arrêter", variant="stop", scale=1, min_width=100, visible=False,
+                         elem_id="pvd-stop", elem_classes="pvd-stop")
+    gr.Markdown("**Exemples de questions**")
+    with gr.Row(elem_classes="pvd-examples"):
+        example_buttons = [gr.Button(q, size="sm") for q in EXAMPLE_QUESTIONS]
+    with gr.Column(visible=False, elem_id="pvd-after-answer") as after_answer:
+        with gr.Row(elem_classes="pvd-feedback-row"):
+            up = gr.Button("✓ Réponse utile", size="sm", elem_id="pvd-up")
+            down = gr.Button("✗ Pas utile", size="sm", elem_id="pvd-down")
+            copy = gr.Button("Copier la réponse", size="sm", elem_id="pvd-copy-btn")
+        comment = gr.Textbox(label="Commentaire (facultatif)", lines=1, elem_id="pvd-comment",
+                             placeholder="Ce qui manque, ce qui est faux…")
+        feedback_msg = gr.Markdown(elem_id="pvd-feedback-msg")
+    copy_text = gr.Textbox(visible="hidden", elem_id="pvd-copy-text",
+                           label="Réponse en texte brut")
+    last = gr.State(None)
+    turns_state = gr.State([])
+
+    def validate(text: str) -> None:
+        # An event without outputs: the French toast is all the user sees (no red
+        # badges over the chat), and the server logs nothing.
         try:
-            turn = chat_turn(settings, question, history, commune, communes,
-                             indexing=background.running, turns=turns, role=role)
+            check_question(text)
         except AssistantError as exc:
             raise _error(exc) from exc
-        return turn.history, "", turn.last, turn.plain_text, "", turn.turns
 
-    def give_feedback(rating: int, last: dict[str, Any] | None, comment: str) -> tuple[str, str]:
-        if not last:
-            raise gr.Error("Posez d'abord une question : l'avis porte sur la dernière réponse.")
-        feedback.record(
-            question=last["question"], answer=last["answer"], citations=last["citations"],
-            rating=rating, comment=comment or "", commune=last.get("commune", ""),
-        )
+    def respond(text: str, history: list[dict[str, Any]] | None, insee: str,
+                turns: list[dict[str, Any]] | None, request: gr.Request) -> tuple:
+        role = ctx.role_of(request)
+        try:
+            turn = chat_turn(ctx.settings, text, history, insee, ctx.communes,
+                             indexing=ctx.background.running, turns=turns, role=role)
+        except AssistantError as exc:
+            raise _error(exc) from exc
+        return (turn.history, "", turn.last, turn.plain_text, "", turn.turns,
+                gr.Column(visible=turn.last is not None))
+
+    def give_feedback(rating: int, prev: dict[str, Any] | None, text: str) -> tuple[str, str]:
+        if not prev or ctx.feedback is None:
+            raise french_error("Posez d'abord une question : l'avis porte sur la dernière "
+                               "réponse.")
+        ctx.feedback.record(question=prev["question"], answer=prev["answer"],
+                            citations=prev["citations"], rating=rating, comment=text or "",
+                            commune=prev.get("commune", ""))
         return "Merci pour votre avis, il aidera à améliorer l'assistant.", ""
 
-    # ---- callbacks: Rechercher -------------------------------------------------------
+    def busy() -> tuple:
+        return gr.Button(visible=False), gr.Button(visible=True)
 
-    def do_search(query: str, commune: str, epci: str, types: list[str], y_from: Any,
-                  y_to: Any, k: float,
-                  request: gr.Request) -> tuple[str, list[dict[str, Any]], Any]:
-        role = role_of(request)
+    def idle() -> tuple:
+        return gr.Button(visible=True), gr.Button(visible=False)
+
+    commune.change(lambda c: c or "", commune, commune_state)
+    ask_inputs = [question, chat, commune_state, turns_state]
+    ask_outputs = [chat, question, last, copy_text, feedback_msg, turns_state, after_answer]
+    answering = []
+    for trigger, preset in [(send.click, None), (question.submit, None),
+                            *((b.click, q) for b, q in zip(example_buttons, EXAMPLE_QUESTIONS,
+                                                            strict=True))]:
+        if preset is None:
+            start = trigger(validate, question, None, queue=False, show_progress="hidden")
+        else:
+            start = trigger(lambda t=preset: t, None, question, queue=False)
+        event = start.success(busy, None, [send, stop], queue=False).then(
+            respond, ask_inputs, ask_outputs, api_name="ask" if not answering else False,
+            show_progress="minimal")
+        event.then(idle, None, [send, stop], queue=False).then(None, None, None, js=SCROLL_JS)
+        answering.append(event)
+    stop.click(idle, None, [send, stop], cancels=answering, queue=False)
+    up.click(lambda prev, c: give_feedback(1, prev, c), [last, comment], [feedback_msg, comment])
+    down.click(lambda prev, c: give_feedback(-1, prev, c), [last, comment],
+               [feedback_msg, comment])
+    copy.click(None, [copy_text], None, js=COPY_JS)
+    return ChatTab(commune, commune_state)
+
+
+def build_search_tab(ctx: AppContext, choices: list[tuple[str, str]], epcis: list[Any]) -> None:
+    """Rechercher: filters, results grouped by document, CSV export."""
+    query = gr.Textbox(label="Rechercher dans les documents", elem_id="pvd-query",
+                       placeholder="Ex. : manager de commerce")
+    with gr.Row(elem_classes="pvd-filters"):
+        s_commune = gr.Dropdown(choices=choices, value="", label="Commune",
+                                elem_id="pvd-s-commune")
+        s_epci = gr.Dropdown(choices=epcis, value="", label="EPCI", elem_id="pvd-s-epci")
+        s_types = gr.CheckboxGroup(choices=[(render.type_label(t), t) for t in DOC_TYPES],
+                                   label="Type de document", elem_id="pvd-s-types")
+    with gr.Row(elem_classes="pvd-filters"):
+        # Dropdowns, not gr.Number: an empty number field shows 0 in Gradio.
+        y_from = gr.Dropdown(choices=tabs.year_choices(), value="", label="Année (de)",
+                             elem_id="pvd-y-from")
+        y_to = gr.Dropdown(choices=tabs.year_choices(), value="", label="Année (à)",
+                           elem_id="pvd-y-to")
+        k = gr.Slider(5, 30, value=10, step=1, label="Nombre de documents")
+    with gr.Row():
+        search_btn = gr.Button("Rechercher", variant="primary", elem_id="pvd-search-btn")
+        export_btn = gr.Button("Exporter en CSV", elem_id="pvd-export-btn")
+    csv_file = gr.File(label="Résultats au format CSV", interactive=False, visible=False,
+                       elem_id="pvd-csv")
+    results = gr.HTML(elem_id="pvd-results")
+    rows_state = gr.State([])
+
+    def do_search(text: str, commune: str, epci: str, types: list[str], y_from_: Any,
+                  y_to_: Any, k_: float, request: gr.Request) -> tuple:
+        role = ctx.role_of(request)
         try:
-            filters = tabs.search_filters(commune, epci, types, y_from, y_to)
-            hits = service.search(settings, query or "", filters=filters, k=int(k), role=role)
+            filters = tabs.search_filters(commune, epci, types, y_from_, y_to_)
+            found = tabs.grouped_search(ctx.settings, text or "", filters, int(k_), role)
         except AssistantError as exc:
             raise _error(exc) from exc
-        rows = tabs.search_rows(hits)
-        return tabs.search_results_html(rows, names), rows, gr.File(value=None, visible=False)
+        epci_names = {value: label for label, value in epcis}
+        html_out = tabs.search_results_html(
+            found, ctx.names, notice=tabs.empty_notice(found, commune, epci, types, ctx.names,
+                                                       epci_names))
+        return html_out, tabs.csv_rows(found.rows, ctx.names), gr.File(value=None,
+                                                                       visible=False)
 
     def do_export(rows: list[dict[str, Any]], request: gr.Request) -> Any:
         if not rows:
-            raise gr.Error("Lancez d'abord une recherche : il n'y a rien à exporter.")
+            raise french_error("Lancez d'abord une recherche : il n'y a rien à exporter.")
         folder = Path(tempfile.mkdtemp(prefix="pvd-export-"))
         # Absolute links in the CSV, so they still work once the file is opened elsewhere.
         base = str(getattr(request, "base_url", "") or "")
         path = tabs.export_csv(rows, folder / "recherche-pvd.csv", base_url=base)
         return gr.File(value=str(path), visible=True)
 
-    # ---- callbacks: Documents --------------------------------------------------------
+    inputs = [query, s_commune, s_epci, s_types, y_from, y_to, k]
+    search_btn.click(do_search, inputs, [results, rows_state, csv_file])
+    query.submit(do_search, inputs, [results, rows_state, csv_file])
+    export_btn.click(do_export, rows_state, csv_file)
 
-    def refresh_documents(request: gr.Request) -> tuple[Any, Any]:
-        return documents_for(role_of(request))
 
-    def documents_for(role: Role) -> tuple[Any, Any]:
-        idx = index()
+@dataclass
+class DocumentsTab:
+    table: gr.HTML
+    remove_choice: gr.Dropdown
+    filters: list[Any]
+
+    def outputs(self) -> list[Any]:
+        return [self.table, self.remove_choice]
+
+
+def build_documents_tab(ctx: AppContext, choices: list[tuple[str, str]]) -> DocumentsTab:
+    """Documents: the filterable table; upload and removal for Agate staff."""
+    gr.Markdown("### Documents indexés")
+    with gr.Row(elem_classes="pvd-filters"):
+        d_text = gr.Textbox(label="Titre contient", elem_id="pvd-d-text", scale=2)
+        d_type = gr.Dropdown(choices=[("Tous les types", ""), *((render.type_label(t), t)
+                                                                  for t in DOC_TYPES)],
+                             value="", label="Type", elem_id="pvd-d-type")
+        d_commune = gr.Dropdown(choices=choices, value="", label="Commune",
+                                elem_id="pvd-d-commune")
+        d_vis = gr.Dropdown(choices=tabs.VISIBILITY_CHOICES, value="", label="Visibilité",
+                            elem_id="pvd-d-vis")
+    docs_table = gr.HTML(elem_id="pvd-docs")
+    refresh_btn = gr.Button("Actualiser la liste", size="sm")
+    gr.Markdown(f"### Ajouter des documents\nFormats : PDF, DOCX, MD, TXT, CSV — "
+                f"{ctx.settings.max_file_mb:g} Mo au plus par fichier.")
+    # No file_types: Gradio would refuse other files with its own English message; the
+    # server's check answers in French instead.
+    files = gr.File(file_count="multiple", label="Fichiers à indexer", elem_id="pvd-upload")
+    upload_btn = gr.Button("Indexer les fichiers", variant="primary", elem_id="pvd-upload-btn")
+    upload_msg = gr.Markdown(elem_id="pvd-upload-msg")
+    gr.Markdown("### Retirer un document")
+    remove_choice = gr.Dropdown(label="Document à retirer", elem_id="pvd-remove")
+    remove_btn = gr.Button("Retirer de l'index…", variant="stop", size="sm",
+                           elem_id="pvd-remove-btn")
+    with gr.Group(visible=False, elem_classes="pvd-confirm") as confirm_box:
+        confirm_text = gr.Markdown()
+        with gr.Row():
+            confirm_btn = gr.Button("Oui, retirer", variant="stop", elem_id="pvd-confirm-remove")
+            cancel_btn = gr.Button("Annuler")
+    remove_msg = gr.Markdown(elem_id="pvd-remove-msg")
+    tab = DocumentsTab(docs_table, remove_choice, [d_text, d_type, d_commune, d_vis])
+
+    def documents_for(role: Role, text: str = "", doc_type: str = "", insee: str = "",
+                      visibility: str = "") -> tuple[Any, Any]:
+        idx = ctx.index()
         # Only managers remove documents: the others get no choice at all.
-        choices = tabs.document_choices(idx, role) if role.can_manage_documents else []
-        return (gr.Dataframe(value=tabs.documents_table(idx, names, role)),
-                gr.Dropdown(choices=choices, value=None))
+        remove = tabs.document_choices(idx, role) if role.can_manage_documents else []
+        table = tabs.documents_table_html(idx, ctx.names, role, text=text, doc_type=doc_type,
+                                          commune=insee, visibility=visibility)
+        return table, gr.Dropdown(choices=remove, value=None)
+
+    def refresh(text: str, doc_type: str, insee: str, visibility: str,
+                request: gr.Request) -> tuple[Any, Any]:
+        return documents_for(ctx.role_of(request), text, doc_type, insee, visibility)
 
     # Gradio's idiom: a gr.Progress() default is replaced by the live tracker at call time.
-    def do_upload(files: list[Any] | None, request: gr.Request,
+    def do_upload(items: list[Any] | None, text: str, doc_type: str, insee: str,
+                  visibility: str, request: gr.Request,
                   progress: gr.Progress = gr.Progress()) -> tuple:  # noqa: B008
-        role = require_manager(request)
-        if not files:
-            raise gr.Error("Choisissez d'abord un ou plusieurs fichiers.")
-        if background.running:
-            raise gr.Error("L'indexation du corpus est en cours ; réessayez dans un instant.")
-        saved = tabs.save_upload(files, settings)
+        role = ctx.require_manager(request)
+        if not items:
+            raise french_error("Choisissez d'abord un ou plusieurs fichiers.")
+        if ctx.background.running:
+            raise french_error("L'indexation du corpus est en cours ; réessayez dans un instant.")
+        saved = tabs.save_upload(items, ctx.settings)
         lines = [f"✗ Échec : {e}" for e in saved.errors]
         if saved.saved:
             def step(done: int, total: int, label: str) -> None:
@@ -167,47 +375,96 @@ def build_ui(settings: Settings, background: BackgroundIngest | None = None) -> 
                          unit="fichiers")
 
             try:
-                report = service.ingest(settings, saved.saved, progress=step)
+                report = service.ingest(ctx.settings, saved.saved, progress=step)
             except IndexBusyError as exc:
-                raise gr.Error("Une autre indexation est en cours ; réessayez dans un instant.") \
-                    from exc
+                raise french_error("Une autre indexation est en cours ; réessayez dans un "
+                                   "instant.") from exc
             except AssistantError as exc:
                 raise _error(exc) from exc
             failed = {f.source for f in report.failed}
             lines += [f"✗ Échec : « {f.source} » : {f.error}" for f in report.failed]
             lines += [f"✓ « {p.name} » indexé." for p in saved.saved if p.name not in failed]
-        return ("\n\n".join(lines), *documents_for(role), None)
+        return ("\n\n".join(lines), *documents_for(role, text, doc_type, insee, visibility),
+                None)
 
     def ask_remove(doc_id: str | None, request: gr.Request) -> tuple[Any, str]:
-        require_manager(request)
+        ctx.require_manager(request)
         if not doc_id:
-            raise gr.Error("Choisissez d'abord un document à supprimer.")
-        doc = index().catalog.document(doc_id)
+            raise french_error("Choisissez d'abord un document à supprimer.")
+        doc = ctx.index().catalog.document(doc_id)
         title = doc.meta.get("title") or doc.source if doc else doc_id
         return gr.Group(visible=True), (
             f"Supprimer « {html.escape(str(title))} » de l'index ? Cette action est définitive "
             "pour l'index (le fichier d'origine du corpus n'est pas effacé)."
         )
 
-    def confirm_remove(doc_id: str | None, request: gr.Request) -> tuple:
-        role = require_manager(request)
+    for control in tab.filters:
+        control.change(refresh, tab.filters, tab.outputs(), show_progress="hidden")
+    refresh_btn.click(refresh, tab.filters, tab.outputs())
+    upload_btn.click(do_upload, [files, *tab.filters], [upload_msg, *tab.outputs(), files])
+    remove_btn.click(ask_remove, remove_choice, [confirm_box, confirm_text])
+    cancel_btn.click(lambda: gr.Group(visible=False), None, confirm_box)
+
+    def confirm(doc_id: str | None, text: str, doc_type: str, insee: str, visibility: str,
+                request: gr.Request) -> tuple:
+        role = ctx.require_manager(request)
         try:
-            message = tabs.remove_document(index(), doc_id or "")
+            message = tabs.remove_document(ctx.index(), doc_id or "")
         except AssistantError as exc:
             raise _error(exc) from exc
-        return (gr.Group(visible=False), message, *documents_for(role))
+        return (gr.Group(visible=False), message,
+                *documents_for(role, text, doc_type, insee, visibility))
 
-    # ---- callbacks: page load and first-start progress -------------------------------
+    confirm_btn.click(confirm, [remove_choice, *tab.filters],
+                      [confirm_box, remove_msg, *tab.outputs()])
+    return tab
 
-    def discover_html() -> tuple[str, str, str]:
-        idx = index()
-        entries, gloss_id = discover.glossary_entries(idx)
-        return (discover.glossary_html(entries, gloss_id),
-                discover.timeline_html(discover.programme_steps(idx)),
-                discover.reading_path_html(discover.reading_path(idx)))
+
+def build_discover_tab() -> list[gr.HTML]:
+    """Découvrir: the Savoie communes at a glance, whom to call, the first-month checklist,
+    the programme steps, after 2026, where to start reading, the glossary."""
+    gr.Markdown("### Les 14 communes de Savoie en un coup d'œil")
+    communes = gr.HTML(elem_id="pvd-communes")
+    gr.Markdown("### Qui appeler")
+    contacts = gr.HTML(elem_id="pvd-contacts")
+    gr.Markdown("### Vos premiers mois de chef de projet")
+    checklist = gr.HTML(elem_id="pvd-checklist")
+    gr.Markdown("### Les étapes du programme")
+    timeline = gr.HTML(elem_id="pvd-timeline")
+    gr.Markdown("### Et après 2026 ?")
+    after = gr.HTML(elem_id="pvd-after-2026")
+    gr.Markdown("### Par où commencer")
+    reading = gr.HTML(elem_id="pvd-reading")
+    gr.Markdown("### Glossaire")
+    glossary = gr.HTML(elem_id="pvd-glossary")
+    return [communes, contacts, checklist, timeline, after, reading, glossary]
+
+
+def discover_values(ctx: AppContext) -> list[str]:
+    """The Découvrir sections in :func:`build_discover_tab`'s order."""
+    idx = ctx.index()
+    entries, gloss_id = discover.glossary_entries(idx)
+    return [
+        discover.communes_html(discover.commune_states(idx, ctx.communes)),
+        discover.contacts_html(discover.agate_contacts(idx)),
+        discover.checklist_html(discover.first_months_checklist(idx)),
+        discover.timeline_html(discover.programme_steps(idx)),
+        discover.after_2026_html(discover.after_2026(idx)),
+        discover.reading_path_html(discover.reading_path(idx)),
+        discover.glossary_html(entries, gloss_id),
+    ]
+
+
+def build_ui(settings: Settings, background: BackgroundIngest | None = None) -> gr.Blocks:
+    """The page: header, account line, indexing banner and the four tabs."""
+    ctx = AppContext(settings, background or BackgroundIngest(settings),
+                     tabs.load_communes(settings), FeedbackStore(settings.feedback_path),
+                     UserStore(settings.users_path))
+    idx0 = ctx.index()
+    choices = tabs.commune_choices(ctx.communes, idx0)
 
     def status_html() -> str:
-        s = background.snapshot()
+        s = ctx.background.snapshot()
         if s.running:
             return render.ingest_status_html(s.done, s.total, s.label)
         if s.error:
@@ -215,150 +472,50 @@ def build_ui(settings: Settings, background: BackgroundIngest | None = None) -> 
                     "</div>")
         return ""
 
-    def account_html(request: gr.Request) -> str:
-        return auth.header_html(auth.visitor_for(settings, request, users))
-
-    def on_load(request: gr.Request) -> tuple:
-        return (status_html(), gr.Timer(active=background.running), *refresh_documents(request),
-                *discover_html())
-
-    def on_tick(request: gr.Request) -> tuple:
-        if background.running:
-            return (status_html(), gr.Timer(active=True), gr.skip(), gr.skip(), gr.skip(),
-                    gr.skip(), gr.skip())
-        return (status_html(), gr.Timer(active=False), *refresh_documents(request),
-                *discover_html())
-
-    # ---- layout ----------------------------------------------------------------------
-
-    idx0 = index()
-    choices = tabs.commune_choices(communes, idx0)
     with gr.Blocks(title="Assistant PVD") as demo:
         gr.HTML('<header class="pvd-header"><h1>Assistant PVD</h1><p>Réponses citées sur les '
                 "documents du programme <em>Petites villes de demain</em> en Savoie.</p></header>")
         account = gr.HTML(auth.header_html(None), elem_id="pvd-account-line")
         status = gr.HTML(status_html(), elem_id="pvd-status")
-        timer = gr.Timer(1.0, active=background.running)
+        timer = gr.Timer(1.0, active=ctx.background.running)
         with gr.Tabs():
             with gr.Tab("Discuter", id="discuter", elem_id="tab-discuter"):
-                commune = gr.Dropdown(choices=choices, value="", label="Votre commune",
-                                      info="Les réponses privilégient ses documents et les "
-                                      "textes généraux du programme.", elem_id="pvd-commune")
-                commune_state = gr.State("")
-                chat = gr.Chatbot(label="Conversation", elem_id="pvd-chat", height=520,
-                                  latex_delimiters=[], feedback_options=None, buttons=[],
-                                  placeholder="Posez une question sur le programme ou sur "
-                                  "votre commune. Chaque réponse cite ses sources.")
-                with gr.Row(elem_classes="pvd-ask-row"):
-                    question = gr.Textbox(label="Votre question", scale=5, lines=1, max_lines=4,
-                                          placeholder="Ex. : Qu'est-ce qu'une ORT ?",
-                                          elem_id="pvd-question")
-                    send = gr.Button("Envoyer", variant="primary", scale=1, min_width=100,
-                                     elem_id="pvd-send")
-                gr.Markdown("**Exemples de questions**")
-                with gr.Row(elem_classes="pvd-examples"):
-                    example_buttons = [gr.Button(q, size="sm") for q in EXAMPLE_QUESTIONS]
-                with gr.Row(elem_classes="pvd-feedback-row"):
-                    up = gr.Button("✓ Réponse utile", size="sm", elem_id="pvd-up")
-                    down = gr.Button("✗ Pas utile", size="sm", elem_id="pvd-down")
-                    copy = gr.Button("Copier la réponse", size="sm", elem_id="pvd-copy-btn")
-                comment = gr.Textbox(label="Commentaire (facultatif)", lines=1,
-                                     elem_id="pvd-comment",
-                                     placeholder="Ce qui manque, ce qui est faux…")
-                feedback_msg = gr.Markdown(elem_id="pvd-feedback-msg")
-                copy_text = gr.Textbox(visible="hidden", elem_id="pvd-copy-text",
-                                       label="Réponse en texte brut")
-                last = gr.State(None)
-                turns_state = gr.State([])
-
+                chat = build_chat_tab(ctx, choices)
             with gr.Tab("Rechercher", id="rechercher", elem_id="tab-rechercher"):
-                query = gr.Textbox(label="Rechercher dans les documents", elem_id="pvd-query",
-                                   placeholder="Ex. : manager de commerce")
-                with gr.Row(elem_classes="pvd-filters"):
-                    s_commune = gr.Dropdown(choices=choices, value="", label="Commune",
-                                            elem_id="pvd-s-commune")
-                    s_epci = gr.Dropdown(choices=tabs.epci_choices(communes, idx0), value="",
-                                         label="EPCI", elem_id="pvd-s-epci")
-                    s_types = gr.CheckboxGroup(
-                        choices=[(render.type_label(t), t) for t in DOC_TYPES],
-                        label="Type de document", elem_id="pvd-s-types")
-                with gr.Row(elem_classes="pvd-filters"):
-                    # Dropdowns, not gr.Number: an empty number field shows 0 in Gradio.
-                    y_from = gr.Dropdown(choices=tabs.year_choices(), value="",
-                                         label="Année (de)", elem_id="pvd-y-from")
-                    y_to = gr.Dropdown(choices=tabs.year_choices(), value="",
-                                       label="Année (à)", elem_id="pvd-y-to")
-                    k = gr.Slider(5, 50, value=10, step=1, label="Nombre de passages")
-                with gr.Row():
-                    search_btn = gr.Button("Rechercher", variant="primary",
-                                           elem_id="pvd-search-btn")
-                    export_btn = gr.Button("Exporter en CSV", elem_id="pvd-export-btn")
-                csv_file = gr.File(label="Résultats au format CSV", interactive=False,
-                                   visible=False, elem_id="pvd-csv")
-                results = gr.HTML(elem_id="pvd-results")
-                rows_state = gr.State([])
-
+                build_search_tab(ctx, choices, tabs.epci_choices(ctx.communes, idx0))
             with gr.Tab("Documents", id="documents", elem_id="tab-documents"):
-                gr.Markdown("### Documents indexés")
-                docs_table = gr.Dataframe(headers=tabs.DOCUMENT_HEADERS, interactive=False,
-                                          wrap=True, elem_id="pvd-docs")
-                refresh_btn = gr.Button("Actualiser la liste", size="sm")
-                gr.Markdown(f"### Ajouter des documents\nFormats : PDF, DOCX, MD, TXT, CSV — "
-                            f"{settings.max_file_mb:g} Mo au plus par fichier.")
-                files = gr.File(file_count="multiple", label="Fichiers à indexer",
-                                file_types=list(tabs.UPLOAD_SUFFIXES), elem_id="pvd-upload")
-                upload_btn = gr.Button("Indexer les fichiers", variant="primary",
-                                       elem_id="pvd-upload-btn")
-                upload_msg = gr.Markdown(elem_id="pvd-upload-msg")
-                gr.Markdown("### Retirer un document")
-                remove_choice = gr.Dropdown(label="Document à retirer", elem_id="pvd-remove")
-                remove_btn = gr.Button("Retirer de l'index…", variant="stop", size="sm",
-                                       elem_id="pvd-remove-btn")
-                with gr.Group(visible=False, elem_classes="pvd-confirm") as confirm_box:
-                    confirm_text = gr.Markdown()
-                    with gr.Row():
-                        confirm_btn = gr.Button("Oui, retirer", variant="stop",
-                                                elem_id="pvd-confirm-remove")
-                        cancel_btn = gr.Button("Annuler")
-                remove_msg = gr.Markdown(elem_id="pvd-remove-msg")
+                docs = build_documents_tab(ctx, choices)
+            # A short label: the four tabs must fit a phone's width.
+            with gr.Tab("Découvrir", id="decouvrir", elem_id="tab-decouvrir"):
+                discover_out = build_discover_tab()
 
-            with gr.Tab("Découvrir le programme", id="decouvrir", elem_id="tab-decouvrir"):
-                gr.Markdown("### Les étapes du programme")
-                timeline = gr.HTML(elem_id="pvd-timeline")
-                gr.Markdown("### Par où commencer")
-                reading = gr.HTML(elem_id="pvd-reading")
-                gr.Markdown("### Glossaire")
-                glossary = gr.HTML(elem_id="pvd-glossary")
+        def refreshed(request: gr.Request) -> list[Any]:
+            table, remove = docs_refresh(request)
+            return [table, remove, *discover_values(ctx)]
 
-        # ---- events --------------------------------------------------------------------
-        commune.change(lambda c: c or "", commune, commune_state)
-        ask_outputs = [chat, question, last, copy_text, feedback_msg, turns_state]
-        ask_inputs = [question, chat, commune_state, turns_state]
-        send.click(respond, ask_inputs, ask_outputs, api_name="ask")
-        question.submit(respond, ask_inputs, ask_outputs)
-        for btn, text in zip(example_buttons, EXAMPLE_QUESTIONS, strict=True):
-            btn.click(lambda t=text: t, None, question, queue=False).then(
-                respond, ask_inputs, ask_outputs)
-        up.click(lambda prev, c: give_feedback(1, prev, c), [last, comment],
-                 [feedback_msg, comment])
-        down.click(lambda prev, c: give_feedback(-1, prev, c), [last, comment],
-                   [feedback_msg, comment])
-        copy.click(None, [copy_text], None, js=COPY_JS)
+        def docs_refresh(request: gr.Request) -> tuple[Any, Any]:
+            role = ctx.role_of(request)
+            idx = ctx.index()
+            remove = tabs.document_choices(idx, role) if role.can_manage_documents else []
+            return (tabs.documents_table_html(idx, ctx.names, role),
+                    gr.Dropdown(choices=remove, value=None))
 
-        search_inputs = [query, s_commune, s_epci, s_types, y_from, y_to, k]
-        search_btn.click(do_search, search_inputs, [results, rows_state, csv_file])
-        query.submit(do_search, search_inputs, [results, rows_state, csv_file])
-        export_btn.click(do_export, rows_state, csv_file)
+        def on_load(request: gr.Request) -> list[Any]:
+            visitor = ctx.visitor(request)
+            # An élu starts on the commune of the account.
+            mine = tabs.account_commune(visitor, choices)
+            return [status_html(), gr.Timer(active=ctx.background.running),
+                    render.account_line(auth.header_html(visitor), visitor, ctx.names),
+                    gr.Dropdown(value=mine), mine, *refreshed(request)]
 
-        refresh_btn.click(refresh_documents, None, [docs_table, remove_choice])
-        upload_btn.click(do_upload, files, [upload_msg, docs_table, remove_choice, files])
-        remove_btn.click(ask_remove, remove_choice, [confirm_box, confirm_text])
-        cancel_btn.click(lambda: gr.Group(visible=False), None, confirm_box)
-        confirm_btn.click(confirm_remove, remove_choice,
-                          [confirm_box, remove_msg, docs_table, remove_choice])
+        def on_tick(request: gr.Request) -> list[Any]:
+            if ctx.background.running:
+                return [status_html(), gr.Timer(active=True),
+                        *(gr.skip() for _ in range(2 + len(discover_out)))]
+            return [status_html(), gr.Timer(active=False), *refreshed(request)]
 
-        page_outputs = [status, timer, docs_table, remove_choice, glossary, timeline, reading]
-        demo.load(on_load, None, page_outputs)
-        demo.load(account_html, None, account)
-        timer.tick(on_tick, None, page_outputs)
+        page = [*docs.outputs(), *discover_out]
+        demo.load(on_load, None, [status, timer, account, chat.commune, chat.commune_state,
+                                  *page])
+        timer.tick(on_tick, None, [status, timer, *page])
     return demo

@@ -67,6 +67,16 @@ class Settings(BaseSettings):
     )
     max_file_mb: float = Field(default=50.0, description="Files larger than this are refused.")
     max_pages: int = Field(default=3000, description="PDFs with more pages are refused.")
+    pdfjs_dir: Path = Field(
+        default=PROJECT_ROOT / "vendor" / "node_modules" / "pdfjs-dist",
+        description="The pdfjs-dist package (npm) serving the PDF viewer that highlights the "
+        "quote; fetched by scripts/bootstrap.sh. Without it, citations open the bare PDF.",
+    )
+    warm_up: bool = Field(
+        default=True,
+        description="Load the models and indexes while the web app starts, so that the first "
+        "question does not wait for them.",
+    )
     host: str = Field(default="127.0.0.1", description="Web app host.")
     port: int = Field(default=7860, description="Web app port.")
     contact: str = Field(

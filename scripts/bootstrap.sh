@@ -8,6 +8,20 @@ PY=${PYTHON:-python3}
 if [ ! -x .venv/bin/python ]; then
     "$PY" -m venv .venv
 fi
+# pdf.js (the PDF viewer that highlights a citation's quote) comes from npm into vendor/,
+# which git ignores; without npm the app still works and opens the bare PDF instead.
+PDFJS_VERSION=4.10.38
+if [ ! -f vendor/node_modules/pdfjs-dist/build/pdf.mjs ] || \
+   ! grep -q "\"version\": \"$PDFJS_VERSION\"" vendor/node_modules/pdfjs-dist/package.json; then
+    if command -v npm >/dev/null 2>&1; then
+        echo "Fetching pdf.js $PDFJS_VERSION (npm) into vendor/…" >&2
+        mkdir -p vendor
+        npm install --silent --no-audit --no-fund --no-save --prefix vendor \
+            "pdfjs-dist@$PDFJS_VERSION" >&2 || echo "npm failed: PDFs open without highlighting" >&2
+    else
+        echo "npm not found: PDFs will open without the highlighted quote (apt-get install npm)" >&2
+    fi
+fi
 stamp=.venv/.assistant-installed
 want=$(cat pyproject.toml scripts/bootstrap.sh | sha256sum | cut -d' ' -f1)
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then

@@ -27,7 +27,7 @@ def test_card_shows_title_type_page_mark_and_link():
     assert "Critères d&#x27;éligibilité" in html
     assert "Texte du programme" in html and "p. 2" in html
     assert "<mark>Le chef de projet est financé à 75 %.</mark>" in html
-    assert 'href="/documents/abc123#page=2"' in html
+    assert 'href="/documents/abc123/viewer?page=2&amp;q=Le%20chef%20de%20projet' in html
     assert "Ouvrir le document (p. 2)" in html
     assert "\n" not in html  # a raw newline could end the HTML block in the chatbot's Markdown
     assert "exemple" not in html
@@ -71,7 +71,34 @@ def test_answer_links_each_reference_to_its_card():
     assert 'href="#cit-3-1"' in html and 'id="cit-3-1"' in html
     assert 'href="#cit-3-2"' in html and 'id="cit-3-2"' in html
     assert "(exemple)" not in html and "pvd-badge-exemple" in html
-    assert 'href="/documents/doc1#page=2"' in html  # doc id found through the hits
+    assert 'href="/documents/doc1/viewer?page=2' in html  # doc id found through the hits
+    # The answer first, then one chip per source that opens into its card.
+    assert html.index("Phrase deux.") < html.index('class="pvd-sources"')
+    assert html.count('<details class="pvd-chip') == 2
+    assert '<span class="pvd-chip-n">1</span>' in html
+
+
+def test_citation_without_hit_opens_its_document_by_source():
+    """Status-record and funding-list citations come without retrieval hits."""
+    c = _citation(chunk_id="", source="suivi/suivi-modane.pdf", page=1, pages=[1],
+                  quote="Convention-cadre : 29 mars 2023")
+    a = Answer(question="Où en est Modane ?", text="Convention-cadre : 29 mars 2023. [1]",
+               refused=False, citations=[c])
+    html = render.render_answer_html(a, {"suivi/suivi-modane.pdf": "d7"})
+    assert 'href="/documents/d7/viewer?page=1&amp;q=Convention-cadre' in html
+    assert "Ouvrir le document (p. 1)" in html
+
+
+def test_bullets_and_newlines_become_real_lists():
+    text = ("Financements qui peuvent correspondre :\n• DETR : une dotation. [1]\n"
+            "• DSIL : une autre. [2]\nLa sélection relève du préfet.")
+    html = render.answer_body_html(text, "cit-0-", {1, 2})
+    assert html.startswith('<p class="pvd-answer-text">Financements qui peuvent correspondre')
+    assert html.count("<li>") == 2 and "•" not in html
+    assert '<ul class="pvd-list"><li>DETR : une dotation.<sup><a class="pvd-ref"' in html
+    assert html.endswith('<p class="pvd-answer-text">La sélection relève du préfet.</p>')
+    inline = render.answer_body_html("Trois pistes : • A • B • C")
+    assert inline.count("<li>") == 3 and "Trois pistes :" in inline
 
 
 def test_answer_text_is_escaped():
@@ -81,13 +108,18 @@ def test_answer_text_is_escaped():
 
 
 def test_refusal_is_a_distinct_box_naming_whom_to_ask():
-    a = Answer(question="Météo ?", text="Je n'ai pas trouvé cette information.", refused=True,
-               citations=[], extra={"nearest": [{"source": "a.pdf", "title": "Doc A",
-                                                 "page": 3}]})
+    a = Answer(question="Météo ?", text="Je n'ai pas trouvé cette information. J'ai cherché "
+               "« Météo ? » dans 320 passages (commune : Modane) sans trouver de passage.",
+               refused=True, citations=[],
+               extra={"nearest": [{"source": "a.pdf", "title": "Doc A", "page": 3},
+                                  {"source": "a.pdf", "title": "Doc A", "page": 4},
+                                  {"source": "b.pdf", "title": "Doc B", "page": None}]})
     html = render.render_answer_html(a, contact="à Agate")
     assert 'class="pvd-refusal"' in html and "Pas de réponse dans les documents" in html
     assert "adressez-vous à Agate" in html
     assert "Doc A" in html and "(p. 3)" in html
+    assert html.count("Doc A") == 1 and "(p. 4)" not in html and "Doc B" in html
+    assert "320" not in html and "passages" not in html
     assert "pvd-card" not in html
 
 
@@ -98,7 +130,7 @@ def test_plain_text_lists_sources():
     assert "Sources :" in text
     assert "[1] Critères d'éligibilité — programme/pvd-eligibilite.pdf, p. 2" in text
     assert "« Le chef de projet est financé à 75 %. »" in text
-    assert "http://h:1/documents/doc1#page=2" in text
+    assert "http://h:1/documents/doc1/viewer?page=2" in text
     assert "<" not in text
 
 
@@ -109,6 +141,18 @@ def test_ingest_status_banner():
 
 
 def test_document_url():
-    assert render.document_url("abc", 4) == "/documents/abc#page=4"
+    assert render.document_url("abc", 4) == "/documents/abc/viewer?page=4"
+    assert render.document_url("abc", 4, "a  b") == "/documents/abc/viewer?page=4&q=a%20b"
     assert render.document_url("abc") == "/documents/abc/text"
     assert render.document_url("abc", None, "é a") == "/documents/abc/text?q=%C3%A9%20a"
+
+
+def test_account_line_names_the_commune_of_an_elu():
+    from assistant.search.access import Role
+    from assistant.web.auth import Visitor, header_html
+
+    visitor = Visitor("maire", Role("elu", "73157"))
+    line = render.account_line(header_html(visitor), visitor, {"73157": "Modane"})
+    assert "élu de Modane" in line and "73157" not in line
+    ugine = Visitor("x", Role("elu", "73303"))
+    assert "élu d&#x27;Ugine" in render.account_line(header_html(ugine), ugine, {"73303": "Ugine"})

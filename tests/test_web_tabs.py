@@ -73,8 +73,9 @@ def test_search_rows_and_csv_export(env, tmp_path):
     assert rows[0]["rank"] == 1
     top = next(r for r in rows if r["source"] == "programme/pvd-eligibilite.pdf")
     assert top["page"] in (1, 2, 3)
-    assert top["url"].startswith(f"/documents/{top['doc_id']}#page=")
+    assert top["url"].startswith(f"/documents/{top['doc_id']}/viewer?page=")
     html = tabs.search_results_html(rows, {MODANE: "Modane"})
+    assert "score" not in html
     assert "Ouvrir le document (p." in html
     path = tabs.export_csv(hits, tmp_path / "out" / "r.csv", base_url="http://x")
     with path.open(encoding="utf-8-sig", newline="") as handle:
@@ -82,7 +83,30 @@ def test_search_rows_and_csv_export(env, tmp_path):
     assert data[0] == tabs.CSV_HEADERS
     assert len(data) == len(rows) + 1
     assert any(r[2] == "programme/pvd-eligibilite.pdf" for r in data[1:])
-    assert all(r[8].startswith("http://x/documents/") for r in data[1:])
+    assert all(r[9].startswith("http://x/documents/") for r in data[1:])
+
+
+def test_search_groups_by_document_and_says_when_nothing_fits(env, tmp_path):
+    found = tabs.grouped_search(env, "convention-cadre signée", None, 10, None)
+    sources = [r["source"] for r in found.rows]
+    assert len(sources) == len(set(sources)) >= 2  # one passage per document
+    assert [r["rank"] for r in found.rows] == list(range(1, len(found.rows) + 1))
+    assert found.relevant and tabs.empty_notice(found, "", "", [], {}) == ""
+    # Ugine's study is about a brownfield: nothing there about a shop manager.
+    ugine = tabs.grouped_search(env, "manager de commerce", tabs.search_filters(
+        UGINE, "", ["etude"]), 10, None)
+    assert not ugine.relevant
+    notice = tabs.empty_notice(ugine, UGINE, "", ["etude"], {UGINE: "Ugine"})
+    assert notice.startswith("Aucune étude de ce type pour Ugine ne traite de « manager de "
+                             "commerce »")
+    html = tabs.search_results_html(ugine, {UGINE: "Ugine"}, notice=notice)
+    assert 'class="pvd-notice"' in html and "Ugine – Reconversion" in html
+    # The CSV speaks names and labels, not INSEE codes and «etude».
+    rows = tabs.csv_rows(ugine.rows, {UGINE: "Ugine"})
+    path = tabs.export_csv(rows, tmp_path / "u.csv")
+    text = path.read_text(encoding="utf-8-sig")
+    assert "Étude" in text and "Ugine" in text
+    assert ";etude;" not in text and UGINE not in text
 
 
 def test_search_filters(env):
@@ -103,6 +127,31 @@ def test_empty_results_message():
 
 
 # -- Documents ----------------------------------------------------------------------------
+
+
+def test_documents_table_html_has_all_columns_and_filters(env, index):
+    names = {MODANE: "Modane", UGINE: "Ugine"}
+    html = tabs.documents_table_html(index, names)
+    for header in ("Titre", "Type", "Communes", "Date", "Visibilité"):
+        assert f"<th>{header}</th>" in html
+    assert "01/03/2024" in html and "Public" in html
+    only = tabs.documents_table_html(index, names, doc_type="suivi")
+    assert "Fiche de suivi PVD – Modane" in only and "Glossaire" not in only
+    assert "Ugine" in tabs.documents_table_html(index, names, commune=UGINE)
+    assert "Modane" not in tabs.documents_table_html(index, names, commune=UGINE)
+    assert "Glossaire PVD" in tabs.documents_table_html(index, names, text="glossaire")
+    assert "Aucun document" in tabs.documents_table_html(index, names, text="zzz")
+
+
+def test_account_commune_preselects_an_elus_commune():
+    from assistant.search.access import Role
+    from assistant.web.auth import Visitor
+
+    choices = [("Toutes les communes", ""), ("Modane (73157)", MODANE)]
+    assert tabs.account_commune(Visitor("m", Role("elu", MODANE)), choices) == MODANE
+    assert tabs.account_commune(Visitor("a", Role("agate")), choices) == ""
+    assert tabs.account_commune(Visitor("x", Role("elu", "01001")), choices) == ""
+    assert tabs.account_commune(None, choices) == ""
 
 
 def test_documents_table(env, index):
@@ -201,7 +250,7 @@ def test_timeline_links_steps_to_documents(env, index):
     steps = discover.programme_steps(index)
     assert [s["title"] for s in steps][:2] == ["Sélection", "Convention d'adhésion"]
     pdf_id = _doc_id(index, "programme/pvd-eligibilite.pdf")
-    assert steps[0]["url"].startswith(f"/documents/{pdf_id}#page=")
+    assert steps[0]["url"].startswith(f"/documents/{pdf_id}/viewer?page=")
     etapes_id = _doc_id(index, "programme/pvd-etapes.pdf")  # found as the .md version
     assert steps[1]["url"] == f"/documents/{etapes_id}/text"
     html = discover.timeline_html(steps)
@@ -303,8 +352,29 @@ def test_chat_turn_while_indexing_and_empty_question(env):
     assert turn.history[0]["content"] == "&lt;b&gt;ORT&lt;/b&gt; ?"
     assert "indexation des documents est en cours" in turn.history[1]["content"]
     assert turn.last is None and turn.plain_text == ""
-    with pytest.raises(ConfigError):
+    with pytest.raises(ConfigError, match="écrivez d'abord votre question"):
         chat_turn(env, "   ", None, "", {})
+
+
+def test_english_question_asks_for_french(env):
+    from assistant.web.chat import chat_turn, is_english
+
+    assert is_english("What is the funding for the project manager?")
+    assert not is_english("Comment est financé le chef de projet ?")
+    assert not is_english("Qu'est-ce qu'une ORT ?")
+    turn = chat_turn(env, "How is the project manager funded?", None, "", {})
+    assert "posez votre question en français" in turn.history[-1]["content"]
+    assert turn.last is None
+
+
+def test_status_record_citations_open_their_document(env):
+    from assistant.web.chat import chat_turn
+
+    turn = chat_turn(env, "Où en est la convention-cadre de Modane ?", None, MODANE,
+                     tabs.load_communes(env))
+    content = turn.history[-1]["content"]
+    assert "Fiche de suivi PVD – Modane" in content
+    assert content.count('class="pvd-open"') == content.count('<details class="pvd-chip') >= 1
 
 
 def test_chat_turn_refusal_is_styled(env):

@@ -14,12 +14,42 @@ from assistant.settings import Settings, get_settings
 from assistant.web.users import UserStore, to_dict, user_role
 
 
-def _store(index: Path | None) -> UserStore:
+def _settings(index: Path | None) -> Settings:
     try:
-        settings: Settings = get_settings(index_dir=index)
+        return get_settings(index_dir=index)
     except ValueError as exc:  # pydantic's ValidationError is a ValueError
         raise click.ClickException(f"Configuration invalide : {exc}") from exc
-    return UserStore(settings.users_path)
+
+
+def _store(index: Path | None) -> UserStore:
+    return UserStore(_settings(index).users_path)
+
+
+def commune_code(settings: Settings, value: str) -> str:
+    """The INSEE code of ``value``, a commune name («Modane», «saint jean de maurienne») or
+    a code; a French error naming the value when the registry does not know it."""
+    from assistant.communes.registry import load_registry
+
+    text = value.strip()
+    registry = load_registry(settings)
+    if text[:2].isdigit() or text[:2].upper() in ("2A", "2B"):
+        if registry.get(text.upper()) is None and len(registry):
+            raise click.ClickException(
+                f"--commune : code INSEE inconnu du registre des communes : {text!r}")
+        return text.upper()
+    if not text or not len(registry):
+        raise click.ClickException(f"--commune : commune inconnue : {value!r} (registre des "
+                                 "communes vide : donnez le code INSEE)")
+    match = registry.match(text, prefer_dep="73")
+    if match.status == "found" and match.commune is not None:
+        return match.commune.insee
+    if match.status == "ambiguous":
+        options = ", ".join(f"{c.name} ({c.insee})" for c in match.candidates[:5])
+        raise click.ClickException(
+            f"--commune : commune ambiguë : {value!r} ; précisez le code INSEE parmi {options}")
+    hint = ", ".join(c.name for c in match.candidates[:3])
+    raise click.ClickException(f"--commune : commune inconnue : {value!r}"
+                             + (f" (vouliez-vous dire : {hint} ?)" if hint else ""))
 
 
 index_option = click.option(
@@ -37,7 +67,8 @@ def users() -> None:
 @click.argument("name")
 @click.option("--role", "role", required=True,
               help="public, elu (with --commune), agate or admin.")
-@click.option("--commune", default=None, help="INSEE code of the commune, for the elu role.")
+@click.option("--commune", default=None,
+              help="The commune of an elu account: its name (Modane) or INSEE code (73157).")
 @click.option("--password-stdin", is_flag=True,
               help="Read the password from the first line of standard input (scripts).")
 @click.option("--replace", is_flag=True, help="Overwrite an existing account of that name.")
@@ -45,11 +76,14 @@ def users() -> None:
 def add(name: str, role: str, commune: str | None, password_stdin: bool, replace: bool,
         index: Path | None) -> None:
     """Create the account NAME (the password is asked twice, hidden)."""
-    store = _store(index)
+    settings = _settings(index)
+    store = UserStore(settings.users_path)
+    if commune and role.strip().lower() == "elu":
+        commune = commune_code(settings, commune)
     try:
         parsed = user_role(role, commune)
     except AssistantError as exc:
-        raise click.BadParameter(str(exc), param_hint="--role/--commune") from exc
+        raise click.ClickException(str(exc)) from exc
     if password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
     else:

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import html
 import importlib.util
+import json
 import logging
 import mimetypes
 import sys
+import threading
+import time
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -87,10 +90,98 @@ def text_view_html(title: str, pages: list[Any], page: int | None, quote: str) -
     )
 
 
+PDFJS_PREFIX = "/static/pdfjs"
+# The viewer page: pdf.js's own viewer components (the ones Firefox uses), its find
+# controller marking the citation's quote on the cited page. Everything is served by this
+# app: nothing is fetched from the Internet.
+VIEWER_SCRIPT = """
+import * as pdfjsLib from "PREFIX/build/pdf.mjs";
+globalThis.pdfjsLib = pdfjsLib;
+pdfjsLib.GlobalWorkerOptions.workerSrc = "PREFIX/build/pdf.worker.mjs";
+const lib = await import("PREFIX/web/pdf_viewer.mjs");
+const cfg = JSON.parse(document.getElementById("pvd-cfg").textContent);
+const status = document.getElementById("pvd-found");
+const eventBus = new lib.EventBus();
+const linkService = new lib.PDFLinkService({eventBus});
+const findController = new lib.PDFFindController({eventBus, linkService});
+const container = document.getElementById("viewerContainer");
+const viewer = new lib.PDFViewer({container, eventBus, linkService, findController});
+linkService.setViewer(viewer);
+eventBus.on("pagesinit", () => {
+  viewer.currentScaleValue = window.innerWidth < 700 ? "page-width" : "auto";
+  viewer.currentPageNumber = Math.min(cfg.page, viewer.pagesCount);
+  if (cfg.quote) {
+    eventBus.dispatch("find", {source: null, type: "", query: cfg.quote, caseSensitive: false,
+      entireWord: false, highlightAll: false, findPrevious: false, matchDiacritics: true});
+  } else { status.textContent = ""; }
+});
+eventBus.on("updatefindcontrolstate", (e) => {
+  if (e.state === 0 || e.state === 2) {
+    status.textContent = "Citation surlignée en jaune.";
+    document.body.dataset.found = "yes";
+  } else if (e.state === 1) {
+    status.textContent = "Citation introuvable dans le texte du PDF : voir la page indiquée.";
+    document.body.dataset.found = "no";
+  }
+});
+try {
+  const doc = await pdfjsLib.getDocument({url: cfg.url, cMapUrl: "PREFIX/cmaps/",
+    cMapPacked: true, standardFontDataUrl: "PREFIX/standard_fonts/"}).promise;
+  viewer.setDocument(doc);
+  linkService.setDocument(doc, null);
+} catch (err) {
+  status.textContent = "Impossible d'afficher ce PDF : utilisez le lien de téléchargement.";
+}
+""".replace("PREFIX", PDFJS_PREFIX)
+
+
+def viewer_html(title: str, doc_id: str, page: int, quote: str) -> str:
+    """The pdf.js viewer page for one PDF, opened at ``page`` with ``quote`` highlighted."""
+    from urllib.parse import quote as urlquote
+
+    pdf_url = f"/documents/{urlquote(doc_id)}"
+    cfg = json.dumps({"url": pdf_url, "page": page, "quote": " ".join(quote.split())},
+                     ensure_ascii=False).replace("</", "<\\/")
+    return (
+        '<!doctype html><html lang="fr"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{html.escape(title)} – p. {page}</title>"
+        f'<link rel="stylesheet" href="{PDFJS_PREFIX}/web/pdf_viewer.css"><style>'
+        "body{margin:0;font-family:system-ui,sans-serif;background:#e5e7eb;color:#1f2933}"
+        "#pvd-bar{position:fixed;top:0;left:0;right:0;z-index:10;background:#fff;"
+        "border-bottom:1px solid #cbd5e1;padding:.4rem .75rem;font-size:.9rem;line-height:1.35}"
+        "#pvd-bar strong{display:block;white-space:nowrap;overflow:hidden;text-overflow:ellipsis}"
+        "#pvd-found{color:#92400e}#viewerContainer{position:absolute;top:3.6rem;bottom:0;"
+        "left:0;right:0;overflow:auto}"
+        ".textLayer .highlight{background-color:rgba(250,204,21,.55)!important;"
+        "border-radius:2px}.textLayer .highlight.selected{background-color:"
+        "rgba(250,204,21,.75)!important;outline:2px solid #d97706}"
+        "</style></head><body>"
+        f'<div id="pvd-bar"><strong>{html.escape(title)}</strong>Page {page} · '
+        '<span id="pvd-found">Recherche de la citation…</span> · '
+        f'<a href="{html.escape(pdf_url)}#page={page}">Ouvrir le PDF seul</a></div>'
+        '<div id="viewerContainer"><div id="viewer" class="pdfViewer"></div></div>'
+        f'<script type="application/json" id="pvd-cfg">{cfg}</script>'
+        f'<script type="module">{VIEWER_SCRIPT}</script></body></html>'
+    )
+
+
 def add_document_routes(app: Any, settings: Settings) -> None:
-    """/documents/{doc_id} (the file, inline) and /documents/{doc_id}/text (escaped text)."""
+    """/documents/{doc_id} (the file, inline), /documents/{doc_id}/viewer (a PDF in the pdf.js
+    viewer, the quote highlighted) and /documents/{doc_id}/text (escaped text)."""
     from fastapi import HTTPException, Query
-    from fastapi.responses import FileResponse, HTMLResponse
+    from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
+    from fastapi.staticfiles import StaticFiles
+
+    pdfjs = settings.pdfjs_dir
+    has_pdfjs = (pdfjs / "build" / "pdf.mjs").is_file() and (pdfjs / "web").is_dir()
+    if has_pdfjs:
+        # Module scripts need a JavaScript type; Python 3.11 does not know .mjs.
+        mimetypes.add_type("text/javascript", ".mjs")
+        app.mount(PDFJS_PREFIX, StaticFiles(directory=pdfjs), name="pdfjs")
+    else:
+        log.warning("pdf.js absent from %s: citations open the bare PDF (run "
+                    "scripts/bootstrap.sh to fetch it)", pdfjs)
 
     from assistant import service
     from assistant.web.auth import visitor_for
@@ -120,6 +211,16 @@ def add_document_routes(app: Any, settings: Settings) -> None:
             path, media_type=media, filename=path.name, content_disposition_type="inline"
         )
 
+    @app.get("/documents/{doc_id}/viewer", response_model=None)
+    def get_document_viewer(
+        doc_id: str, request: Request, page: int = Query(default=1, ge=1), q: str = ""
+    ) -> HTMLResponse | RedirectResponse:
+        doc = _doc(doc_id, request)
+        if not has_pdfjs or not str(doc.meta.get("path", "")).lower().endswith(".pdf"):
+            return RedirectResponse(f"/documents/{doc_id}#page={page}", status_code=307)
+        title = str(doc.meta.get("title") or doc.source)
+        return HTMLResponse(viewer_html(title, doc_id, page, q[:500]))
+
     @app.get("/documents/{doc_id}/text", response_class=HTMLResponse)
     def get_document_text(
         doc_id: str, request: Request, page: int | None = Query(default=None, ge=1), q: str = ""
@@ -143,6 +244,8 @@ def create_app(settings: Settings, *, start_ingest: bool = True) -> tuple[Any, A
     if start_ingest and needs_initial_ingest(settings):
         log.info("index empty: indexing %s in the background", settings.corpus_dir)
         background.start()
+    elif start_ingest and settings.warm_up:
+        warm_up_in_background(settings)
     blocks = ui.build_ui(settings, background=background)
     # Several sessions at once: an ingest running in one worker never blocks the asks.
     blocks.queue(default_concurrency_limit=8)
@@ -165,10 +268,46 @@ def create_app(settings: Settings, *, start_ingest: bool = True) -> tuple[Any, A
     return app, blocks
 
 
+def warm_up(settings: Settings) -> float:
+    """Load what the first question needs (index, embedding model, lexical statistics,
+    commune registry) by answering one; the seconds it took."""
+    from assistant.answer.conversation import answer_question
+    from assistant.search.access import Role
+
+    t0 = time.perf_counter()
+    answer_question(settings, "Qu'est-ce qu'une opération de revitalisation de territoire ?",
+                    role=Role("public"))
+    return time.perf_counter() - t0
+
+
+def warm_up_in_background(settings: Settings) -> threading.Thread:
+    def run() -> None:
+        from assistant.errors import AssistantError
+
+        try:
+            log.info("Modèles chargés en %.1f s : l'assistant est prêt.", warm_up(settings))
+        except AssistantError as exc:  # an empty index, for one: the first question says so
+            log.info("préchargement incomplet : %s", exc)
+
+    thread = threading.Thread(target=run, name="pvd-warm-up", daemon=True)
+    thread.start()
+    return thread
+
+
+def _console_logging() -> None:
+    """Progress lines (indexing, warm-up) on the terminal that runs the server."""
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%H:%M:%S"))
+    logger = logging.getLogger("assistant")
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+
+
 def run(settings: Settings) -> None:
     """Serve the app on settings.host:settings.port until interrupted."""
     import uvicorn
 
+    _console_logging()
     app, _ = create_app(settings)
     print(f"Assistant PVD : http://{settings.host}:{settings.port}/", flush=True)
     uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning")

@@ -50,6 +50,8 @@ class BackgroundIngest:
     def _progress(self, done: int, total: int, label: str) -> None:
         with self._lock:
             self._status.done, self._status.total, self._status.label = done, total, label
+        # The terminal that runs the server shows the same progress as the page.
+        log.info("Indexation : %d / %d fichiers%s", done, total, f" — {label}" if label else "")
 
     def start(self, paths: list[Path] | None = None) -> bool:
         """Start ingesting (default: the corpus folder); False when one is already running."""
@@ -75,6 +77,9 @@ class BackgroundIngest:
             # A crash here must not kill the server: the page shows the error instead.
             error = f"{type(exc).__name__}: {exc}"
             log.exception("background ingest crashed")
+        if report is not None:
+            log.info("Indexation terminée : %d ajoutés, %d inchangés, %d en échec.",
+                     report.added + report.updated, report.unchanged, len(report.failed))
         with self._lock:
             self._status.running = False
             self._status.finished = True

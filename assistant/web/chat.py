@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -10,6 +11,7 @@ from typing import Any
 from assistant.answer.conversation import Conversation, answer_question
 from assistant.errors import ConfigError
 from assistant.search.access import Role
+from assistant.service import open_index
 from assistant.settings import Settings
 from assistant.web import render
 from assistant.web.tabs import filters_for_commune
@@ -21,6 +23,45 @@ class ChatTurn:
     last: dict[str, Any] | None  # what feedback is recorded about (None: nothing to rate)
     plain_text: str  # «Copier la réponse»
     turns: list[dict[str, Any]]  # the conversation's turns, for follow-ups
+
+
+# Words frequent in English questions and absent from French ones: two of them, and no
+# French word of the same kind, make a question English.
+_ENGLISH = frozenset(
+    "the what which who whom how when where why is are does do did can could should would "
+    "of and for with about this that these my our your there their please".split()
+)
+_FRENCH = frozenset(
+    "le la les un une des du de quel quelle quels quelles qui que quoi comment quand où "
+    "est sont pour avec sur dans et ou pas une ce cette nos notre votre vos il elle on".split()
+)
+_WORD = re.compile(r"[a-zà-öø-ÿœ']+")
+ENGLISH_NOTICE = (
+    "L'assistant répond en français, à partir de documents en français : posez votre "
+    "question en français. Par exemple : « Comment est financé le chef de projet ? »"
+)
+
+
+def is_english(question: str) -> bool:
+    """True for a question written in English (the corpus and the answers are French)."""
+    words = [w.strip("'") for w in _WORD.findall(question.lower())]
+    english = sum(w in _ENGLISH for w in words)
+    french = sum(w in _FRENCH for w in words)
+    return english >= 2 and english > 2 * french
+
+
+def check_question(question: str | None) -> str:
+    """The question stripped; a ConfigError in French when there is nothing to ask."""
+    text = (question or "").strip()
+    if not any(ch.isalnum() for ch in text):
+        raise ConfigError("écrivez d'abord votre question, puis envoyez-la")
+    return text
+
+
+def document_ids(settings: Settings) -> dict[str, str]:
+    """source path → document id, for citations built without retrieval hits (status
+    records, funding lists), which must open their document like any other."""
+    return {d.source: d.doc_id for d in open_index(settings).catalog.documents()}
 
 
 def chat_turn(
@@ -36,13 +77,16 @@ def chat_turn(
 ) -> ChatTurn:
     """Answer ``question`` for ``commune`` ("" = all); while indexing, a polite wait message."""
     history = list(history or [])
-    question = (question or "").strip()
-    if not question:
-        raise ConfigError("posez une question avant d'envoyer")
+    question = check_question(question)
     history.append({"role": "user", "content": html.escape(question)})
     if indexing:
         wait = f'<div class="pvd-wait">{html.escape(render.INDEXING_MESSAGE)}</div>'
         history.append({"role": "assistant", "content": wait})
+        return ChatTurn(history, None, "", list(turns or []))
+    if is_english(question):
+        notice = render.notice_html("Posez votre question en français",
+                                    html.escape(ENGLISH_NOTICE))
+        history.append({"role": "assistant", "content": notice})
         return ChatTurn(history, None, "", list(turns or []))
     _, scope = filters_for_commune(commune, dict(communes))
     conversation = Conversation.from_list(list(turns or []))
@@ -51,8 +95,9 @@ def chat_turn(
                              conversation=conversation, scope=scope, role=role)
     turn = sum(1 for m in history if m.get("role") == "assistant")
     names = {code: getattr(c, "name", code) for code, c in communes.items()}
+    doc_ids = {**document_ids(settings), **render.citation_doc_ids(answer)}
     content = render.render_answer_html(
-        answer, turn=turn, commune_names=names, contact=settings.contact
+        answer, doc_ids, turn=turn, commune_names=names, contact=settings.contact
     )
     history.append({"role": "assistant", "content": content})
     last = {

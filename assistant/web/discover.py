@@ -1,4 +1,5 @@
-"""The «Découvrir le programme» tab: glossary, programme timeline and reading path."""
+"""The «Découvrir» tab: Savoie at a glance, whom to call, the first months, the steps, after
+2026, the reading path and the glossary; every statement links to the page that says it."""
 
 from __future__ import annotations
 
@@ -125,22 +126,24 @@ class Step:
     phrase: str  # words looked for to open the document at the right page
 
 
+# Each phrase is (part of) the heading of the section that explains the step, so the link
+# opens that section's page rather than the title page or the table of contents.
 STEPS: list[Step] = [
     Step("Sélection", "L'État et ses partenaires retiennent les communes de moins de 20 000 "
          "habitants exerçant des fonctions de centralité.", "programme/pvd-eligibilite.pdf",
-         "sélection"),
+         "procédure de sélection"),
     Step("Convention d'adhésion", "La commune et son intercommunalité entrent dans le "
          "programme ; les premiers financements d'ingénierie s'ouvrent.",
          "programme/pvd-etapes.pdf", "convention d'adhésion"),
     Step("Convention-cadre (dans les 18 mois)", "Diagnostic, stratégie et plan d'actions du "
          "projet de revitalisation, signés avec l'État.", "programme/pvd-etapes.pdf",
-         "convention-cadre"),
+         "élaboration du projet"),
     Step("ORT", "La convention-cadre vaut opération de revitalisation de territoire : des "
          "outils juridiques renforcés pour le centre-ville.", "programme/pvd-etapes.pdf",
-         "revitalisation de territoire"),
+         "valeur d'ORT"),
     Step("Mise en œuvre", "Les actions sont engagées et suivies en comité de projet, avec "
          "l'appui des partenaires et du chef de projet.", "programme/pvd-etapes.pdf",
-         "mise en œuvre"),
+         "gouvernance locale"),
 ]
 
 READING_PATH: list[tuple[str, str]] = [
@@ -155,13 +158,30 @@ READING_PATH: list[tuple[str, str]] = [
 ]
 
 
+_NUMBERED = re.compile(r"^\s*(?:\d+(?:\.\d+)*\.?|[IVX]+\.)\s+\S")
+_TOC_LINE = re.compile(r"(?:\.{3,}|…|\s)\s*\d{1,3}\s*$")
+
+
+def _folded(text: str) -> str:
+    return " ".join(text.lower().replace("’", "'").split())
+
+
 def find_page(index: Index, doc_id: str, phrase: str) -> int | None:
-    """First page of a document whose text mentions ``phrase`` (case-insensitive)."""
-    wanted = phrase.lower()
-    for page in index.catalog.pages(doc_id):
-        if page.number is not None and wanted in page.text.lower():
-            return page.number
-    return None
+    """The page of the section about ``phrase``: the numbered heading holding it (its last
+    occurrence, since a table of contents lists the same heading first), else the first
+    page that mentions it after the title page."""
+    wanted = _folded(phrase)
+    pages = [p for p in index.catalog.pages(doc_id) if p.number is not None]
+    headings = [
+        page.number for page in pages for line in page.text.split("\n")
+        if wanted in _folded(line) and _NUMBERED.match(line) and len(line) < 140
+        and not _TOC_LINE.search(line)
+    ]
+    if headings:
+        return headings[-1]
+    mentions = [p.number for p in pages if wanted in _folded(p.text)]
+    later = [n for n in mentions if n != 1]
+    return (later or mentions or [None])[0]
 
 
 def _doc_link(index: Index, doc: StoredDocument, phrase: str = "") -> str:
@@ -217,3 +237,229 @@ def reading_path_html(items: list[dict[str, str]]) -> str:
         for i in items
     )
     return f'<ol class="pvd-reading">{lis}</ol>'
+
+
+# -- Savoie at a glance -------------------------------------------------------------------
+
+# The steps a status record («fiche de suivi») dates, as the words its table rows start with.
+STATUS_STEPS: list[tuple[str, str]] = [
+    ("Convention d'adhésion", "convention d'adhesion"),
+    ("Convention-cadre", "convention-cadre"),
+    ("ORT", "ort"),
+    ("Chef de projet", "chef de projet"),
+]
+_DATE_WORDS = re.compile(
+    r"(non renseign[ée]e?|(?:date )?non confirm[ée]e?|\d{1,2}(?:er)? \w+ \d{4}|"
+    r"(?:janvier|février|mars|avril|mai|juin|juillet|août|septembre|octobre|novembre|"
+    r"décembre) \d{4}(?: \(date approximative\))?|"
+    r"\d{4})", re.IGNORECASE)
+
+
+def _fold(text: str) -> str:
+    import unicodedata
+
+    raw = unicodedata.normalize("NFD", text.lower().replace("’", "'"))
+    return "".join(ch for ch in raw if not unicodedata.combining(ch))
+
+
+@dataclass
+class CommuneState:
+    insee: str
+    name: str
+    epci: str
+    steps: list[tuple[str, str]]  # (step, date or «non renseigné»)
+    url: str  # the status record, at the page of its steps table
+    record_title: str
+
+
+def _status_rows(text: str) -> dict[str, str]:
+    """Step → date read from a status record's steps table (whatever shape the table took
+    in the file: «Étape : X ; Date : Y», «X | Y | …» or «X Y …» on one line)."""
+    found: dict[str, str] = {}
+    for line in text.split("\n"):
+        folded = _fold(line.strip().strip("|").strip())
+        if folded.startswith("etape :"):
+            folded = folded[len("etape :"):].strip()
+            line = line.split(":", 1)[1]
+        for label, start in STATUS_STEPS:
+            if label in found or not folded.startswith(start):
+                continue
+            if start == "ort" and not re.match(r"ort\b", folded):
+                continue
+            rest = line.strip().strip("|")
+            cut = rest.lower().find("date")
+            rest = rest[cut:] if 0 <= cut < 120 else rest
+            m = _DATE_WORDS.search(rest[len(start):] if cut < 0 else rest)
+            if m:
+                found[label] = m.group(1)
+    return found
+
+
+def commune_states(index: Index, communes: dict[str, object]) -> list[CommuneState]:
+    """Each registry commune with the dated steps of its status record, in name order.
+
+    Only what the records say: a step they do not date shows «non renseigné»."""
+    records = [d for d in index.catalog.documents() if d.meta.get("doc_type") == "suivi"]
+    out: list[CommuneState] = []
+    for insee, commune in sorted(communes.items(), key=lambda x: _fold(getattr(x[1], "name",
+                                                                             x[0]))):
+        record = next((d for d in records if insee in d.meta.get("communes", [])), None)
+        steps: dict[str, str] = {}
+        page_no = None
+        if record is not None:
+            for page in index.catalog.pages(record.doc_id):
+                rows = _status_rows(page.text)
+                if rows and page_no is None:
+                    page_no = page.number
+                for k, v in rows.items():
+                    steps.setdefault(k, v)
+        out.append(CommuneState(
+            insee=insee, name=str(getattr(commune, "name", insee)),
+            epci=str(getattr(commune, "epci_name", "") or ""),
+            steps=[(label, steps.get(label, "non renseigné")) for label, _ in STATUS_STEPS],
+            url=document_url(record.doc_id, page_no) if record else "",
+            record_title=str(record.meta.get("title") or record.source) if record else "",
+        ))
+    return out
+
+
+def communes_html(states: list[CommuneState]) -> str:
+    if not states:
+        return ('<p class="pvd-empty">Le registre des communes n\'est pas encore chargé : '
+                "les communes apparaîtront ici.</p>")
+    cards = []
+    for s in states:
+        steps = "".join(
+            f"<li>{esc(label)} : "
+            + (f'<span class="pvd-small">{esc(date)}</span>' if "non renseign" in _fold(date)
+               else f"<strong>{esc(date)}</strong>")
+            + "</li>"
+            for label, date in s.steps
+        )
+        link = (f'<a class="pvd-open" href="{esc(s.url)}" target="_blank" rel="noopener" '
+                f'title="{esc(s.record_title)}">Fiche de suivi</a>' if s.url
+                else '<span class="pvd-small">Pas de fiche de suivi indexée.</span>')
+        cards.append(f'<div class="pvd-commune-card"><h4>{esc(s.name)}</h4>'
+                     f'<div class="pvd-small">{esc(s.epci)}</div><ul>{steps}</ul>{link}</div>')
+    return (f'<p class="pvd-small">{len(states)} communes, d\'après leurs fiches de suivi '
+            "(«&nbsp;non renseigné&nbsp;» : la date ne figure pas dans les sources de la fiche)."
+            f'</p><div class="pvd-communes">{"".join(cards)}</div>')
+
+
+# -- whom to call, the first months, after 2026 -------------------------------------------
+
+
+@dataclass
+class Point:
+    text: str
+    source: str  # the document that says it
+    phrase: str  # heading (or words) of the section that says it
+
+
+CONTACTS: list[Point] = [
+    Point("Agate – Agence alpine des territoires accompagne les 14 communes et les 9 EPCI : "
+          "diagnostics, conception de la feuille de route, identification des études "
+          "complémentaires.", "conventions/partenariat-savoie-departement-bdt-agate.pdf",
+          "missions confiées à agate"),
+    Point("Agate intervient en amont du programme, avant la signature des conventions-cadres ; "
+          "l'ANCT participe au financement des travaux qui lui sont confiés.",
+          "conventions/partenariat-savoie-departement-bdt-agate.pdf", "durée"),
+    Point("La préfecture de la Savoie, délégation territoriale de l'ANCT, relaie les "
+          "instructions nationales et signe les conventions pour l'État.",
+          "programme/pvd-apres-2026.pdf", "recommandations pratiques"),
+    Point("Pour chaque commune, sa fiche de suivi liste qui contacter : le chef de projet PVD, "
+          "l'intercommunalité, Agate et la préfecture.", "suivi/suivi-modane-fourneaux.pdf",
+          "contacts"),
+]
+CONTACTS_NOTE = ("Les documents ne donnent ni nom ni numéro de téléphone : passez par "
+                 "l'accueil d'Agate ou de la préfecture.")
+
+CHECKLIST: list[Point] = [
+    Point("Lire la fiche de suivi de votre commune : dates des conventions, ORT, poste de chef "
+          "de projet, ce qui est « non renseigné ».", "suivi/suivi-modane-fourneaux.pdf",
+          "étapes du programme"),
+    Point("Rencontrer les acteurs dans les premières semaines : élus, directeurs des services, "
+          "sous-préfet, techniciens de l'intercommunalité, financeurs, commerçants.",
+          "programme/pvd-chef-de-projet.pdf", "premiers mois"),
+    Point("Relire les documents existants : urbanisme, programme local de l'habitat, études "
+          "commerciales, projet de territoire de l'intercommunalité.",
+          "programme/pvd-chef-de-projet.pdf", "premiers mois"),
+    Point("Prendre contact avec Agate pour le diagnostic et la feuille de route.",
+          "conventions/partenariat-savoie-departement-bdt-agate.pdf",
+          "missions confiées à agate"),
+    Point("Vérifier l'échéance des 18 mois entre la convention d'adhésion et la "
+          "convention-cadre.", "programme/pvd-etapes.pdf", "délai de dix-huit mois"),
+    Point("Installer le comité de projet et le comité technique.", "programme/pvd-etapes.pdf",
+          "gouvernance locale"),
+    Point("Suivre le parcours d'accueil des nouveaux chefs de projet et rejoindre le Club PVD.",
+          "programme/pvd-chef-de-projet.pdf", "accompagnement proposé"),
+    Point("Éviter les écueils : un binôme avec un élu référent, une fiche de poste qui protège "
+          "le temps du projet, des actions hiérarchisées, un tableau de bord partagé.",
+          "programme/pvd-chef-de-projet.pdf", "écueils fréquents"),
+]
+
+AFTER_2026: list[Point] = [
+    Point("Le programme était prévu jusqu'en 2026, pour la durée du mandat municipal.",
+          "programme/pvd-apres-2026.pdf", "échéance en 2026"),
+    Point("Sa poursuite a été annoncée par le Premier ministre en juin 2025 et confirmée en "
+          "octobre 2025 ; ses modalités ne sont fixées par aucun texte officiel connu : à "
+          "confirmer.", "programme/pvd-apres-2026.pdf", "annonces de poursuite"),
+    Point("Le rapport du Sénat du 15 octobre 2025 formule 7 recommandations, dont prolonger de "
+          "2 ans le cofinancement des chefs de projet.", "programme/pvd-apres-2026.pdf",
+          "rapport du sénat"),
+    Point("Une ORT ne disparaît pas avec la fin du programme : sa durée est celle de sa "
+          "convention.", "programme/pvd-apres-2026.pdf", "ne change pas"),
+    Point("À faire : ne pas interrompre les actions engagées, budgéter le poste de chef de "
+          "projet pour 2026 et 2027 selon plusieurs hypothèses, mettre à jour le bilan des "
+          "fiches actions.", "programme/pvd-apres-2026.pdf", "recommandations pratiques"),
+]
+
+
+def _points(index: Index, points: list[Point]) -> list[dict[str, str]]:
+    """Each point with the link to the page of its section (no link when its document is
+    not indexed: the point is then not shown, nothing is said without a source)."""
+    out = []
+    for point in points:
+        doc = find_document(index, point.source)
+        if doc is None:
+            continue
+        out.append({"text": point.text, "url": _doc_link(index, doc, point.phrase),
+                    "doc_title": str(doc.meta.get("title") or doc.source)})
+    return out
+
+
+def agate_contacts(index: Index) -> list[dict[str, str]]:
+    return _points(index, CONTACTS)
+
+
+def first_months_checklist(index: Index) -> list[dict[str, str]]:
+    return _points(index, CHECKLIST)
+
+
+def after_2026(index: Index) -> list[dict[str, str]]:
+    return _points(index, AFTER_2026)
+
+
+def _points_html(items: list[dict[str, str]], css: str, tag: str = "ul") -> str:
+    if not items:
+        return ('<p class="pvd-empty">Les documents correspondants ne sont pas encore indexés.'
+                "</p>")
+    lis = "".join(
+        f'<li>{esc(i["text"])} <a class="pvd-small" href="{esc(i["url"])}" target="_blank" '
+        f'rel="noopener" title="{esc(i["doc_title"])}">(source)</a></li>'
+        for i in items
+    )
+    return f'<{tag} class="{css}">{lis}</{tag}>'
+
+
+def contacts_html(items: list[dict[str, str]]) -> str:
+    body = _points_html(items, "pvd-contacts")
+    return body + (f'<p class="pvd-small">{esc(CONTACTS_NOTE)}</p>' if items else "")
+
+
+def checklist_html(items: list[dict[str, str]]) -> str:
+    return _points_html(items, "pvd-checklist")
+
+
+def after_2026_html(items: list[dict[str, str]]) -> str:
+    return _points_html(items, "pvd-after")

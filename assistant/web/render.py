@@ -40,12 +40,15 @@ def type_label(doc_type: str) -> str:
 
 
 def document_url(doc_id: str, page: int | None = None, quote: str = "") -> str:
-    """Where a citation opens: the PDF at its page, else the text view around the quote."""
+    """Where a citation opens: a PDF in the pdf.js viewer at its page with the quote
+    highlighted (the route falls back to the bare PDF when pdf.js is not installed),
+    any other format in the text view around the quote."""
     if page is not None:
-        return f"/documents/{urlquote(doc_id)}#page={int(page)}"
-    url = f"/documents/{urlquote(doc_id)}/text"
+        url = f"/documents/{urlquote(doc_id)}/viewer?page={int(page)}"
+    else:
+        url = f"/documents/{urlquote(doc_id)}/text"
     if quote:
-        url += "?q=" + urlquote(quote[:300])
+        url += ("&" if page is not None else "?") + "q=" + urlquote(" ".join(quote.split())[:300])
     return url
 
 
@@ -107,8 +110,8 @@ def citation_card_html(
     anchor: str = "",
     commune_names: Mapping[str, str] | None = None,
 ) -> str:
-    """One source card: title, type, communes, pages, passage with the cited sentence marked."""
-    anchor = anchor or f"cit-{c.n}"
+    """One source card: title, type, communes, pages, passage with the cited sentence marked,
+    and «Ouvrir le document (p. N)»."""
     badge = f" {EXEMPLE_BADGE}" if c.exemple else ""
     meta = [esc(type_label(c.doc_type)), esc(communes_label(c.communes, commune_names))]
     if pages_label(c):
@@ -121,8 +124,9 @@ def citation_card_html(
             f"{esc(open_label(c.page))}</a>"
         )
     classes = "pvd-card pvd-card-exemple" if c.exemple else "pvd-card"
+    ident = f' id="{esc(anchor)}"' if anchor else ""
     return (
-        f'<div class="{classes}" id="{esc(anchor)}">'
+        f'<div class="{classes}"{ident}>'
         f'<div class="pvd-card-head"><span class="pvd-num">[{c.n}]</span> '
         f'<strong class="pvd-title">{esc(c.title or c.source)}</strong>{badge}</div>'
         f'<div class="pvd-card-meta">{" · ".join(meta)}</div>'
@@ -131,43 +135,126 @@ def citation_card_html(
     )
 
 
+CHIP_TITLE_CHARS = 34  # a chip names its source in a few words; the card holds the rest
+_PROGRAMME_PREFIX = re.compile(r"^(?:Petites villes de demain|PVD)\s*[:–-]\s*", re.IGNORECASE)
+
+
+def _short_title(title: str) -> str:
+    # «Petites villes de demain : …» starts many titles: the chip keeps what differs.
+    title = _PROGRAMME_PREFIX.sub("", " ".join(title.split()))
+    title = title[:1].upper() + title[1:]
+    return title if len(title) <= CHIP_TITLE_CHARS else title[: CHIP_TITLE_CHARS - 1] + "…"
+
+
+def source_chip_html(
+    c: Citation, doc_id: str, *, anchor: str, commune_names: Mapping[str, str] | None = None
+) -> str:
+    """A small numbered chip (number, short title, page) that opens into the source card.
+
+    A <details> element: it opens without any script, and keeps working inside the
+    chatbot's sanitised HTML.
+    """
+    page = f" · {pages_label(c)}" if pages_label(c) else ""
+    label = f"{_short_title(c.title or c.source)}{page}"
+    classes = "pvd-chip pvd-chip-exemple" if c.exemple else "pvd-chip"
+    return (
+        f'<details class="{classes}" id="{esc(anchor)}">'
+        f'<summary title="{esc(c.title or c.source)}"><span class="pvd-chip-n">{c.n}</span> '
+        f'<span class="pvd-chip-label">{esc(label)}</span></summary>'
+        f"{citation_card_html(c, doc_id, commune_names=commune_names)}</details>"
+    )
+
+
 def _linked_text(text: str, prefix: str, known: set[int]) -> str:
-    """Escape the answer text, turning each [n] into a link to its card."""
+    """Escape the answer text, turning each [n] into a small link that opens its chip."""
     out: list[str] = []
     pos = 0
     for m in _REF.finditer(text):
-        out.append(esc(text[pos : m.start()]))
+        out.append(esc(text[pos : m.start()]).rstrip() if m.start() else "")
         n = int(m.group(1))
-        ref = f"[{n}]"
+        ref = f"<sup>[{n}]</sup>"
         if n in known:
-            ref = f'<a class="pvd-ref" href="#{prefix}{n}">[{n}]</a>'
+            ref = f'<sup><a class="pvd-ref" href="#{prefix}{n}">{n}</a></sup>'
         out.append(ref + (f" {EXEMPLE_BADGE}" if m.group(2) else ""))
         pos = m.end()
     out.append(esc(text[pos:]))
     return "".join(out)
 
 
+_BULLET = re.compile(r"^\s*(?:[•·▪◦*]|[-–—](?=\s)|\d{1,2}[.)](?=\s))\s*")
+
+
+def answer_body_html(text: str, prefix: str = "", known: set[int] | None = None) -> str:
+    """The answer as paragraphs and real lists: lines starting with «•», «-» or «1.» (or
+    «•» items run together on one line) become <li>; other lines become <p>."""
+    known = known or set()
+    blocks: list[str] = []
+    items: list[str] = []
+
+    def flush() -> None:
+        if items:
+            blocks.append('<ul class="pvd-list">' + "".join(items) + "</ul>")
+            items.clear()
+
+    for raw in text.split("\n"):
+        line = raw.strip()
+        if not line:
+            flush()
+            continue
+        parts = [p.strip() for p in line.split(" • ")]
+        head = parts[0]
+        if _BULLET.match(head) or len(parts) > 1:
+            lead = _BULLET.sub("", head, count=1) if _BULLET.match(head) else ""
+            if not _BULLET.match(head):
+                flush()
+                blocks.append(f'<p class="pvd-answer-text">{_linked_text(head, prefix, known)}</p>')
+            rest = ([lead] if lead else []) + parts[1:]
+            items.extend(f"<li>{_linked_text(_BULLET.sub('', p, count=1), prefix, known)}</li>"
+                         for p in rest if p)
+            continue
+        flush()
+        blocks.append(f'<p class="pvd-answer-text">{_linked_text(line, prefix, known)}</p>')
+    flush()
+    return "".join(blocks)
+
+
+_SEARCHED = re.compile(r"\s+dans \d[\d\s\u202f]* passages(?: \([^)]*\))?")
+
+
+def nearest_documents(answer: Answer) -> list[tuple[str, int | None]]:
+    """The refusal's «closest documents», each document once (its first page mentioned)."""
+    seen: dict[str, int | None] = {}
+    for n in answer.extra.get("nearest") or []:
+        title = str(n.get("title") or n.get("source") or "")
+        if title and title not in seen:
+            seen[title] = n.get("page")
+    return list(seen.items())
+
+
 def refusal_html(answer: Answer, contact: str = "") -> str:
-    """A refusal looks like one: a distinct box that says so and whom to ask."""
-    nearest = answer.extra.get("nearest") or []
+    """A refusal looks like one: a distinct box that says so, whom to ask, and the closest
+    documents once each. How many passages were searched is noise to the reader."""
     items = "".join(
-        f"<li>{esc(n.get('title') or n.get('source'))}"
-        + (f" (p. {esc(n['page'])})" if n.get("page") is not None else "")
-        + "</li>"
-        for n in nearest
+        f"<li>{esc(title)}" + (f" (p. {esc(page)})" if page is not None else "") + "</li>"
+        for title, page in nearest_documents(answer)
     )
     near = (
         f'<p class="pvd-near-title">Documents les plus proches, à consulter :</p><ul>{items}</ul>'
         if items
         else ""
     )
+    text = _SEARCHED.sub("", answer.text)
     who = ""
-    if contact and contact not in answer.text:
+    if contact and contact not in text:
         who = f"<p>Pour cette question, adressez-vous {esc(contact)}.</p>"
+    return notice_html("Pas de réponse dans les documents", esc_lines(text) + who + near)
+
+
+def notice_html(title: str, body_html: str) -> str:
+    """The refusal-styled box (also for «posez votre question en français»)."""
     return (
         '<div class="pvd-refusal" role="note">'
-        '<p class="pvd-refusal-title">Pas de réponse dans les documents</p>'
-        f"<p>{esc(answer.text)}</p>{who}{near}</div>"
+        f'<p class="pvd-refusal-title">{esc(title)}</p><p>{body_html}</p></div>'
     )
 
 
@@ -179,7 +266,8 @@ def render_answer_html(
     commune_names: Mapping[str, str] | None = None,
     contact: str = "",
 ) -> str:
-    """The answer with [n] linked to its cards, then the cards; or the refusal box.
+    """The answer first (paragraphs and lists, [n] as small links), then one numbered chip
+    per source that opens into its card; or the refusal box.
 
     One line of HTML on purpose: the chatbot renders Markdown, where blank lines
     and indentation inside HTML would change the layout.
@@ -188,19 +276,20 @@ def render_answer_html(
         return refusal_html(answer, contact)
     doc_ids = doc_ids if doc_ids is not None else citation_doc_ids(answer)
     prefix = f"cit-{turn}-"
-    body = _linked_text(answer.text, prefix, {c.n for c in answer.citations})
-    cards = "".join(
-        citation_card_html(
-            c, doc_ids.get(c.chunk_id, ""), anchor=f"{prefix}{c.n}", commune_names=commune_names
+    body = answer_body_html(answer.text, prefix, {c.n for c in answer.citations})
+    chips = "".join(
+        source_chip_html(
+            c, doc_ids.get(c.chunk_id) or doc_ids.get(c.source, ""), anchor=f"{prefix}{c.n}",
+            commune_names=commune_names,
         )
         for c in answer.citations
     )
     sources = (
-        f'<div class="pvd-sources"><p class="pvd-sources-title">Sources</p>{cards}</div>'
-        if cards
+        f'<div class="pvd-sources"><span class="pvd-sources-title">Sources</span>{chips}</div>'
+        if chips
         else ""
     )
-    return f'<div class="pvd-answer"><p class="pvd-answer-text">{body}</p>{sources}</div>'
+    return f'<div class="pvd-answer">{body}{sources}</div>'
 
 
 def answer_plain_text(answer: Answer, base_url: str = "") -> str:
@@ -236,3 +325,18 @@ INDEXING_MESSAGE = (
     "L'indexation des documents est en cours ; je pourrai répondre dans quelques instants. "
     "Merci de reposer votre question une fois la barre de progression terminée."
 )
+
+
+def account_line(header: str, visitor: object, names: Mapping[str, str]) -> str:
+    """The account line with the élu's commune by name («élu de Modane», not «élu 73157»).
+
+    ``header`` is the login module's line; only the role label in it is rewritten.
+    """
+    role = getattr(visitor, "role", None)
+    code = getattr(role, "commune", None)
+    label = getattr(visitor, "label", "")
+    if not code or not label:
+        return header
+    name = names.get(code, code)
+    friendly = f"élu de {name}" if name[:1].lower() not in "aeiouyéèêâîôû" else f"élu d'{name}"
+    return header.replace(esc(label), esc(friendly), 1)

@@ -26,8 +26,14 @@ UPLOAD_SUFFIXES = (".pdf", ".docx", ".md", ".txt", ".csv")
 DOCUMENT_HEADERS = [
     "Titre", "Type", "Communes", "Date", "Pages", "Passages", "Indexé le", "Exemple", "Fichier",
 ]
-CSV_HEADERS = ["rang", "document", "fichier", "type", "page", "score", "communes", "exemple",
-               "lien", "passage"]
+DOCUMENT_TABLE_HEADERS = ["Titre", "Type", "Communes", "Date", "Visibilité", "Pages",
+                          "Fichier"]
+CSV_HEADERS = ["rang", "document", "fichier", "type", "page", "communes", "EPCI", "date",
+               "exemple", "lien", "passage"]
+VISIBILITY_LABELS = {"public": "Public", "commune": "Commune", "interne": "Interne (Agate)"}
+VISIBILITY_CHOICES = [("Toutes", ""), *((label, v) for v, label in VISIBILITY_LABELS.items())]
+CANDIDATES_PER_RESULT = 4  # passages fetched per document shown, before grouping
+RELEVANT_COVERAGE = 0.5  # share of the query's words a passage must hold to count
 
 
 # -- communes ---------------------------------------------------------------------------
@@ -72,6 +78,13 @@ def epci_choices(communes: dict[str, Any], index: Index | None = None) -> list[t
 
 def commune_names(communes: dict[str, Any]) -> dict[str, str]:
     return {code: c.name for code, c in communes.items()}
+
+
+def account_commune(visitor: Any, choices: list[tuple[str, str]]) -> str:
+    """The commune an élu's account is for (INSEE code) when the selector offers it, else ""."""
+    role = getattr(visitor, "role", None)
+    code = getattr(role, "commune", None) or ""
+    return code if code and code in {value for _, value in choices} else ""
 
 
 def filters_for_commune(insee: str | None, communes: dict[str, Any]) -> tuple[Filters | None, str]:
@@ -126,12 +139,13 @@ def search_filters(
     )
 
 
-def search_rows(hits: list[Hit]) -> list[dict[str, Any]]:
-    """One flat row per hit: what the results table and the CSV export show."""
+def search_rows(hits: list[Hit], query: str = "") -> list[dict[str, Any]]:
+    """One flat row per hit: what the results and the CSV export show."""
     rows = []
     for rank, hit in enumerate(hits, 1):
         meta = hit.metadata
         doc_id = str(meta.get("doc_id", ""))
+        passage = " ".join(hit.text.split())
         rows.append(
             {
                 "rank": rank,
@@ -142,37 +156,153 @@ def search_rows(hits: list[Hit]) -> list[dict[str, Any]]:
                 "page": hit.page,
                 "score": round(hit.score, 4),
                 "communes": str(meta.get("communes", "")),
+                "epci": str(meta.get("epci", "")),
+                "date": str(meta.get("date", "") or ""),
                 "exemple": bool(meta.get("exemple", False)),
-                "url": document_url(doc_id, hit.page, hit.text[:200]) if doc_id else "",
-                "passage": " ".join(hit.text.split()),
+                "url": document_url(doc_id, hit.page, _best_sentence(passage, query))
+                if doc_id else "",
+                "passage": passage,
+                "relevant": coverage(query, f"{meta.get('title', '')} {passage}")
+                >= RELEVANT_COVERAGE if query else True,
+                "more": 0,
             }
         )
     return rows
 
 
-def search_results_html(rows: list[dict[str, Any]], names: dict[str, str] | None = None) -> str:
-    """Result cards (a table on wide screens is hard to read on a phone; cards work on both)."""
+def coverage(query: str, text: str) -> float:
+    """Share of the query's content words (stemmed, accents folded) found in ``text``."""
+    from assistant.indexing.lexical import analyze
+
+    wanted = set(analyze(query))
+    if not wanted:
+        return 1.0
+    return len(wanted & set(analyze(text))) / len(wanted)
+
+
+def _best_sentence(passage: str, query: str) -> str:
+    """The sentence of ``passage`` sharing most words with the query: what the viewer marks."""
+    sentences = [s.strip() for s in re.split(r"(?<=[.!?;:])\s+", passage) if s.strip()]
+    if not sentences:
+        return passage[:200]
+    if not query:
+        return sentences[0][:300]
+    return max(sentences, key=lambda s: coverage(query, s))[:300]
+
+
+@dataclass
+class SearchResult:
+    """Search results grouped by document: one best passage each, in rank order."""
+
+    query: str
+    rows: list[dict[str, Any]]
+
+    @property
+    def relevant(self) -> bool:
+        return any(r["relevant"] for r in self.rows)
+
+
+def group_by_document(rows: list[dict[str, Any]], k: int) -> list[dict[str, Any]]:
+    """The best passage of each document (rows come best first), at most ``k`` documents;
+    ``more`` counts the other passages of that document that matched."""
+    best: dict[str, dict[str, Any]] = {}
+    for r in rows:
+        key = r["doc_id"] or r["source"]
+        if key in best:
+            best[key]["more"] += 1
+        elif len(best) < k:
+            best[key] = dict(r)
+    out = list(best.values())
+    for rank, r in enumerate(out, 1):
+        r["rank"] = rank
+    return out
+
+
+def grouped_search(settings: Settings, query: str, filters: Filters | None, k: int,
+                   role: Role | None) -> SearchResult:
+    """Search, then keep one passage per document (k documents at most)."""
+    from assistant import service
+
+    hits = service.search(settings, query, filters=filters, k=k * CANDIDATES_PER_RESULT,
+                          role=role)
+    return SearchResult(query, group_by_document(search_rows(hits, query), k))
+
+
+def _filter_phrase(commune: str, epci: str, names: dict[str, str],
+                   epci_names: dict[str, str]) -> str:
+    where = [names.get(commune, commune) if commune else "",
+             epci_names.get(epci, epci) if epci else ""]
+    return " / ".join(w for w in where if w)
+
+
+TYPE_PLURALS = {"programme": "texte du programme", "convention": "convention", "etude": "étude",
+                "suivi": "fiche de suivi", "glossaire": "glossaire", "autre": "document"}
+
+
+def empty_notice(found: SearchResult, commune: str, epci: str, types: list[str] | None,
+                 names: dict[str, str], epci_names: dict[str, str] | None = None) -> str:
+    """«Aucune étude de ce type pour …» when the filters leave nothing about the query."""
+    if found.relevant and found.rows:
+        return ""
+    kinds = " ni ".join(TYPE_PLURALS.get(t, t) for t in (types or [])) or "document"
+    where = _filter_phrase(commune, epci, names, epci_names or {})
+    scope = f" pour {where}" if where else ""
+    text = f"Aucune {kinds} de ce type{scope} ne traite de « {found.query.strip()} »"
+    if kinds == "document":
+        text = f"Aucun document{scope} ne traite de « {found.query.strip()} »"
+    if found.rows:
+        text += " : les documents ci-dessous sont les plus proches, sans y répondre"
+    return text + "."
+
+
+def search_results_html(found: SearchResult | list[dict[str, Any]],
+                        names: dict[str, str] | None = None, *, notice: str = "") -> str:
+    """Result cards, one per document (cards read well on a phone, a table would not)."""
+    rows = found.rows if isinstance(found, SearchResult) else found
+    head = f'<p class="pvd-notice" role="note">{esc(notice)}</p>' if notice else ""
     if not rows:
-        return '<p class="pvd-empty">Aucun passage trouvé avec ces critères.</p>'
+        return head + '<p class="pvd-empty">Aucun passage trouvé avec ces critères.</p>'
     names = names or {}
-    out = [f'<p class="pvd-count">{len(rows)} passage(s) trouvé(s)</p><div class="pvd-results">']
+    count = f"{len(rows)} document{'s' if len(rows) > 1 else ''}"
+    out = [f'{head}<p class="pvd-count">{count}, le meilleur passage de chacun</p>'
+           '<div class="pvd-results">']
     for r in rows:
         communes = ", ".join(names.get(c, c) for c in r["communes"].split(",") if c) or "Général"
-        page = f"p. {r['page']}" if r["page"] is not None else "—"
+        page = f"p. {r['page']}" if r["page"] is not None else ""
+        meta = " · ".join(esc(x) for x in (type_label(r["type"]), communes, r.get("date", ""),
+                                           page) if x)
         badge = f" {EXEMPLE_BADGE}" if r["exemple"] else ""
         passage = r["passage"]
         short = passage if len(passage) <= 600 else passage[:600] + "…"
+        more = (f'<span class="pvd-more"> · {r["more"]} autre{"s" if r["more"] > 1 else ""} '
+                f'passage{"s" if r["more"] > 1 else ""} dans ce document</span>'
+                if r.get("more") else "")
         out.append(
             f'<div class="pvd-result"><div class="pvd-card-head"><span class="pvd-num">'
             f"{r['rank']}.</span> <strong>{esc(r['title'])}</strong>{badge}</div>"
-            f'<div class="pvd-card-meta">{esc(type_label(r["type"]))} · {esc(communes)} · '
-            f"{esc(page)} · score {r['score']:.4f}</div>"
+            f'<div class="pvd-card-meta">{meta}{more}</div>'
             f'<blockquote class="pvd-passage">{esc(short)}</blockquote>'
             f'<a class="pvd-open" href="{esc(r["url"])}" target="_blank" rel="noopener">'
             f"{esc(open_label(r['page']))}</a></div>"
         )
     out.append("</div>")
     return "".join(out)
+
+
+def csv_rows(rows: list[dict[str, Any]], names: dict[str, str],
+             epci_names: dict[str, str] | None = None) -> list[dict[str, Any]]:
+    """Rows for the CSV: commune and EPCI names and type labels instead of codes."""
+    epci_names = epci_names or {}
+    out = []
+    for r in rows:
+        out.append({
+            **r,
+            "type": type_label(r["type"]),
+            "communes": ", ".join(names.get(c, c) for c in r["communes"].split(",") if c)
+            or "Général",
+            "epci": ", ".join(epci_names.get(e, e) for e in r.get("epci", "").split(",") if e),
+        })
+    return out
 
 
 def export_csv(rows_or_hits: list[Any], path: Path, base_url: str = "") -> Path:
@@ -187,8 +317,9 @@ def export_csv(rows_or_hits: list[Any], path: Path, base_url: str = "") -> Path:
         for r in rows:
             writer.writerow([
                 r["rank"], r["title"], r["source"], r["type"],
-                "" if r["page"] is None else r["page"], f"{r['score']:.4f}", r["communes"],
-                "oui" if r["exemple"] else "non", base_url.rstrip("/") + r["url"], r["passage"],
+                "" if r["page"] is None else r["page"], r["communes"], r.get("epci", ""),
+                r.get("date", ""), "oui" if r["exemple"] else "non",
+                base_url.rstrip("/") + r["url"], r["passage"],
             ])
     return path
 
@@ -221,6 +352,69 @@ def documents_table(
             "oui" if m.get("exemple") else "non", d.source,
         ])
     return rows
+
+
+def _fr_date(value: str) -> str:
+    """«2024-03-01» → «01/03/2024»; a year alone stays as it is."""
+    m = re.fullmatch(r"(\d{4})-(\d{2})-(\d{2})", value or "")
+    return f"{m.group(3)}/{m.group(2)}/{m.group(1)}" if m else (value or "")
+
+
+def documents_table_html(
+    index: Index,
+    names: dict[str, str] | None = None,
+    role: Role | None = None,
+    *,
+    text: str = "",
+    doc_type: str = "",
+    commune: str = "",
+    visibility: str = "",
+) -> str:
+    """The Documents tab's table (titre, type, communes, date, visibilité, pages, fichier),
+    filtered; on a phone each row becomes a block (see style.css)."""
+    names = names or {}
+    wanted = fold_text(text)
+    rows = []
+    for d in visible_documents(index, role):
+        m = d.meta
+        codes = list(m.get("communes", []))
+        title = str(m.get("title") or d.source)
+        vis = str(m.get("visibility") or "public")
+        if doc_type and m.get("doc_type", "autre") != doc_type:
+            continue
+        if commune and commune not in codes:
+            continue
+        if visibility and vis != visibility:
+            continue
+        if wanted and wanted not in fold_text(f"{title} {d.source}"):
+            continue
+        communes = ", ".join(names.get(c, c) for c in codes) or "Général"
+        badge = f" {EXEMPLE_BADGE}" if m.get("exemple") else ""
+        is_pdf = d.source.lower().endswith(".pdf")
+        url = document_url(d.doc_id, 1 if is_pdf else None)
+        rows.append(
+            f'<tr><td class="pvd-doc-title"><a href="{esc(url)}" target="_blank" '
+            f'rel="noopener">{esc(title)}</a>{badge}</td>'
+            f'<td data-label="Type">{esc(type_label(m.get("doc_type", "autre")))}</td>'
+            f'<td data-label="Communes">{esc(communes)}</td>'
+            f'<td data-label="Date">{esc(_fr_date(str(m.get("date") or "")) or "—")}</td>'
+            f'<td data-label="Visibilité"><span class="pvd-vis pvd-vis-{esc(vis)}">'
+            f"{esc(VISIBILITY_LABELS.get(vis, vis))}</span></td>"
+            f'<td data-label="Pages">{d.n_pages}</td>'
+            f'<td data-label="Fichier" class="pvd-small">{esc(d.source)}</td></tr>'
+        )
+    if not rows:
+        return '<p class="pvd-empty">Aucun document ne correspond à ces filtres.</p>'
+    head = "".join(f"<th>{h}</th>" for h in DOCUMENT_TABLE_HEADERS)
+    count = f'<p class="pvd-count">{len(rows)} document{"s" if len(rows) > 1 else ""}</p>'
+    return (f'{count}<table class="pvd-doc-table"><thead><tr>{head}</tr></thead>'
+            f'<tbody>{"".join(rows)}</tbody></table>')
+
+
+def fold_text(text: str) -> str:
+    """Lower case without accents, for the title filter."""
+    raw = unicodedata.normalize("NFD", (text or "").lower())
+    return " ".join("".join(ch for ch in raw if not unicodedata.combining(ch)).split())
 
 
 def document_choices(index: Index, role: Role | None = None) -> list[tuple[str, str]]:
