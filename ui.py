@@ -478,7 +478,8 @@ def build_ui(settings: Settings, background: BackgroundIngest | None = None) -> 
         account = gr.HTML(auth.header_html(None), elem_id="pvd-account-line")
         status = gr.HTML(status_html(), elem_id="pvd-status")
         timer = gr.Timer(1.0, active=ctx.background.running)
-        with gr.Tabs():
+        # «wrap»: on a phone every tab stays on screen (Gradio folds them behind «···»).
+        with gr.Tabs(overflow_behavior="wrap", elem_id="pvd-tabs"):
             with gr.Tab("Discuter", id="discuter", elem_id="tab-discuter"):
                 chat = build_chat_tab(ctx, choices)
             with gr.Tab("Rechercher", id="rechercher", elem_id="tab-rechercher"):

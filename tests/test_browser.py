@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -65,7 +66,7 @@ def server(tmp_path_factory) -> Iterator[dict]:
     env = {**os.environ, "ASSISTANT_CORPUS_DIR": str(corpus)}
     log = (root / "server.log").open("w")
     proc = subprocess.Popen(
-        [sys.executable, "-c", "from assistant.cli import main; main()", "serve",
+        [sys.executable, "-c", "from assistant.cli.main import main; main()", "serve",
          "--host", "127.0.0.1", "--port", str(port), "--index", str(index_dir)],
         env=env, stdout=log, stderr=subprocess.STDOUT, cwd=PROJECT_ROOT,
     )
@@ -84,7 +85,8 @@ def server(tmp_path_factory) -> Iterator[dict]:
             time.sleep(0.5)
         else:
             pytest.fail(f"server not ready: {(root / 'server.log').read_text()[-3000:]}")
-        yield {"base": base, "root": root, "first_status": first_status}
+        yield {"base": base, "root": root, "first_status": first_status,
+               "log": root / "server.log"}
     finally:
         proc.terminate()
         try:
@@ -153,20 +155,25 @@ def test_end_to_end(server, browser, tmp_path):
     _pick(page, "#pvd-commune", "Modane (73157)")
     page.fill("#pvd-question textarea", "Comment est financé le chef de projet ?")
     page.click("#pvd-send")
-    card = page.locator("#pvd-chat .pvd-card").first
-    card.wait_for(timeout=90_000)
+    chip = page.locator("#pvd-chat details.pvd-chip").first
+    chip.wait_for(timeout=90_000)
+    # A «[n]» link in the answer opens its source chip.
+    ref = page.locator("#pvd-chat a.pvd-ref").first
+    assert ref.get_attribute("href") == "#" + chip.get_attribute("id")
+    ref.click()
+    card = chip.locator(".pvd-card")
+    card.wait_for(state="visible", timeout=5_000)
     text = card.inner_text()
     assert "Critères d'éligibilité et financement du chef de projet" in text
     assert "p. 2" in text
     assert "75 %" in card.locator("mark").first.inner_text()
-    ref = page.locator("#pvd-chat a.pvd-ref").first
-    assert ref.get_attribute("href") == "#" + card.get_attribute("id")
     _shot(page, "02-reponse-desktop")
 
-    # The card's link opens the PDF at the cited page.
+    # The card's link opens the PDF viewer at the cited page; the file itself is served.
     href = card.locator("a.pvd-open").get_attribute("href")
-    assert href.endswith("#page=2")
-    response = page.request.get(base + href.split("#")[0])
+    assert "/viewer?page=2&q=" in href
+    pdf_url = base + href.split("/viewer")[0]
+    response = page.request.get(pdf_url)
     assert response.ok and response.headers["content-type"] == "application/pdf"
     assert response.body().startswith(b"%PDF")
 
@@ -255,7 +262,7 @@ def test_end_to_end(server, browser, tmp_path):
     assert "Compte rendu comité de projet.pdf" not in page.inner_text("#pvd-docs")
 
     # Découvrir le programme: timeline, reading path, glossary.
-    _open_tab(page, "Découvrir le programme")
+    _open_tab(page, "Découvrir")
     page.wait_for_selector("#pvd-timeline .pvd-step")
     assert page.locator("#pvd-timeline .pvd-step").count() == 5
     assert page.locator("#pvd-reading li a").count() >= 2
@@ -266,6 +273,13 @@ def test_end_to_end(server, browser, tmp_path):
     _no_horizontal_scroll(page)
     _shot(page, "08-decouvrir-mobile")
     context.close()
+
+
+def test_indexing_progress_on_the_terminal(server):
+    """The terminal running the server shows the first-start indexing, file by file."""
+    log = server["log"].read_text()
+    assert re.search(r"Indexation : 1 / \d+ fichiers", log), log[-2000:]
+    assert "Indexation terminée" in log
 
 
 def test_feedback_was_stored(server):

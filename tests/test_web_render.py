@@ -99,6 +99,10 @@ def test_bullets_and_newlines_become_real_lists():
     assert html.endswith('<p class="pvd-answer-text">La sélection relève du préfet.</p>')
     inline = render.answer_body_html("Trois pistes : • A • B • C")
     assert inline.count("<li>") == 3 and "Trois pistes :" in inline
+    nested = render.answer_body_html("• Anah : • les aides aux travaux ; • une priorité [1]",
+                                     "p-", {1})
+    assert nested.startswith('<ul class="pvd-list"><li>Anah :<ul class="pvd-list"><li>les aides')
+    assert nested.count("<li>") == 3
 
 
 def test_answer_text_is_escaped():

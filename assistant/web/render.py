@@ -184,9 +184,21 @@ def _linked_text(text: str, prefix: str, known: set[int]) -> str:
 _BULLET = re.compile(r"^\s*(?:[•·▪◦*]|[-–—](?=\s)|\d{1,2}[.)](?=\s))\s*")
 
 
+def _item_html(text: str, prefix: str, known: set[int]) -> str:
+    """One list item; bullets quoted inside it («Anah : • les aides … ; • une priorité …»)
+    become its own sub-list."""
+    head, *subs = [p.strip() for p in text.split(" • ")]
+    body = _linked_text(_BULLET.sub("", head, count=1), prefix, known)
+    if subs:
+        body += '<ul class="pvd-list">' + "".join(
+            f"<li>{_linked_text(sub, prefix, known)}</li>" for sub in subs if sub) + "</ul>"
+    return f"<li>{body}</li>"
+
+
 def answer_body_html(text: str, prefix: str = "", known: set[int] | None = None) -> str:
-    """The answer as paragraphs and real lists: lines starting with «•», «-» or «1.» (or
-    «•» items run together on one line) become <li>; other lines become <p>."""
+    """The answer as paragraphs and real lists: lines starting with «•», «-» or «1.» become
+    <li> (a line of «•» items run together becomes a list after its lead-in); other lines
+    become <p>."""
     known = known or set()
     blocks: list[str] = []
     items: list[str] = []
@@ -200,20 +212,18 @@ def answer_body_html(text: str, prefix: str = "", known: set[int] | None = None)
         line = raw.strip()
         if not line:
             flush()
-            continue
-        parts = [p.strip() for p in line.split(" • ")]
-        head = parts[0]
-        if _BULLET.match(head) or len(parts) > 1:
-            lead = _BULLET.sub("", head, count=1) if _BULLET.match(head) else ""
-            if not _BULLET.match(head):
-                flush()
-                blocks.append(f'<p class="pvd-answer-text">{_linked_text(head, prefix, known)}</p>')
-            rest = ([lead] if lead else []) + parts[1:]
-            items.extend(f"<li>{_linked_text(_BULLET.sub('', p, count=1), prefix, known)}</li>"
-                         for p in rest if p)
-            continue
-        flush()
-        blocks.append(f'<p class="pvd-answer-text">{_linked_text(line, prefix, known)}</p>')
+        elif _BULLET.match(line):
+            items.append(_item_html(line, prefix, known))
+        elif " • " in line:
+            flush()
+            lead, *rest = [p.strip() for p in line.split(" • ")]
+            if lead:
+                blocks.append(f'<p class="pvd-answer-text">{_linked_text(lead, prefix, known)}</p>')
+            items.extend(f"<li>{_linked_text(p, prefix, known)}</li>" for p in rest if p)
+            flush()
+        else:
+            flush()
+            blocks.append(f'<p class="pvd-answer-text">{_linked_text(line, prefix, known)}</p>')
     flush()
     return "".join(blocks)
 
