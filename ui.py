@@ -231,7 +231,7 @@ def build_chat_tab(ctx: AppContext, choices: list[tuple[str, str]]) -> ChatTab:
                             *((b.click, q) for b, q in zip(example_buttons, EXAMPLE_QUESTIONS,
                                                             strict=True))]:
         if preset is None:
-            start = trigger(validate, question, None, queue=False, show_progress="hidden")
+            start = trigger(validate, question, None, show_progress="hidden")
         else:
             start = trigger(lambda t=preset: t, None, question, queue=False)
         event = start.success(busy, None, [send, stop], queue=False).then(

@@ -308,6 +308,8 @@ def test_5_french_everywhere_and_a_quiet_console(server, browser, tmp_path):
     toast = page.locator(".toast-body").first
     toast.wait_for(timeout=10_000)
     assert "Écrivez d'abord votre question" in toast.inner_text()
+    assert toast.locator(".toast-title-row").evaluate(
+        "e => getComputedStyle(e, \"::before\").content") == "\"Attention\""
     assert page.locator("#pvd-chat .error").count() == 0
     assert _english_on_screen(page) == []
     _open_tab(page, "Documents")

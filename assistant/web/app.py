@@ -185,6 +185,7 @@ def add_document_routes(app: Any, settings: Settings) -> None:
 
     from assistant import service
     from assistant.web.auth import visitor_for
+    from assistant.web.render import MAX_QUOTE_CHARS
     from assistant.web.users import UserStore
 
     store = UserStore(settings.users_path)
@@ -219,7 +220,7 @@ def add_document_routes(app: Any, settings: Settings) -> None:
         if not has_pdfjs or not str(doc.meta.get("path", "")).lower().endswith(".pdf"):
             return RedirectResponse(f"/documents/{doc_id}#page={page}", status_code=307)
         title = str(doc.meta.get("title") or doc.source)
-        return HTMLResponse(viewer_html(title, doc_id, page, q[:500]))
+        return HTMLResponse(viewer_html(title, doc_id, page, q[:MAX_QUOTE_CHARS]))
 
     @app.get("/documents/{doc_id}/text", response_class=HTMLResponse)
     def get_document_text(
@@ -228,7 +229,35 @@ def add_document_routes(app: Any, settings: Settings) -> None:
         doc = _doc(doc_id, request)
         pages = service.open_index(settings).catalog.pages(doc_id)
         title = str(doc.meta.get("title") or doc.source)
-        return HTMLResponse(text_view_html(title, pages, page, q[:500]))
+        return HTMLResponse(text_view_html(title, pages, page, q[:MAX_QUOTE_CHARS]))
+
+
+# Gradio picks its labels («Drop File Here» or «Déposez le fichier ici») from the browser's
+# language, read before any script of the page's `head` runs (Gradio adds those late): the
+# page is French for everyone, so the language is fixed in the HTML itself.
+FRENCH_LOCALE_SCRIPT = (
+    b"<script>(function(){try{var P=Navigator.prototype;"
+    b"Object.defineProperty(P,'language',{get:function(){return 'fr-FR'},configurable:true});"
+    b"Object.defineProperty(P,'languages',{get:function(){return ['fr-FR','fr']},"
+    b"configurable:true});document.documentElement.lang='fr';}catch(e){}})();</script>"
+)
+
+
+def add_french_locale(app: Any) -> None:
+    """Insert :data:`FRENCH_LOCALE_SCRIPT` at the top of every HTML page the app serves."""
+    from starlette.responses import Response
+
+    @app.middleware("http")
+    async def french_pages(request: Request, call_next: Any) -> Any:
+        response = await call_next(request)
+        if request.method != "GET" or not response.headers.get("content-type", "").startswith(
+                "text/html"):
+            return response
+        body = b"".join([chunk async for chunk in response.body_iterator])
+        if b"<head>" in body:
+            body = body.replace(b"<head>", b"<head>" + FRENCH_LOCALE_SCRIPT, 1)
+        headers = {k: v for k, v in response.headers.items() if k.lower() != "content-length"}
+        return Response(body, status_code=response.status_code, headers=headers)
 
 
 def create_app(settings: Settings, *, start_ingest: bool = True) -> tuple[Any, Any]:
@@ -252,6 +281,7 @@ def create_app(settings: Settings, *, start_ingest: bool = True) -> tuple[Any, A
     app = FastAPI(title="Assistant PVD", docs_url=None, redoc_url=None)
     add_auth_routes(app, settings)
     add_document_routes(app, settings)
+    add_french_locale(app)
 
     @app.get("/healthz")
     def healthz() -> dict[str, Any]:

@@ -39,6 +39,9 @@ def type_label(doc_type: str) -> str:
     return TYPE_LABELS.get(doc_type, doc_type or "Autre document")
 
 
+MAX_QUOTE_CHARS = 1000  # of a quote carried in a link (the viewer highlights all of it)
+
+
 def document_url(doc_id: str, page: int | None = None, quote: str = "") -> str:
     """Where a citation opens: a PDF in the pdf.js viewer at its page with the quote
     highlighted (the route falls back to the bare PDF when pdf.js is not installed),
@@ -48,7 +51,8 @@ def document_url(doc_id: str, page: int | None = None, quote: str = "") -> str:
     else:
         url = f"/documents/{urlquote(doc_id)}/text"
     if quote:
-        url += ("&" if page is not None else "?") + "q=" + urlquote(" ".join(quote.split())[:300])
+        words = " ".join(quote.split())[:MAX_QUOTE_CHARS]
+        url += ("&" if page is not None else "?") + "q=" + urlquote(words)
     return url
 
 
