@@ -435,8 +435,9 @@ def build_discover_tab() -> list[gr.HTML]:
     after = gr.HTML(elem_id="pvd-after-2026")
     gr.Markdown("### Par où commencer")
     reading = gr.HTML(elem_id="pvd-reading")
-    gr.Markdown("### Glossaire")
-    glossary = gr.HTML(elem_id="pvd-glossary")
+    # Long (about 60 terms): closed until asked for, so the page opens on the essentials.
+    with gr.Accordion("Glossaire des sigles", open=False, elem_id="pvd-glossary-box"):
+        glossary = gr.HTML(elem_id="pvd-glossary")
     return [communes, contacts, checklist, timeline, after, reading, glossary]
 
 

@@ -266,6 +266,8 @@ def test_end_to_end(server, browser, tmp_path):
     page.wait_for_selector("#pvd-timeline .pvd-step")
     assert page.locator("#pvd-timeline .pvd-step").count() == 5
     assert page.locator("#pvd-reading li a").count() >= 2
+    page.click("#pvd-glossary-box button")  # the glossary is closed at first
+    page.wait_for_selector("#pvd-glossary dt")
     assert "Opération de revitalisation" in page.inner_text("#pvd-glossary")
     _shot(page, "07-decouvrir-desktop")
     page.set_viewport_size(PHONE)

@@ -73,7 +73,6 @@ def test_hidden_prompt_with_confirmation(tmp_path: Path) -> None:
     [
         (["--role", "chef"], "role must be"),
         (["--role", "elu"], "--commune"),
-        (["--role", "elu", "--commune", "Modane"], "role must be"),
         (["--role", "agate", "--commune", "73157"], "rôle elu"),
     ],
 )
@@ -82,6 +81,20 @@ def test_wrong_role_or_commune_rejected(tmp_path: Path, args: list[str], message
     assert r.exit_code == 2, r.output
     assert message in r.output
     assert not (tmp_path / "users.json").exists()
+
+
+def test_elu_commune_by_name(tmp_path: Path) -> None:
+    """`--commune Modane` works like `--commune 73157`; an unknown name says so in French."""
+    r = _run(tmp_path, "add", "maire", "--role", "elu", "--commune", "Modane",
+             "--password-stdin", stdin=PASSWORD + "\n")
+    assert r.exit_code == 0, r.output
+    assert "elu:73157" in r.output
+    assert UserStore(tmp_path / "users.json").get("maire").parsed_role == Role("elu", "73157")
+    r = _run(tmp_path, "add", "autre", "--role", "elu", "--commune", "Paris-sur-Mer",
+             "--password-stdin", stdin=PASSWORD + "\n")
+    assert r.exit_code == 1
+    assert "commune inconnue : 'Paris-sur-Mer'" in r.output
+    assert UserStore(tmp_path / "users.json").get("autre") is None
 
 
 def test_duplicates_short_passwords_and_bad_names(tmp_path: Path) -> None:

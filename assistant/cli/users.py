@@ -83,7 +83,7 @@ def add(name: str, role: str, commune: str | None, password_stdin: bool, replace
     try:
         parsed = user_role(role, commune)
     except AssistantError as exc:
-        raise click.ClickException(str(exc)) from exc
+        raise click.BadParameter(str(exc), param_hint="--role/--commune") from exc
     if password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
     else:

@@ -324,26 +324,31 @@ def commune_states(index: Index, communes: dict[str, object]) -> list[CommuneSta
 
 
 def communes_html(states: list[CommuneState]) -> str:
+    """One compact card per commune: the dated steps only, the others summed up, so the
+    14 fit on a screen."""
     if not states:
         return ('<p class="pvd-empty">Le registre des communes n\'est pas encore chargé : '
                 "les communes apparaîtront ici.</p>")
     cards = []
     for s in states:
-        steps = "".join(
-            f"<li>{esc(label)} : "
-            + (f'<span class="pvd-small">{esc(date)}</span>' if "non renseign" in _fold(date)
-               else f"<strong>{esc(date)}</strong>")
-            + "</li>"
-            for label, date in s.steps
-        )
-        link = (f'<a class="pvd-open" href="{esc(s.url)}" target="_blank" rel="noopener" '
-                f'title="{esc(s.record_title)}">Fiche de suivi</a>' if s.url
-                else '<span class="pvd-small">Pas de fiche de suivi indexée.</span>')
+        known = [(label, date) for label, date in s.steps if "non renseign" not in _fold(date)]
+        steps = " · ".join(f"{esc(label)} : <strong>{esc(date)}</strong>" for label, date in known)
+        missing = len(s.steps) - len(known)
+        if not known:
+            steps = ('<span class="pvd-small">Aucune de ces étapes n\'est datée dans la '
+                     "fiche.</span>")
+        elif missing:
+            steps += f' <span class="pvd-small">· {missing} autre{"s" if missing > 1 else ""} ' \
+                     "non renseignée" + ("s" if missing > 1 else "") + "</span>"
+        link = (f' <a class="pvd-small" href="{esc(s.url)}" target="_blank" rel="noopener" '
+                f'title="{esc(s.record_title)}">fiche de suivi</a>' if s.url else "")
         cards.append(f'<div class="pvd-commune-card"><h4>{esc(s.name)}</h4>'
-                     f'<div class="pvd-small">{esc(s.epci)}</div><ul>{steps}</ul>{link}</div>')
-    return (f'<p class="pvd-small">{len(states)} communes, d\'après leurs fiches de suivi '
-            "(«&nbsp;non renseigné&nbsp;» : la date ne figure pas dans les sources de la fiche)."
-            f'</p><div class="pvd-communes">{"".join(cards)}</div>')
+                     f'<div class="pvd-small">{esc(s.epci)}{link}</div>'
+                     f'<div class="pvd-commune-steps">{steps}</div></div>')
+    labels = ", ".join(label for label, _ in STATUS_STEPS)
+    return (f'<p class="pvd-small">{len(states)} communes et les dates que donnent leurs fiches '
+            f"de suivi ({esc(labels)}) ; une étape non datée n'est pas connue des sources de la "
+            f'fiche, elle peut avoir eu lieu.</p><div class="pvd-communes">{"".join(cards)}</div>')
 
 
 # -- whom to call, the first months, after 2026 -------------------------------------------

@@ -388,7 +388,9 @@ def documents_table_html(
             continue
         if wanted and wanted not in fold_text(f"{title} {d.source}"):
             continue
-        communes = ", ".join(names.get(c, c) for c in codes) or "Général"
+        all_names = ", ".join(names.get(c, c) for c in codes) or "Général"
+        # A text about the whole department lists 14 names: a count reads better.
+        communes = all_names if len(codes) <= 4 else f"{len(codes)} communes"
         badge = f" {EXEMPLE_BADGE}" if m.get("exemple") else ""
         is_pdf = d.source.lower().endswith(".pdf")
         url = document_url(d.doc_id, 1 if is_pdf else None)
@@ -396,7 +398,7 @@ def documents_table_html(
             f'<tr><td class="pvd-doc-title"><a href="{esc(url)}" target="_blank" '
             f'rel="noopener">{esc(title)}</a>{badge}</td>'
             f'<td data-label="Type">{esc(type_label(m.get("doc_type", "autre")))}</td>'
-            f'<td data-label="Communes">{esc(communes)}</td>'
+            f'<td data-label="Communes" title="{esc(all_names)}">{esc(communes)}</td>'
             f'<td data-label="Date">{esc(_fr_date(str(m.get("date") or "")) or "—")}</td>'
             f'<td data-label="Visibilité"><span class="pvd-vis pvd-vis-{esc(vis)}">'
             f"{esc(VISIBILITY_LABELS.get(vis, vis))}</span></td>"
