@@ -287,9 +287,8 @@ def _status_rows(text: str) -> dict[str, str]:
             if start == "ort" and not re.match(r"ort\b", folded):
                 continue
             rest = line.strip().strip("|")
-            cut = rest.lower().find("date")
-            rest = rest[cut:] if 0 <= cut < 120 else rest
-            m = _DATE_WORDS.search(rest[len(start):] if cut < 0 else rest)
+            field = re.search(r"date\s*:", rest, re.IGNORECASE)  # «… ; Date : …» rows
+            m = _DATE_WORDS.search(rest[field.end():] if field else rest[len(start):])
             if m:
                 found[label] = m.group(1)
     return found
