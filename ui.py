@@ -354,13 +354,16 @@ def build_documents_tab(ctx: AppContext, choices: list[tuple[str, str]]) -> Docu
                                           commune=insee, visibility=visibility)
         return table, gr.Dropdown(choices=remove, value=None)
 
-    def refresh(text: str, doc_type: str, insee: str, visibility: str,
-                request: gr.Request) -> tuple[Any, Any]:
+    def refresh_documents(text: str = "", doc_type: str = "", insee: str = "",
+                          visibility: str = "", request: gr.Request | None = None
+                          ) -> tuple[Any, Any]:
         return documents_for(ctx.role_of(request), text, doc_type, insee, visibility)
 
+    cleared = [gr.Textbox(value=""), gr.Dropdown(value=""), gr.Dropdown(value=""),
+               gr.Dropdown(value="")]  # the whole list is shown again after a change
+
     # Gradio's idiom: a gr.Progress() default is replaced by the live tracker at call time.
-    def do_upload(items: list[Any] | None, text: str, doc_type: str, insee: str,
-                  visibility: str, request: gr.Request,
+    def do_upload(items: list[Any] | None, request: gr.Request,
                   progress: gr.Progress = gr.Progress()) -> tuple:  # noqa: B008
         role = ctx.require_manager(request)
         if not items:
@@ -384,8 +387,7 @@ def build_documents_tab(ctx: AppContext, choices: list[tuple[str, str]]) -> Docu
             failed = {f.source for f in report.failed}
             lines += [f"✗ Échec : « {f.source} » : {f.error}" for f in report.failed]
             lines += [f"✓ « {p.name} » indexé." for p in saved.saved if p.name not in failed]
-        return ("\n\n".join(lines), *documents_for(role, text, doc_type, insee, visibility),
-                None)
+        return ("\n\n".join(lines), *documents_for(role), None, *cleared)
 
     def ask_remove(doc_id: str | None, request: gr.Request) -> tuple[Any, str]:
         ctx.require_manager(request)
@@ -399,24 +401,22 @@ def build_documents_tab(ctx: AppContext, choices: list[tuple[str, str]]) -> Docu
         )
 
     for control in tab.filters:
-        control.change(refresh, tab.filters, tab.outputs(), show_progress="hidden")
-    refresh_btn.click(refresh, tab.filters, tab.outputs())
-    upload_btn.click(do_upload, [files, *tab.filters], [upload_msg, *tab.outputs(), files])
+        control.change(refresh_documents, tab.filters, tab.outputs(), show_progress="hidden")
+    refresh_btn.click(refresh_documents, tab.filters, tab.outputs())
+    upload_btn.click(do_upload, files, [upload_msg, *tab.outputs(), files, *tab.filters])
     remove_btn.click(ask_remove, remove_choice, [confirm_box, confirm_text])
     cancel_btn.click(lambda: gr.Group(visible=False), None, confirm_box)
 
-    def confirm(doc_id: str | None, text: str, doc_type: str, insee: str, visibility: str,
-                request: gr.Request) -> tuple:
+    def confirm_remove(doc_id: str | None, request: gr.Request) -> tuple:
         role = ctx.require_manager(request)
         try:
             message = tabs.remove_document(ctx.index(), doc_id or "")
         except AssistantError as exc:
             raise _error(exc) from exc
-        return (gr.Group(visible=False), message,
-                *documents_for(role, text, doc_type, insee, visibility))
+        return (gr.Group(visible=False), message, *documents_for(role), *cleared)
 
-    confirm_btn.click(confirm, [remove_choice, *tab.filters],
-                      [confirm_box, remove_msg, *tab.outputs()])
+    confirm_btn.click(confirm_remove, remove_choice,
+                      [confirm_box, remove_msg, *tab.outputs(), *tab.filters])
     return tab
 
 
@@ -507,8 +507,11 @@ def build_ui(settings: Settings, background: BackgroundIngest | None = None) -> 
             # An élu starts on the commune of the account.
             mine = tabs.account_commune(visitor, choices)
             return [status_html(), gr.Timer(active=ctx.background.running),
-                    render.account_line(auth.header_html(visitor), visitor, ctx.names),
                     gr.Dropdown(value=mine), mine, *refreshed(request)]
+
+        def account_html(request: gr.Request) -> str:
+            visitor = ctx.visitor(request)
+            return render.account_line(auth.header_html(visitor), visitor, ctx.names)
 
         def on_tick(request: gr.Request) -> list[Any]:
             if ctx.background.running:
@@ -517,7 +520,7 @@ def build_ui(settings: Settings, background: BackgroundIngest | None = None) -> 
             return [status_html(), gr.Timer(active=False), *refreshed(request)]
 
         page = [*docs.outputs(), *discover_out]
-        demo.load(on_load, None, [status, timer, account, chat.commune, chat.commune_state,
-                                  *page])
+        demo.load(on_load, None, [status, timer, chat.commune, chat.commune_state, *page])
+        demo.load(account_html, None, account)
         timer.tick(on_tick, None, [status, timer, *page])
     return demo

@@ -172,11 +172,10 @@ def test_search_and_documents_follow_the_role(env: dict[str, Any]) -> None:
     assert all(r["doc_id"] != env["interne"] for r in rows)
 
     table, choices = refresh(request=_request(settings))
-    titles = [row[0] for row in table.value["data"]]
-    assert titles == ["Fiche publique"] and choices.choices == []
+    assert "Fiche publique" in table and "Note interne" not in table
+    assert choices.choices == []
     table, choices = refresh(request=_request(settings, "marie"))
-    assert sorted(row[0] for row in table.value["data"]) == ["Fiche publique",
-                                                             "Note interne Agate"]
+    assert "Fiche publique" in table and "Note interne Agate" in table
     assert len(choices.choices) == 2
 
 

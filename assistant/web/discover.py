@@ -190,6 +190,11 @@ def _doc_link(index: Index, doc: StoredDocument, phrase: str = "") -> str:
     return document_url(doc.doc_id, page)
 
 
+def _read_label(url: str) -> str:
+    page = re.search(r"[?&]page=(\d+)", url)
+    return f"Lire la section (p. {page.group(1)})" if page else "Lire la section"
+
+
 def programme_steps(index: Index) -> list[dict[str, str]]:
     """The timeline steps, each with a link to the document (and page) explaining it."""
     out = []
@@ -208,7 +213,8 @@ def timeline_html(steps: list[dict[str, str]]) -> str:
     items = []
     for i, s in enumerate(steps, 1):
         link = (f'<a class="pvd-open" href="{esc(s["url"])}" target="_blank" rel="noopener" '
-                f'title="{esc(s["doc_title"])}">Lire le document</a>' if s["url"] else "")
+                f'title="{esc(s["doc_title"])}">{esc(_read_label(s["url"]))}</a>' if s["url"]
+                else "")
         items.append(
             f'<li class="pvd-step"><span class="pvd-step-num">{i}</span><div>'
             f'<strong>{esc(s["title"])}</strong><p>{esc(s["text"])}</p>{link}</div></li>'

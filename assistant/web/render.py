@@ -349,8 +349,8 @@ def account_line(header: str, visitor: object, names: Mapping[str, str]) -> str:
     role = getattr(visitor, "role", None)
     code = getattr(role, "commune", None)
     label = getattr(visitor, "label", "")
-    if not code or not label:
+    if not code or not label or code not in names:
         return header
-    name = names.get(code, code)
+    name = names[code]
     friendly = f"élu de {name}" if name[:1].lower() not in "aeiouyéèêâîôû" else f"élu d'{name}"
     return header.replace(esc(label), esc(friendly), 1)
