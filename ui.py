@@ -359,8 +359,7 @@ def build_documents_tab(ctx: AppContext, choices: list[tuple[str, str]]) -> Docu
                           ) -> tuple[Any, Any]:
         return documents_for(ctx.role_of(request), text, doc_type, insee, visibility)
 
-    cleared = [gr.Textbox(value=""), gr.Dropdown(value=""), gr.Dropdown(value=""),
-               gr.Dropdown(value="")]  # the whole list is shown again after a change
+    cleared = [gr.update(value="") for _ in tab.filters]  # the whole list again after a change
 
     # Gradio's idiom: a gr.Progress() default is replaced by the live tracker at call time.
     def do_upload(items: list[Any] | None, request: gr.Request,
