@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from assistant.types import Answer, Citation, Hit
+from assistant.types import Answer, Citation, Hit, NearSource
 from assistant.web import render
 
 
@@ -82,13 +82,14 @@ def test_answer_text_is_escaped():
 
 def test_refusal_is_a_distinct_box_naming_whom_to_ask():
     a = Answer(question="Météo ?", text="Je n'ai pas trouvé cette information.", refused=True,
-               citations=[], extra={"nearest": [{"source": "a.pdf", "title": "Doc A",
-                                                 "page": 3}]})
+               citations=[], nearest=[NearSource("a.pdf", "Doc A", 3),
+                                      NearSource("a.pdf", "Doc A", 4)])
     html = render.render_answer_html(a, contact="à Agate")
     assert 'class="pvd-refusal"' in html and "Pas de réponse dans les documents" in html
     assert "adressez-vous à Agate" in html
     assert "Doc A" in html and "(p. 3)" in html
     assert "pvd-card" not in html
+    assert html.count("Doc A") == 1  # one line per document, not one per page
 
 
 def test_plain_text_lists_sources():

@@ -149,13 +149,15 @@ def _linked_text(text: str, prefix: str, known: set[int]) -> str:
 
 def refusal_html(answer: Answer, contact: str = "") -> str:
     """A refusal looks like one: a distinct box that says so and whom to ask."""
-    nearest = answer.extra.get("nearest") or []
-    items = "".join(
-        f"<li>{esc(n.get('title') or n.get('source'))}"
-        + (f" (p. {esc(n['page'])})" if n.get("page") is not None else "")
-        + "</li>"
-        for n in nearest
-    )
+    seen: set[str] = set()
+    items = ""
+    for n in answer.nearest:
+        label = n.title or n.source
+        if label in seen:  # one line per document, even when several pages came up
+            continue
+        seen.add(label)
+        items += f"<li>{esc(label)}" + (f" (p. {esc(n.page)})" if n.page is not None else "")
+        items += "</li>"
     near = (
         f'<p class="pvd-near-title">Documents les plus proches, à consulter :</p><ul>{items}</ul>'
         if items
@@ -164,10 +166,17 @@ def refusal_html(answer: Answer, contact: str = "") -> str:
     who = ""
     if contact and contact not in answer.text:
         who = f"<p>Pour cette question, adressez-vous {esc(contact)}.</p>"
+    body = esc(answer.text)
+    cards = ""
+    if answer.citations:  # what the documents say nearest, cited like any answer
+        doc_ids = citation_doc_ids(answer)
+        body = _linked_text(answer.text, "cit-r-", {c.n for c in answer.citations})
+        cards = "".join(citation_card_html(c, doc_ids.get(c.chunk_id, ""), anchor=f"cit-r-{c.n}")
+                        for c in answer.citations)
     return (
         '<div class="pvd-refusal" role="note">'
         '<p class="pvd-refusal-title">Pas de réponse dans les documents</p>'
-        f"<p>{esc(answer.text)}</p>{who}{near}</div>"
+        f"<p>{body}</p>{who}{cards}{near}</div>"
     )
 
 
