@@ -313,9 +313,11 @@ def build_ui(settings: Settings, background: BackgroundIngest | None = None) -> 
                                              value=uploads.UPLOAD_VISIBILITY,
                                              label="Qui pourra lire ces documents ?",
                                              elem_id="pvd-up-visibility")
+                    # Custom values allowed: the choices follow the role at page load, and
+                    # process_upload checks the INSEE code itself.
                     up_commune = gr.Dropdown(choices=choices, value="", label="Commune",
                                              info="Obligatoire pour la visibilité « Commune ».",
-                                             elem_id="pvd-up-commune")
+                                             allow_custom_value=True, elem_id="pvd-up-commune")
                     up_type = gr.Dropdown(
                         choices=[("Déduit du nom du fichier", ""),
                                  *((render.type_label(t), t) for t in DOC_TYPES)],
