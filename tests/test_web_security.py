@@ -53,6 +53,12 @@ visibility = "interne"
 communes = ["73250"]
 
 [[document]]
+file = "programme/pvd-etapes.md"
+title = "Étapes internes"
+type = "programme"
+visibility = "interne"
+
+[[document]]
 file = "programme/pvd-eligibilite.md"
 title = "Critères d'éligibilité"
 type = "programme"
@@ -67,6 +73,8 @@ def _corpus(root: Path) -> Path:
         "communes dans leur projet de revitalisation pendant six ans.\n",
         "programme/pvd-eligibilite.md": "# Éligibilité\n\nLa sélection retient les communes "
         "de moins de 20 000 habitants exerçant des fonctions de centralité.\n",
+        "programme/pvd-etapes.md": "# Étapes\n\nLa convention d'adhésion engage la "
+        "commune ; la convention-cadre suit dans les dix-huit mois.\n",
         "manifest.toml": MANIFEST,
     }
     for name, text in files.items():
@@ -312,13 +320,17 @@ def _page(env: dict[str, Any], user: str | None) -> tuple:
 def test_discover_shows_only_what_the_role_may_see(env: dict[str, Any]) -> None:
     _, _, table, _, glossary, timeline, reading, commune, *_ = _page(env, None)
     assert GLOSSARY_TERM not in glossary and "QUIDAM" not in glossary
+    etapes = tabs.find_document(service.open_index(env["settings"]), "programme/pvd-etapes.md")
+    assert etapes.doc_id not in timeline and "Étapes internes" not in timeline
+    assert timeline.count("Lire le document") == 1  # only the public Sélection step
     assert "Glossaire abrégé" in glossary  # the static fallback instead
     assert "Présentation confidentielle" not in reading
     assert html.escape("Critères d'éligibilité") in reading
     assert "73250" not in json.dumps(commune.choices)
     assert all("confidentielle" not in row[0] for row in table.value["data"])
-    _, _, table, _, glossary, _, reading, commune, *_ = _page(env, "marie")
-    assert GLOSSARY_TERM in glossary and "Présentation confidentielle" in reading
+    _, _, table, _, glossary, timeline, reading, commune, *_ = _page(env, "marie")
+    assert etapes.doc_id in timeline and GLOSSARY_TERM in glossary
+    assert "Présentation confidentielle" in reading
     assert "73250" in json.dumps(commune.choices)
 
 
