@@ -323,5 +323,8 @@ def remove_document(index: Index, doc_id: str) -> str:
     uploads = upload_dir(index.settings).resolve()
     # Only our own uploaded copies are deleted from disk; corpus files stay untouched.
     if path.is_file() and path.resolve().parent == uploads:
+        from assistant.web.uploads import forget_upload_meta
+
         path.unlink()
+        forget_upload_meta(uploads, [path.name])
     return f"Document « {title} » supprimé de l'index."

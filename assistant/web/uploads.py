@@ -204,6 +204,9 @@ def process_upload(settings: Settings, files: list[Any] | None, *, visibility: s
     if visibility == "commune" and not commune:
         raise ConfigError("la visibilité « commune » demande de choisir la commune")
     communes = [commune] if commune else []
+    index = service.open_index(settings)
+    purge_expired(settings)
+    purge_orphans(settings, {str(d.meta.get("path", "")) for d in index.catalog.documents()})
     lines: list[str] = []
     accepted: list[Any] = []
     for item in items:
