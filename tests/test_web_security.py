@@ -260,6 +260,10 @@ def test_anonymous_upload_refused_and_limits(env: dict[str, Any]) -> None:
     r = _upload(env, agate, *big)
     assert r.status_code == 413 and "trop volumineux" in r.json()["detail"]
     assert _upload(env, agate, *many[:3]).status_code == 200
+    # Gradio's recording upload is not used by this app: closed for everyone.
+    r = env["client"].post("/gradio_api/process_recording", headers=_headers(agate),
+                           files=[("files", ("a.wav", b"RIFF", "audio/wav"))])
+    assert r.status_code == 404
 
 
 def test_failed_upload_is_not_kept(env: dict[str, Any]) -> None:

@@ -11,7 +11,10 @@ from assistant.settings import Settings
 from assistant.web.uploads import checked_upload_path, file_paths
 
 # POST routes of Gradio that run an event with data sent by the client.
-EVENT_ROUTES = re.compile(r"^/gradio_api/(queue/join|call/|run/|api/)")
+EVENT_ROUTES = re.compile(r"^/gradio_api/(queue/join|call/|run/|api/|stream/)")
+# POST routes this app never uses (recordings, Gradio's "vibe" editor): answered 404, so
+# none of them receives a file.
+UNUSED_ROUTES = re.compile(r"^/gradio_api/(process_recording|vibe|undo-vibe|profiling)")
 UPLOAD_ROUTE = "/gradio_api/upload"
 MAX_EVENT_BODY = 5_000_000  # bytes of JSON an event may send (a long conversation fits)
 MANAGERS_ONLY = "Réservé au personnel d'Agate : connectez-vous."
@@ -48,6 +51,8 @@ class UploadGuard:
         path = scope["path"].rstrip("/")
         if path == UPLOAD_ROUTE:
             await self._upload(scope, receive, send)
+        elif UNUSED_ROUTES.match(path):
+            await self._refuse(send, 404, "Not Found")
         elif EVENT_ROUTES.match(scope["path"]):
             await self._event(scope, receive, send)
         else:
