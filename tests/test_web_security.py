@@ -198,6 +198,13 @@ def test_forged_upload_paths_refused_before_any_file_is_touched(env: dict[str, A
     assert all(h.source != target.name for h in hits)
 
 
+def test_deeply_nested_request_is_refused_not_a_500(env: dict[str, Any]) -> None:
+    body = '{"data": ' + "[" * 5000 + "]" * 5000 + "}"
+    r = env["client"].post("/gradio_api/call/do_upload", content=body,
+                           headers={"content-type": "application/json"})
+    assert r.status_code == 400
+
+
 def test_do_upload_checks_the_path_itself(env: dict[str, Any], tmp_path: Path) -> None:
     """Behind the guard, the upload action refuses a path outside the upload folder too."""
     outside = tmp_path / "dehors.md"

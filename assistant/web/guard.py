@@ -85,6 +85,9 @@ class UploadGuard:
             named = list(file_paths(json.loads(body))) if body else []
         except ValueError:
             named = []  # not JSON: Gradio answers it
+        except RecursionError:
+            await self._refuse(send, 400, "Requête trop imbriquée.")
+            return
         if named:
             if not self._is_manager(scope):
                 await self._refuse(send, 403, MANAGERS_ONLY)
