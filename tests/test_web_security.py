@@ -340,6 +340,8 @@ def test_discover_shows_only_what_the_role_may_see(env: dict[str, Any]) -> None:
     assert "73250" not in json.dumps(commune.choices)
     assert all("confidentielle" not in row[0] for row in table.value["data"])
     _, _, table, _, glossary, timeline, reading, commune, *_ = _page(env, "marie")
+    rows = {row[0]: row for row in table.value["data"]}
+    assert rows["Présentation confidentielle du programme"][8] == "Interne"
     assert etapes.doc_id in timeline and GLOSSARY_TERM in glossary
     assert "Présentation confidentielle" in reading
     assert "73250" in json.dumps(commune.choices)

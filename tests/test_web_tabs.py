@@ -121,6 +121,9 @@ def test_documents_table(env, library):
     assert pdf[1] == "Texte du programme" and pdf[4] == 3 and pdf[5] >= 1
     assert by_file["suivi/suivi-modane.md"][2] == "Modane"
     assert by_file["etudes/etude-ugine-friche.md"][7] == "oui"
+    assert by_file["suivi/suivi-modane.md"][8] == "Public"
+    assert tabs.VISIBILITY_LABELS == {"public": "Public", "commune": "Commune",
+                                      "interne": "Interne"}
     assert len(tabs.document_choices(library)) == len(rows)
 
 

@@ -216,7 +216,10 @@ def header_html(visitor: Visitor | None, csrf: str = "") -> str:
 def logout_form(csrf: str) -> str:
     return ('<form method="post" action="/logout" class="pvd-logout" style="display:inline">'
             f'<input type="hidden" name="csrf" value="{html.escape(csrf)}">'
-            '<button type="submit" id="pvd-logout">Se déconnecter</button></form>')
+            # Looks like the «Se connecter» link beside it, not like a Gradio button.
+            '<button type="submit" id="pvd-logout" style="background:none;border:0;'
+            "padding:0;margin:0;box-shadow:none;color:#1d4ed8;text-decoration:underline;"
+            'font:inherit;cursor:pointer">Se déconnecter</button></form>')
 
 
 def account_line(settings: Settings, request: Any, store: UserStore | None = None) -> str:

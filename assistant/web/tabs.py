@@ -24,8 +24,10 @@ ALL_COMMUNES = "Toutes les communes"  # label of the "no commune" choice; its va
 ALL_EPCI = "Tous les EPCI"
 UPLOAD_SUFFIXES = (".pdf", ".docx", ".md", ".txt", ".csv")
 DOCUMENT_HEADERS = [
-    "Titre", "Type", "Communes", "Date", "Pages", "Passages", "Indexé le", "Exemple", "Fichier",
+    "Titre", "Type", "Communes", "Date", "Pages", "Passages", "Indexé le", "Exemple",
+    "Visibilité", "Fichier",
 ]
+VISIBILITY_LABELS = {"public": "Public", "commune": "Commune", "interne": "Interne"}
 CSV_HEADERS = ["rang", "document", "fichier", "type", "page", "score", "communes", "exemple",
                "lien", "passage"]
 
@@ -224,7 +226,8 @@ def documents_table(library: Library, names: dict[str, str] | None = None) -> li
         rows.append([
             m.get("title") or d.source, type_label(m.get("doc_type", "autre")), communes,
             m.get("date") or "", d.n_pages, d.n_chunks, _fmt_ts(d.indexed_at),
-            "oui" if m.get("exemple") else "non", d.source,
+            "oui" if m.get("exemple") else "non",
+            VISIBILITY_LABELS.get(str(m.get("visibility", "public")), "Public"), d.source,
         ])
     return rows
 
