@@ -14,10 +14,11 @@ from assistant.errors import AssistantError, IndexBusyError
 from assistant.search.access import Role
 from assistant.settings import Settings
 from assistant.types import DOC_TYPES
-from assistant.web import auth, discover, render, tabs
+from assistant.web import auth, discover, render, tabs, uploads
 from assistant.web.background import BackgroundIngest
 from assistant.web.chat import chat_turn
 from assistant.web.feedback import FeedbackStore
+from assistant.web.library import Library
 from assistant.web.users import UserStore
 
 EXAMPLE_QUESTIONS = [
@@ -133,7 +134,8 @@ def build_ui(settings: Settings, background: BackgroundIngest | None = None) -> 
     def do_export(rows: list[dict[str, Any]], request: gr.Request) -> Any:
         if not rows:
             raise gr.Error("Lancez d'abord une recherche : il n'y a rien à exporter.")
-        folder = Path(tempfile.mkdtemp(prefix="pvd-export-"))
+        uploads.purge_expired(settings)
+        folder = Path(tempfile.mkdtemp(prefix=uploads.EXPORT_PREFIX))
         # Absolute links in the CSV, so they still work once the file is opened elsewhere.
         base = str(getattr(request, "base_url", "") or "")
         path = tabs.export_csv(rows, folder / "recherche-pvd.csv", base_url=base)
@@ -145,37 +147,33 @@ def build_ui(settings: Settings, background: BackgroundIngest | None = None) -> 
         return documents_for(role_of(request))
 
     def documents_for(role: Role) -> tuple[Any, Any]:
-        idx = index()
+        library = Library(index(), role)
         # Only managers remove documents: the others get no choice at all.
-        choices = tabs.document_choices(idx, role) if role.can_manage_documents else []
-        return (gr.Dataframe(value=tabs.documents_table(idx, names, role)),
+        choices = tabs.document_choices(library) if role.can_manage_documents else []
+        return (gr.Dataframe(value=tabs.documents_table(library, names)),
                 gr.Dropdown(choices=choices, value=None))
 
     # Gradio's idiom: a gr.Progress() default is replaced by the live tracker at call time.
-    def do_upload(files: list[Any] | None, request: gr.Request,
+    def do_upload(files: list[Any] | None, visibility: str, up_commune: str, up_type: str,
+                  request: gr.Request,
                   progress: gr.Progress = gr.Progress()) -> tuple:  # noqa: B008
-        role = require_manager(request)
-        if not files:
-            raise gr.Error("Choisissez d'abord un ou plusieurs fichiers.")
+        role = require_manager(request)  # before any file is looked at
         if background.running:
             raise gr.Error("L'indexation du corpus est en cours ; réessayez dans un instant.")
-        saved = tabs.save_upload(files, settings)
-        lines = [f"✗ Échec : {e}" for e in saved.errors]
-        if saved.saved:
-            def step(done: int, total: int, label: str) -> None:
-                progress((done, total), desc=f"Indexation : {label}" if label else "Indexation",
-                         unit="fichiers")
 
-            try:
-                report = service.ingest(settings, saved.saved, progress=step)
-            except IndexBusyError as exc:
-                raise gr.Error("Une autre indexation est en cours ; réessayez dans un instant.") \
-                    from exc
-            except AssistantError as exc:
-                raise _error(exc) from exc
-            failed = {f.source for f in report.failed}
-            lines += [f"✗ Échec : « {f.source} » : {f.error}" for f in report.failed]
-            lines += [f"✓ « {p.name} » indexé." for p in saved.saved if p.name not in failed]
+        def step(done: int, total: int, label: str) -> None:
+            progress((done, total), desc=f"Indexation : {label}" if label else "Indexation",
+                     unit="fichiers")
+
+        try:
+            lines = uploads.process_upload(settings, files, visibility=visibility,
+                                           commune=up_commune or "", doc_type=up_type or "",
+                                           progress=step)
+        except IndexBusyError as exc:
+            raise gr.Error("Une autre indexation est en cours ; réessayez dans un instant.") \
+                from exc
+        except AssistantError as exc:
+            raise _error(exc) from exc
         return ("\n\n".join(lines), *documents_for(role), None)
 
     def ask_remove(doc_id: str | None, request: gr.Request) -> tuple[Any, str]:
@@ -199,12 +197,14 @@ def build_ui(settings: Settings, background: BackgroundIngest | None = None) -> 
 
     # ---- callbacks: page load and first-start progress -------------------------------
 
-    def discover_html() -> tuple[str, str, str]:
-        idx = index()
-        entries, gloss_id = discover.glossary_entries(idx)
-        return (discover.glossary_html(entries, gloss_id),
-                discover.timeline_html(discover.programme_steps(idx)),
-                discover.reading_path_html(discover.reading_path(idx)))
+    def discover_html(request: gr.Request) -> tuple[str, ...]:
+        """The Découvrir tab and the commune choices, from what the visitor may see."""
+        library = Library(index(), role_of(request))
+        places = tabs.commune_choices(communes, library)
+        return (*discover.discover_html(library), gr.Dropdown(choices=places),
+                gr.Dropdown(choices=places),
+                gr.Dropdown(choices=tabs.epci_choices(communes, library)),
+                gr.Dropdown(choices=places))
 
     def status_html() -> str:
         s = background.snapshot()
@@ -216,23 +216,24 @@ def build_ui(settings: Settings, background: BackgroundIngest | None = None) -> 
         return ""
 
     def account_html(request: gr.Request) -> str:
-        return auth.header_html(auth.visitor_for(settings, request, users))
+        return auth.account_line(settings, request, users)
 
     def on_load(request: gr.Request) -> tuple:
         return (status_html(), gr.Timer(active=background.running), *refresh_documents(request),
-                *discover_html())
+                *discover_html(request))
 
     def on_tick(request: gr.Request) -> tuple:
         if background.running:
-            return (status_html(), gr.Timer(active=True), gr.skip(), gr.skip(), gr.skip(),
-                    gr.skip(), gr.skip())
+            return (status_html(), gr.Timer(active=True),
+                    *(gr.skip() for _ in range(len(page_outputs) - 2)))
         return (status_html(), gr.Timer(active=False), *refresh_documents(request),
-                *discover_html())
+                *discover_html(request))
 
     # ---- layout ----------------------------------------------------------------------
 
-    idx0 = index()
-    choices = tabs.commune_choices(communes, idx0)
+    # Built for the public role; each page load replaces them with the visitor's.
+    library0 = Library(index(), Role("public"))
+    choices = tabs.commune_choices(communes, library0)
     with gr.Blocks(title="Assistant PVD") as demo:
         gr.HTML('<header class="pvd-header"><h1>Assistant PVD</h1><p>Réponses citées sur les '
                 "documents du programme <em>Petites villes de demain</em> en Savoie.</p></header>")
@@ -277,7 +278,7 @@ def build_ui(settings: Settings, background: BackgroundIngest | None = None) -> 
                 with gr.Row(elem_classes="pvd-filters"):
                     s_commune = gr.Dropdown(choices=choices, value="", label="Commune",
                                             elem_id="pvd-s-commune")
-                    s_epci = gr.Dropdown(choices=tabs.epci_choices(communes, idx0), value="",
+                    s_epci = gr.Dropdown(choices=tabs.epci_choices(communes, library0), value="",
                                          label="EPCI", elem_id="pvd-s-epci")
                     s_types = gr.CheckboxGroup(
                         choices=[(render.type_label(t), t) for t in DOC_TYPES],
@@ -307,6 +308,20 @@ def build_ui(settings: Settings, background: BackgroundIngest | None = None) -> 
                             f"{settings.max_file_mb:g} Mo au plus par fichier.")
                 files = gr.File(file_count="multiple", label="Fichiers à indexer",
                                 file_types=list(tabs.UPLOAD_SUFFIXES), elem_id="pvd-upload")
+                with gr.Row(elem_classes="pvd-filters"):
+                    up_visibility = gr.Radio(uploads.VISIBILITY_CHOICES,
+                                             value=uploads.UPLOAD_VISIBILITY,
+                                             label="Qui pourra lire ces documents ?",
+                                             elem_id="pvd-up-visibility")
+                    # Custom values allowed: the choices follow the role at page load, and
+                    # process_upload checks the INSEE code itself.
+                    up_commune = gr.Dropdown(choices=choices, value="", label="Commune",
+                                             info="Obligatoire pour la visibilité « Commune ».",
+                                             allow_custom_value=True, elem_id="pvd-up-commune")
+                    up_type = gr.Dropdown(
+                        choices=[("Déduit du nom du fichier", ""),
+                                 *((render.type_label(t), t) for t in DOC_TYPES)],
+                        value="", label="Type de document", elem_id="pvd-up-type")
                 upload_btn = gr.Button("Indexer les fichiers", variant="primary",
                                        elem_id="pvd-upload-btn")
                 upload_msg = gr.Markdown(elem_id="pvd-upload-msg")
@@ -351,13 +366,15 @@ def build_ui(settings: Settings, background: BackgroundIngest | None = None) -> 
         export_btn.click(do_export, rows_state, csv_file)
 
         refresh_btn.click(refresh_documents, None, [docs_table, remove_choice])
-        upload_btn.click(do_upload, files, [upload_msg, docs_table, remove_choice, files])
+        upload_btn.click(do_upload, [files, up_visibility, up_commune, up_type],
+                         [upload_msg, docs_table, remove_choice, files])
         remove_btn.click(ask_remove, remove_choice, [confirm_box, confirm_text])
         cancel_btn.click(lambda: gr.Group(visible=False), None, confirm_box)
         confirm_btn.click(confirm_remove, remove_choice,
                           [confirm_box, remove_msg, docs_table, remove_choice])
 
-        page_outputs = [status, timer, docs_table, remove_choice, glossary, timeline, reading]
+        page_outputs = [status, timer, docs_table, remove_choice, glossary, timeline, reading,
+                        commune, s_commune, s_epci, up_commune]
         demo.load(on_load, None, page_outputs)
         demo.load(account_html, None, account)
         timer.tick(on_tick, None, page_outputs)

@@ -65,7 +65,7 @@ def server(tmp_path_factory) -> Iterator[dict]:
     env = {**os.environ, "ASSISTANT_CORPUS_DIR": str(corpus)}
     log = (root / "server.log").open("w")
     proc = subprocess.Popen(
-        [sys.executable, "-c", "from assistant.cli import main; main()", "serve",
+        [sys.executable, "-c", "from assistant.cli.main import main; main()", "serve",
          "--host", "127.0.0.1", "--port", str(port), "--index", str(index_dir)],
         env=env, stdout=log, stderr=subprocess.STDOUT, cwd=PROJECT_ROOT,
     )
@@ -230,6 +230,7 @@ def test_end_to_end(server, browser, tmp_path):
     page.wait_for_timeout(1000)
     page.click("#pvd-upload-btn")
     page.wait_for_selector("#pvd-upload-msg :text('indexé')", timeout=120_000)
+    assert "visibilité : interne" in page.inner_text("#pvd-upload-msg")  # the default
     assert "Compte rendu comité de projet.pdf" in page.inner_text("#pvd-docs")
     _shot(page, "06-documents-desktop")
 
@@ -265,6 +266,11 @@ def test_end_to_end(server, browser, tmp_path):
     page.wait_for_timeout(500)
     _no_horizontal_scroll(page)
     _shot(page, "08-decouvrir-mobile")
+    page.set_viewport_size(DESKTOP)
+
+    # Logout is a POST form with the session's CSRF token; afterwards the page is public.
+    page.click("#pvd-logout")
+    page.wait_for_selector("#pvd-account:has-text('Accès public')", timeout=60_000)
     context.close()
 
 

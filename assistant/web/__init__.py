@@ -1,1 +1,1 @@
-"""Web app: FastAPI routes (app.py mounts the Gradio UI), rendering, tabs, background ingest."""
+"""Web app parts: app.py mounts Gradio in FastAPI; the other modules import no Gradio."""

@@ -1,4 +1,7 @@
-"""The «Découvrir le programme» tab: glossary, programme timeline and reading path."""
+"""The «Découvrir le programme» tab: glossary, programme timeline and reading path.
+
+Every function reads a :class:`~assistant.web.library.Library`: only the documents the
+visitor's role may see feed the glossary, the links and the reading path."""
 
 from __future__ import annotations
 
@@ -6,9 +9,8 @@ import re
 from dataclasses import dataclass
 
 from assistant.indexing.catalog import StoredDocument
-from assistant.indexing.index import Index
+from assistant.web.library import Library
 from assistant.web.render import document_url, esc
-from assistant.web.tabs import find_document
 
 GLOSSARY_SOURCE = "glossaire/glossaire-pvd.pdf"
 # Shown when no glossary is indexed yet, so a new project lead still gets the basics.
@@ -32,11 +34,11 @@ _HEADING = re.compile(r"^(\d+[.)]\s|page\s*\d|\d+\s*/\s*\d+$)", re.IGNORECASE)
 _NOT_TERMS = {"date", "émetteur", "emetteur", "source", "sources", "version", "auteur", "page"}
 
 
-def glossary_document(index: Index) -> StoredDocument | None:
-    doc = find_document(index, GLOSSARY_SOURCE)
+def glossary_document(library: Library) -> StoredDocument | None:
+    doc = library.find(GLOSSARY_SOURCE)
     if doc is not None:
         return doc
-    return next((d for d in index.catalog.documents() if d.meta.get("doc_type") == "glossaire"),
+    return next((d for d in library.documents() if d.meta.get("doc_type") == "glossaire"),
                 None)
 
 
@@ -87,12 +89,12 @@ class GlossaryEntry:
     page: int | None = None
 
 
-def glossary_entries(index: Index) -> tuple[list[GlossaryEntry], str]:
-    """Entries read from the indexed glossary, else the static fallback; and the doc id."""
-    doc = glossary_document(index)
+def glossary_entries(library: Library) -> tuple[list[GlossaryEntry], str]:
+    """Entries read from the visible glossary, else the static fallback; and the doc id."""
+    doc = glossary_document(library)
     if doc is not None:
         out: list[GlossaryEntry] = []
-        for page in index.catalog.pages(doc.doc_id):
+        for page in library.pages(doc.doc_id):
             out += [GlossaryEntry(t, d, page.number) for t, d in parse_glossary(page.text)]
         if len(out) >= 3:
             return out, doc.doc_id
@@ -155,30 +157,30 @@ READING_PATH: list[tuple[str, str]] = [
 ]
 
 
-def find_page(index: Index, doc_id: str, phrase: str) -> int | None:
+def find_page(library: Library, doc_id: str, phrase: str) -> int | None:
     """First page of a document whose text mentions ``phrase`` (case-insensitive)."""
     wanted = phrase.lower()
-    for page in index.catalog.pages(doc_id):
+    for page in library.pages(doc_id):
         if page.number is not None and wanted in page.text.lower():
             return page.number
     return None
 
 
-def _doc_link(index: Index, doc: StoredDocument, phrase: str = "") -> str:
+def _doc_link(library: Library, doc: StoredDocument, phrase: str = "") -> str:
     is_pdf = doc.source.lower().endswith(".pdf")
-    page = (find_page(index, doc.doc_id, phrase) if phrase else None) or (1 if is_pdf else None)
+    page = (find_page(library, doc.doc_id, phrase) if phrase else None) or (1 if is_pdf else None)
     return document_url(doc.doc_id, page)
 
 
-def programme_steps(index: Index) -> list[dict[str, str]]:
+def programme_steps(library: Library) -> list[dict[str, str]]:
     """The timeline steps, each with a link to the document (and page) explaining it."""
     out = []
     for step in STEPS:
-        doc = find_document(index, step.source)
+        doc = library.find(step.source)
         out.append({
             "title": step.title,
             "text": step.text,
-            "url": _doc_link(index, doc, step.phrase) if doc else "",
+            "url": _doc_link(library, doc, step.phrase) if doc else "",
             "doc_title": str(doc.meta.get("title") or doc.source) if doc else "",
         })
     return out
@@ -196,14 +198,14 @@ def timeline_html(steps: list[dict[str, str]]) -> str:
     return f'<ol class="pvd-timeline">{"".join(items)}</ol>'
 
 
-def reading_path(index: Index) -> list[dict[str, str]]:
-    """«Par où commencer» : the indexed documents of :data:`READING_PATH`, in order."""
+def reading_path(library: Library) -> list[dict[str, str]]:
+    """«Par où commencer» : the visible documents of :data:`READING_PATH`, in order."""
     out = []
     for source, why in READING_PATH:
-        doc = find_document(index, source)
+        doc = library.find(source)
         if doc is not None:
             out.append({"title": str(doc.meta.get("title") or doc.source), "why": why,
-                        "url": _doc_link(index, doc)})
+                        "url": _doc_link(library, doc)})
     return out
 
 
@@ -217,3 +219,10 @@ def reading_path_html(items: list[dict[str, str]]) -> str:
         for i in items
     )
     return f'<ol class="pvd-reading">{lis}</ol>'
+
+
+def discover_html(library: Library) -> tuple[str, str, str]:
+    """(glossary, timeline, reading path) HTML of the tab, for the library's role."""
+    entries, gloss_id = glossary_entries(library)
+    return (glossary_html(entries, gloss_id), timeline_html(programme_steps(library)),
+            reading_path_html(reading_path(library)))
