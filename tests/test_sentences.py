@@ -2,6 +2,7 @@
 
 import pytest
 
+from assistant.answer.extractive import asked_thing, pick
 from assistant.answer.sentences import (
     Candidate,
     clean_sentence,
@@ -11,7 +12,6 @@ from assistant.answer.sentences import (
     not_an_answer,
     semantic_scale,
 )
-from assistant.answer.extractive import asked_thing, pick
 from assistant.types import Hit
 
 

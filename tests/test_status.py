@@ -27,7 +27,8 @@ def test_rows_are_parsed_with_exact_quotes():
 
 def test_sentences_read_as_prose_without_field_names():
     rows = {r.key: r for r in step_rows([PAGE])}
-    assert row_sentence(rows["cadre"], "Modane") == "La convention-cadre a été signée le 29 mars 2023."
+    cadre = row_sentence(rows["cadre"], "Modane")
+    assert cadre == "La convention-cadre a été signée le 29 mars 2023."
     assert "vers juin 2021" in row_sentence(rows["adhesion"], "Modane")
     assert row_sentence(rows["selection"], "Modane").startswith("Modane a été sélectionnée")
     assert "ne précise pas si la convention-cadre vaut ORT" in row_sentence(rows["ort"], "Modane")

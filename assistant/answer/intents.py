@@ -131,12 +131,15 @@ class IntentModel:
         w = np.zeros((x.shape[1], len(labels)), dtype=np.float32)
         b = np.zeros(len(labels), dtype=np.float32)
         vw, vb = np.zeros_like(w), np.zeros_like(b)
+        from scipy.sparse import csr_matrix
+
         scale = 8.0  # unit-norm blocks: a larger step size per feature helps convergence
-        xs = x * scale
+        xs = csr_matrix(x * scale)  # the hashed block is mostly zeros
+        xst = xs.T.tocsr()
         for _ in range(epochs):
             p = _softmax(xs @ w + b)
             grad = (p - target) * row_w / len(y)
-            gw = xs.T @ grad + l2 * w
+            gw = xst @ grad + l2 * w
             gb = grad.sum(axis=0)
             vw = 0.9 * vw - lr * gw
             vb = 0.9 * vb - lr * gb
@@ -197,20 +200,29 @@ _CLASSIFIERS: dict[str, IntentClassifier] = {}
 _LOCK = threading.Lock()
 
 
+def model_digest(path: Path, fingerprint: str) -> str:
+    """Key of a trained model: the examples file, the embedder and the feature version."""
+    return hashlib.sha256(path.read_bytes() + fingerprint.encode() + b"|v2").hexdigest()[:16]
+
+
 def classifier_for(embedder: Embedder, cache_dir: Path, fingerprint: str,
                    path: Path = INTENTS_FILE) -> IntentClassifier:
-    """The classifier for this embedder: trained once (a few seconds), kept on disk.
+    """The classifier for this embedder: shipped with the package for the default model,
+    otherwise trained once (seconds) and kept in ``cache_dir``.
 
-    The cache key covers the examples file and the embedder, so editing the phrasings
-    or switching models retrains; the test split never enters training.
+    The key covers the examples file and the embedder, so editing the phrasings or
+    switching models retrains; the test split never enters training.
     """
-    digest = hashlib.sha256(path.read_bytes() + fingerprint.encode() + b"|v2").hexdigest()[:16]
+    digest = model_digest(path, fingerprint)
     with _LOCK:
         found = _CLASSIFIERS.get(digest)
         if found is not None:
             return found
+        shipped = INTENTS_FILE.parent / f"intents-{digest}.npz"
         model_path = cache_dir / f"intents-{digest}.npz"
-        if model_path.is_file():
+        if path == INTENTS_FILE and shipped.is_file():
+            model = IntentModel.load(shipped)  # trained by scripts/train_intents.py
+        elif model_path.is_file():
             model = IntentModel.load(model_path)
         else:
             model = train_classifier(embedder, read_examples(path))
