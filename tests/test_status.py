@@ -48,3 +48,15 @@ def test_sentences_read_as_prose_without_field_names():
 ])
 def test_asked_steps(question, steps):
     assert asked_steps(question) == steps
+
+
+def test_rows_flattened_by_the_pdf_are_read_too():
+    page = Page(2, "Étape\nDate\nConvention-cadre date non confirmée Les sources consultées "
+                   "indiquent une convention-cadre valant ORT ; sa date n'a pas pu être "
+                   "confirmée.\nChef de projet PVD (poste) non renseigné Existence non "
+                   "documentée.\nConvention-cadre 31 mars 2023 Signée avec Saint-Julien.")
+    rows = step_rows([page])
+    assert [(r.key, r.date) for r in rows] == [("cadre", "date non confirmée"),
+                                               ("chef", "non renseigné"),
+                                               ("cadre", "31 mars 2023")]
+    assert rows[0].unconfirmed and "valant ORT" in row_sentence(rows[0], "Albertville")

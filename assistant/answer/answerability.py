@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -33,6 +34,10 @@ _PERSON_A = re.compile(r"\b(M\.|Mme|Monsieur|Madame)\s+[A-ZÀ-Ý]")
 # A term this rare in the corpus (idf) is a subject the passage must speak of.
 RARE_IDF = 3.0
 _MAX_IDF = 7.0  # about the idf of a word absent from a corpus of a thousand passages
+# Words of how a figure is asked, not of what it is about.
+_QUESTION_TERMS = set(analyze(
+    "combien cb cbien montant budget coût coûte total somme taux part nombre date quand année "
+    "obtenu touché reçu versé attribué prix"))
 
 
 @dataclass
@@ -99,11 +104,26 @@ def _about(hit: Hit, insee: str, name: str) -> bool:
     return insee in communes or fold(name) in fold(hit.text)
 
 
+def _covers(hit: Hit, groups: list[tuple[str, set[str]]], weights: dict[str, float],
+            name: str, known: Callable[[str], bool]) -> bool:
+    """The passage holds at least half of the question's own words (the commune's name,
+    the words of the question form and words no document uses aside): it speaks of the
+    thing asked."""
+    own = set(analyze(name)) | _QUESTION_TERMS
+    mine = [(s, alts) for s, alts in groups if s not in own and known(s)]
+    total = sum(weights[s] for s, _ in mine)
+    if total <= 0:
+        return True
+    terms = set(analyze(passage_context(hit)))
+    return sum(weights[s] for s, alts in mine if alts & terms) / total >= 0.5
+
+
 def features(question: str, hits: list[Hit], idf: dict[str, float], *, best_semantic: float,
              sentence_lexical: float, type_asked: bool, type_ok: bool,
              out_of_scope: float, commune: tuple[str, str] | None = None,
              figure_asked: bool = False) -> Features:
     """``commune`` is the (INSEE, name) the question is about, if any."""
+    known: Callable[[str], bool] = getattr(idf, "known", lambda term: term in idf)
     groups = _term_groups(question)
     weights = {stem: idf.get(stem, 0.0) for stem, _ in groups}
     total = sum(weights.values())
@@ -144,8 +164,9 @@ def features(question: str, hits: list[Hit], idf: dict[str, float], *, best_sema
         commune_missing=1.0 if commune and not any(_about(h, *commune) for h in hits[:3])
         else 0.0,
         max_missing_idf=max_missing if contexts else 1.0,
-        commune_figure_missing=1.0 if commune and type_asked and figure_asked and not any(
-            _about(h, *commune) for h in hits[:3]) else 0.0,
+        commune_figure_missing=1.0 if commune and figure_asked and not any(
+            _about(h, *commune) and _covers(h, groups, weights, commune[1], known)
+            for h in hits) else 0.0,
     )
 
 

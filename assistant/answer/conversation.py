@@ -15,11 +15,13 @@ from assistant.answer.routes import (
     eligibility_answer,
     facts_answer,
     funding_answer,
+    glossary_answer,
     status_answer,
     studies_answer,
 )
 from assistant.answer.sentences import DEFINITION
 from assistant.answer.state import Conversation, Turn, TurnPlan, looks_elliptic, plan_turn
+from assistant.answer.status import asked_steps
 from assistant.communes.registry import Commune, Registry, load_registry
 from assistant.embedding.embedders import embedder_fingerprint
 from assistant.indexing.index import Index
@@ -55,6 +57,10 @@ class Idf:
 
     def __getitem__(self, term: str) -> float:
         return self._bm25.idf_of(term)
+
+    def known(self, term: str) -> bool:
+        """The term occurs in at least one passage."""
+        return term in self._bm25.vocab
 
 
 @dataclass
@@ -211,12 +217,20 @@ def _route(ctx: Context, plan: TurnPlan, question: str, *, target: Commune | Non
         result = eligibility_answer(ctx, target, query)
     elif plan.intent == "funding":
         result = funding_answer(ctx, target, query)
-    elif plan.intent == "status" and target is not None:
+    elif target is not None and (plan.intent == "status" or (
+            plan.intent == "programme" and _OURS.search(fold(question))
+            and asked_steps(question) and not DEFINITION.search(fold(question)))):
+        # «avons-nous une ORT ?»: a step of the programme, for our commune.
         result = status_answer(ctx, target, query, vector=vector)
     elif plan.intent == "studies":
         result = studies_answer(ctx, target, query, k=k, vector=vector)
     if result is not None:
         return result, target is not None
+    definition = bool(DEFINITION.search(fold(query)))
+    if definition:
+        glossary = glossary_answer(ctx, query)
+        if glossary is not None:
+            return glossary, False
     # Plain cited retrieval. A definition or a programme rule is general: the selected
     # commune does not narrow it; a commune named (or carried by a follow-up) does.
     definition = bool(DEFINITION.search(fold(query)))

@@ -92,7 +92,7 @@ def status_answer(ctx: Context, commune: Commune, question: str, *,
             ))
         sentences.append(f"{row_sentence(row, name)} [{n}]")
     text = " ".join(sentences)
-    if any(not r.known for r in chosen if r.key != "maj"):
+    if any(not r.known and not r.unconfirmed for r in chosen if r.key != "maj"):
         text += (" « Non renseigné » veut dire que l'information ne figure pas dans les "
                  "sources de la fiche, pas que l'étape n'a pas eu lieu.")
     return Answer(question=question, text=text, refused=False, citations=citations,
@@ -356,3 +356,49 @@ def facts_answer(ctx: Context, commune: Commune, question: str) -> Answer | None
                 return Answer(question=question, text=" ".join(f"{x} [1]" for x in sentences),
                               refused=False, citations=[citation], confidence=1.0)
     return None
+
+
+# «ORT – opération de revitalisation de territoire : convention prévue …», «Cerema : …»
+_GLOSSARY_ENTRY = re.compile(r"^(?P<term>[^:–;]{2,60}?)(?: – (?P<long>[^:;]{3,120}?))? : "
+                             r"(?P<definition>.{20,})$")
+_DEFINITION_WORDS = set(analyze(
+    "c'est quoi qu'est-ce que qu'est ce que veut dire signifie définition sens c koi c quoi "
+    "kesako à quoi sert ça sert à quoi expliquer explique mot terme sigle deux mots bref "
+    "dans pvd programme petites villes demain"))
+
+
+def glossary_answer(ctx: Context, question: str) -> Answer | None:
+    """A definition read from the glossary entry whose term the question names."""
+    wanted = {t for t in analyze(question) if t not in _DEFINITION_WORDS}
+    if not wanted:
+        return None
+    best: tuple[float, Any, Any, str] | None = None
+    for doc in ctx.index.catalog.documents():
+        if doc.meta.get("doc_type") != "glossaire":
+            continue
+        if ctx.role is not None and not ctx.role.allows(doc.meta):
+            continue
+        for page in ctx.index.catalog.pages(doc.doc_id):
+            for line in page.text.split("\n"):
+                m = _GLOSSARY_ENTRY.match(line.strip())
+                if not m:
+                    continue
+                term = set(analyze(m["term"]))
+                names = term | set(analyze(m["long"] or ""))
+                if not term or (not wanted <= names and not term <= wanted):
+                    continue
+                # The entry naming exactly what is asked, short terms first.
+                fit = len(wanted & names) / len(wanted | term)
+                if best is None or fit > best[0]:
+                    best = (fit, doc, page, line.strip())
+    if best is None or best[0] < 0.5:
+        return None
+    _, doc, page, line = best
+    citation = Citation(
+        n=1, source=doc.source, title=doc.meta.get("title", ""), page=page.number,
+        pages=[page.number] if page.number else [], quote=line, score=1.0,
+        doc_type="glossaire", exemple=bool(doc.meta.get("exemple")),
+    )
+    text = line if line.endswith((".", "»", ")")) else line + "."
+    return Answer(question=question, text=f"{text} [1]", refused=False, citations=[citation],
+                  confidence=1.0)

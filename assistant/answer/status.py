@@ -12,6 +12,16 @@ from assistant.types import Page
 _ROW = re.compile(
     r"^Étape : (?P<step>[^;]+?) ; Date : (?P<date>[^;]+?)(?: ; Commentaire : (?P<note>.+))?$"
 )
+# The same row when the PDF table came out as plain text: «Convention-cadre 29 mars 2023 …».
+_STEPS = ("Sélection PVD", "Convention d'adhésion", "Convention-cadre",
+          "ORT (opération de revitalisation de territoire)", "Chef de projet PVD (poste)",
+          "Dernière mise à jour de la fiche")
+_DATE = (r"non renseigné|date non confirmée|(?:1er|\d{1,2}) [a-zéû]+ \d{4}|"
+         r"[a-zéû]+ \d{4}(?: \(date approximative\))?|\d{4}")
+_PLAIN_ROW = re.compile(
+    r"^(?P<step>" + "|".join(re.escape(x) for x in _STEPS) + r") (?P<date>" + _DATE
+    + r")(?: (?P<note>.+))?$"
+)
 _UNKNOWN = ("non renseign",)
 _UNCONFIRMED = ("non confirm", "a confirmer")
 
@@ -56,7 +66,7 @@ def step_rows(pages: list[Page]) -> list[StepRow]:
     rows = []
     for idx, page in enumerate(pages):
         for line in page.text.split("\n"):
-            m = _ROW.match(line.strip())
+            m = _ROW.match(line.strip()) or _PLAIN_ROW.match(line.strip())
             if m:
                 rows.append(StepRow(_key(m["step"]), m["step"].strip(), m["date"].strip(),
                                     (m["note"] or "").strip(), line.strip(), idx, page.number))
