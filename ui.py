@@ -15,11 +15,12 @@ from assistant.errors import AssistantError, IndexBusyError
 from assistant.search.access import Role
 from assistant.settings import Settings
 from assistant.types import DOC_TYPES
-from assistant.web import auth, discover, render, tabs
+from assistant.web import auth, discover, render, tabs, uploads
 from assistant.web.auth import Visitor
 from assistant.web.background import BackgroundIngest
 from assistant.web.chat import chat_turn, check_question
 from assistant.web.feedback import FeedbackStore
+from assistant.web.library import Library
 from assistant.web.users import UserStore
 
 EXAMPLE_QUESTIONS = [
@@ -142,6 +143,10 @@ class AppContext:
             raise french_error("Connectez-vous pour utiliser l'assistant.")
         return visitor.role
 
+    def library(self, request: gr.Request | None) -> Library:
+        """The documents the visitor of ``request`` may see: every listing reads it."""
+        return Library(self.index(), self.role_of(request))
+
     def require_manager(self, request: gr.Request | None) -> Role:
         role = self.role_of(request)
         if not role.can_manage_documents:
@@ -247,7 +252,14 @@ def build_chat_tab(ctx: AppContext, choices: list[tuple[str, str]]) -> ChatTab:
     return ChatTab(commune, commune_state)
 
 
-def build_search_tab(ctx: AppContext, choices: list[tuple[str, str]], epcis: list[Any]) -> None:
+@dataclass
+class SearchTab:
+    commune: gr.Dropdown
+    epci: gr.Dropdown
+
+
+def build_search_tab(ctx: AppContext, choices: list[tuple[str, str]],
+                     epcis: list[Any]) -> SearchTab:
     """Rechercher: filters, results grouped by document, CSV export."""
     query = gr.Textbox(label="Rechercher dans les documents", elem_id="pvd-query",
                        placeholder="Ex. : manager de commerce")
@@ -290,7 +302,8 @@ def build_search_tab(ctx: AppContext, choices: list[tuple[str, str]], epcis: lis
     def do_export(rows: list[dict[str, Any]], request: gr.Request) -> Any:
         if not rows:
             raise french_error("Lancez d'abord une recherche : il n'y a rien à exporter.")
-        folder = Path(tempfile.mkdtemp(prefix="pvd-export-"))
+        uploads.purge_expired(ctx.settings)
+        folder = Path(tempfile.mkdtemp(prefix=uploads.EXPORT_PREFIX))
         # Absolute links in the CSV, so they still work once the file is opened elsewhere.
         base = str(getattr(request, "base_url", "") or "")
         path = tabs.export_csv(rows, folder / "recherche-pvd.csv", base_url=base)
@@ -300,6 +313,7 @@ def build_search_tab(ctx: AppContext, choices: list[tuple[str, str]], epcis: lis
     search_btn.click(do_search, inputs, [results, rows_state, csv_file])
     query.submit(do_search, inputs, [results, rows_state, csv_file])
     export_btn.click(do_export, rows_state, csv_file)
+    return SearchTab(s_commune, s_epci)
 
 
 @dataclass
@@ -307,9 +321,22 @@ class DocumentsTab:
     table: gr.HTML
     remove_choice: gr.Dropdown
     filters: list[Any]
+    commune_filter: gr.Dropdown
+    upload_commune: gr.Dropdown
 
     def outputs(self) -> list[Any]:
         return [self.table, self.remove_choice]
+
+
+def documents_view(ctx: AppContext, role: Role, text: str = "", doc_type: str = "",
+                   insee: str = "", visibility: str = "") -> tuple[Any, Any]:
+    """The filtered table and the removal choices, from what ``role`` may see."""
+    library = Library(ctx.index(), role)
+    # Only managers remove documents: the others get no choice at all.
+    remove = tabs.document_choices(library) if role.can_manage_documents else []
+    table = tabs.documents_table_html(library, ctx.names, text=text, doc_type=doc_type,
+                                      commune=insee, visibility=visibility)
+    return table, gr.Dropdown(choices=remove, value=None)
 
 
 def build_documents_tab(ctx: AppContext, choices: list[tuple[str, str]]) -> DocumentsTab:
@@ -331,6 +358,18 @@ def build_documents_tab(ctx: AppContext, choices: list[tuple[str, str]]) -> Docu
     # No file_types: Gradio would refuse other files with its own English message; the
     # server's check answers in French instead.
     files = gr.File(file_count="multiple", label="Fichiers à indexer", elem_id="pvd-upload")
+    with gr.Row(elem_classes="pvd-filters"):
+        up_visibility = gr.Radio(uploads.VISIBILITY_CHOICES, value=uploads.UPLOAD_VISIBILITY,
+                                 label="Qui pourra lire ces documents ?",
+                                 elem_id="pvd-up-visibility")
+        # Custom values allowed: the choices follow the role at page load, and
+        # process_upload checks the INSEE code itself.
+        up_commune = gr.Dropdown(choices=choices, value="", label="Commune",
+                                 info="Obligatoire pour la visibilité « Commune ».",
+                                 allow_custom_value=True, elem_id="pvd-up-commune")
+        up_type = gr.Dropdown(choices=[("Déduit du nom du fichier", ""),
+                                       *((render.type_label(t), t) for t in DOC_TYPES)],
+                              value="", label="Type de document", elem_id="pvd-up-type")
     upload_btn = gr.Button("Indexer les fichiers", variant="primary", elem_id="pvd-upload-btn")
     upload_msg = gr.Markdown(elem_id="pvd-upload-msg")
     gr.Markdown("### Retirer un document")
@@ -343,16 +382,12 @@ def build_documents_tab(ctx: AppContext, choices: list[tuple[str, str]]) -> Docu
             confirm_btn = gr.Button("Oui, retirer", variant="stop", elem_id="pvd-confirm-remove")
             cancel_btn = gr.Button("Annuler")
     remove_msg = gr.Markdown(elem_id="pvd-remove-msg")
-    tab = DocumentsTab(docs_table, remove_choice, [d_text, d_type, d_commune, d_vis])
+    tab = DocumentsTab(docs_table, remove_choice, [d_text, d_type, d_commune, d_vis],
+                       d_commune, up_commune)
 
     def documents_for(role: Role, text: str = "", doc_type: str = "", insee: str = "",
                       visibility: str = "") -> tuple[Any, Any]:
-        idx = ctx.index()
-        # Only managers remove documents: the others get no choice at all.
-        remove = tabs.document_choices(idx, role) if role.can_manage_documents else []
-        table = tabs.documents_table_html(idx, ctx.names, role, text=text, doc_type=doc_type,
-                                          commune=insee, visibility=visibility)
-        return table, gr.Dropdown(choices=remove, value=None)
+        return documents_view(ctx, role, text, doc_type, insee, visibility)
 
     def refresh_documents(text: str = "", doc_type: str = "", insee: str = "",
                           visibility: str = "", request: gr.Request | None = None
@@ -362,30 +397,26 @@ def build_documents_tab(ctx: AppContext, choices: list[tuple[str, str]]) -> Docu
     cleared = [gr.update(value="") for _ in tab.filters]  # the whole list again after a change
 
     # Gradio's idiom: a gr.Progress() default is replaced by the live tracker at call time.
-    def do_upload(items: list[Any] | None, request: gr.Request,
+    def do_upload(items: list[Any] | None, visibility: str, up_commune_: str, up_type_: str,
+                  request: gr.Request,
                   progress: gr.Progress = gr.Progress()) -> tuple:  # noqa: B008
-        role = ctx.require_manager(request)
-        if not items:
-            raise french_error("Choisissez d'abord un ou plusieurs fichiers.")
+        role = ctx.require_manager(request)  # before any file is looked at
         if ctx.background.running:
             raise french_error("L'indexation du corpus est en cours ; réessayez dans un instant.")
-        saved = tabs.save_upload(items, ctx.settings)
-        lines = [f"✗ Échec : {e}" for e in saved.errors]
-        if saved.saved:
-            def step(done: int, total: int, label: str) -> None:
-                progress((done, total), desc=f"Indexation : {label}" if label else "Indexation",
-                         unit="fichiers")
 
-            try:
-                report = service.ingest(ctx.settings, saved.saved, progress=step)
-            except IndexBusyError as exc:
-                raise french_error("Une autre indexation est en cours ; réessayez dans un "
-                                   "instant.") from exc
-            except AssistantError as exc:
-                raise _error(exc) from exc
-            failed = {f.source for f in report.failed}
-            lines += [f"✗ Échec : « {f.source} » : {f.error}" for f in report.failed]
-            lines += [f"✓ « {p.name} » indexé." for p in saved.saved if p.name not in failed]
+        def step(done: int, total: int, label: str) -> None:
+            progress((done, total), desc=f"Indexation : {label}" if label else "Indexation",
+                     unit="fichiers")
+
+        try:
+            lines = uploads.process_upload(ctx.settings, items, visibility=visibility,
+                                           commune=up_commune_ or "", doc_type=up_type_ or "",
+                                           progress=step)
+        except IndexBusyError as exc:
+            raise french_error("Une autre indexation est en cours ; réessayez dans un "
+                               "instant.") from exc
+        except AssistantError as exc:
+            raise _error(exc) from exc
         return ("\n\n".join(lines), *documents_for(role), None, *cleared)
 
     def ask_remove(doc_id: str | None, request: gr.Request) -> tuple[Any, str]:
@@ -402,7 +433,8 @@ def build_documents_tab(ctx: AppContext, choices: list[tuple[str, str]]) -> Docu
     for control in tab.filters:
         control.change(refresh_documents, tab.filters, tab.outputs(), show_progress="hidden")
     refresh_btn.click(refresh_documents, tab.filters, tab.outputs())
-    upload_btn.click(do_upload, files, [upload_msg, *tab.outputs(), files, *tab.filters])
+    upload_btn.click(do_upload, [files, up_visibility, up_commune, up_type],
+                     [upload_msg, *tab.outputs(), files, *tab.filters])
     remove_btn.click(ask_remove, remove_choice, [confirm_box, confirm_text])
     cancel_btn.click(lambda: gr.Group(visible=False), None, confirm_box)
 
@@ -440,19 +472,10 @@ def build_discover_tab() -> list[gr.HTML]:
     return [communes, contacts, checklist, timeline, after, reading, glossary]
 
 
-def discover_values(ctx: AppContext) -> list[str]:
-    """The Découvrir sections in :func:`build_discover_tab`'s order."""
-    idx = ctx.index()
-    entries, gloss_id = discover.glossary_entries(idx)
-    return [
-        discover.communes_html(discover.commune_states(idx, ctx.communes)),
-        discover.contacts_html(discover.agate_contacts(idx)),
-        discover.checklist_html(discover.first_months_checklist(idx)),
-        discover.timeline_html(discover.programme_steps(idx)),
-        discover.after_2026_html(discover.after_2026(idx)),
-        discover.reading_path_html(discover.reading_path(idx)),
-        discover.glossary_html(entries, gloss_id),
-    ]
+def discover_values(ctx: AppContext, library: Library) -> list[str]:
+    """The Découvrir sections in :func:`build_discover_tab`'s order, from what the
+    library's role may see."""
+    return discover.discover_html(library, ctx.communes)
 
 
 def build_ui(settings: Settings, background: BackgroundIngest | None = None) -> gr.Blocks:
@@ -460,8 +483,9 @@ def build_ui(settings: Settings, background: BackgroundIngest | None = None) -> 
     ctx = AppContext(settings, background or BackgroundIngest(settings),
                      tabs.load_communes(settings), FeedbackStore(settings.feedback_path),
                      UserStore(settings.users_path))
-    idx0 = ctx.index()
-    choices = tabs.commune_choices(ctx.communes, idx0)
+    # Built for the public role; each page load replaces them with the visitor's.
+    library0 = Library(ctx.index(), Role("public"))
+    choices = tabs.commune_choices(ctx.communes, library0)
 
     def status_html() -> str:
         s = ctx.background.snapshot()
@@ -483,43 +507,52 @@ def build_ui(settings: Settings, background: BackgroundIngest | None = None) -> 
             with gr.Tab("Discuter", id="discuter", elem_id="tab-discuter"):
                 chat = build_chat_tab(ctx, choices)
             with gr.Tab("Rechercher", id="rechercher", elem_id="tab-rechercher"):
-                build_search_tab(ctx, choices, tabs.epci_choices(ctx.communes, idx0))
+                search = build_search_tab(ctx, choices,
+                                          tabs.epci_choices(ctx.communes, library0))
             with gr.Tab("Documents", id="documents", elem_id="tab-documents"):
                 docs = build_documents_tab(ctx, choices)
             # A short label: the four tabs must fit a phone's width.
             with gr.Tab("Découvrir", id="decouvrir", elem_id="tab-decouvrir"):
                 discover_out = build_discover_tab()
 
-        def refreshed(request: gr.Request) -> list[Any]:
-            table, remove = docs_refresh(request)
-            return [table, remove, *discover_values(ctx)]
-
-        def docs_refresh(request: gr.Request) -> tuple[Any, Any]:
-            role = ctx.role_of(request)
-            idx = ctx.index()
-            remove = tabs.document_choices(idx, role) if role.can_manage_documents else []
-            return (tabs.documents_table_html(idx, ctx.names, role),
-                    gr.Dropdown(choices=remove, value=None))
+        def refreshed(library: Library, mine: str | None = None) -> list[Any]:
+            """The views that depend on the visitor's role: documents, Découvrir, and the
+            commune and EPCI choices (a commune only hidden documents name stays hidden);
+            ``mine`` also selects the chat's commune (page load)."""
+            places = tabs.commune_choices(ctx.communes, library)
+            table, remove = documents_view(ctx, library.role)
+            chat_commune = (gr.Dropdown(choices=places) if mine is None
+                            else gr.Dropdown(choices=places, value=mine))
+            # In ``page`` order: chat, search commune and EPCI, documents filter, upload.
+            return [table, remove, *discover_values(ctx, library), chat_commune,
+                    gr.Dropdown(choices=places),
+                    gr.Dropdown(choices=tabs.epci_choices(ctx.communes, library)),
+                    gr.Dropdown(choices=places), gr.Dropdown(choices=places)]
 
         def on_load(request: gr.Request) -> list[Any]:
-            visitor = ctx.visitor(request)
+            library = ctx.library(request)
             # An élu starts on the commune of the account.
-            mine = tabs.account_commune(visitor, choices)
-            return [status_html(), gr.Timer(active=ctx.background.running),
-                    gr.Dropdown(value=mine), mine, *refreshed(request)]
+            mine = tabs.account_commune(ctx.visitor(request),
+                                        tabs.commune_choices(ctx.communes, library))
+            return [status_html(), gr.Timer(active=ctx.background.running), mine,
+                    *refreshed(library, mine)]
 
         def account_html(request: gr.Request) -> str:
             visitor = ctx.visitor(request)
-            return render.account_line(auth.header_html(visitor), visitor, ctx.names)
+            # auth's line carries the logout form and its CSRF token; the élu's commune
+            # is then named.
+            line = auth.account_line(ctx.settings, request, ctx.users)
+            return render.account_line(line, visitor, ctx.names)
 
         def on_tick(request: gr.Request) -> list[Any]:
             if ctx.background.running:
                 return [status_html(), gr.Timer(active=True),
-                        *(gr.skip() for _ in range(2 + len(discover_out)))]
-            return [status_html(), gr.Timer(active=False), *refreshed(request)]
+                        *(gr.skip() for _ in range(len(page)))]
+            return [status_html(), gr.Timer(active=False), *refreshed(ctx.library(request))]
 
-        page = [*docs.outputs(), *discover_out]
-        demo.load(on_load, None, [status, timer, chat.commune, chat.commune_state, *page])
+        page = [*docs.outputs(), *discover_out, chat.commune, search.commune, search.epci,
+                docs.commune_filter, docs.upload_commune]
+        demo.load(on_load, None, [status, timer, chat.commune_state, *page])
         demo.load(account_html, None, account)
         timer.tick(on_tick, None, [status, timer, *page])
     return demo

@@ -23,3 +23,7 @@ class IndexUnavailableError(AssistantError):
 
 class DependencyError(AssistantError):
     """An optional package needed for this feature is not installed."""
+
+
+class AccessError(AssistantError):
+    """The visitor's role does not allow the action, or a request names a file it may not."""

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import threading
-import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from assistant.answer.extractive import extractive_answer
 from assistant.errors import ConfigError
 from assistant.indexing.index import Index, Progress
 from assistant.search.access import Role
@@ -15,6 +13,9 @@ from assistant.search.filters import Filters
 from assistant.search.retrieval import retrieve
 from assistant.settings import Settings
 from assistant.types import Answer, Hit, IngestReport
+
+if TYPE_CHECKING:
+    from assistant.answer.state import Conversation
 
 _INDEXES: dict[tuple[str, str, str], Index] = {}
 _LOCK = threading.Lock()
@@ -72,33 +73,20 @@ def ask(
     settings: Settings,
     question: str,
     *,
+    commune: str | None = None,
+    conversation: Conversation | None = None,
     filters: Filters | None = None,
     k: int | None = None,
     scope: str = "",
     role: Role | None = None,
-    boost_types: list[str] | None = None,
 ) -> Answer:
-    """Answer one question from the index, with citations, or refuse."""
-    t0 = time.perf_counter()
-    k = k if k is not None else settings.top_k
-    if k <= 0:
+    """Answer one question (in a conversation, for a commune), with citations, or refuse."""
+    from assistant.answer.conversation import answer_question
+
+    if k is not None and k <= 0:
         raise ConfigError(f"k must be > 0, got {k}")
-    question = clean_question(question)
-    index = open_index(settings)
-    retrieval = retrieve(index, question, k=k, filters=filters, role=role,
-                         boost_types=boost_types)
-    answer = extractive_answer(
-        question,
-        retrieval,
-        index.catalog,
-        max_sentences=settings.max_answer_sentences,
-        threshold=settings.refusal_threshold,
-        contact=settings.contact,
-        scope=scope,
-    )
-    answer.timings_ms["retrieve"] = retrieval.timings_ms.get("retrieve", 0.0)
-    answer.timings_ms["total"] = (time.perf_counter() - t0) * 1000
-    return answer
+    return answer_question(settings, question, commune=commune, conversation=conversation,
+                           filters=filters, k=k, scope=scope, role=role)
 
 
 def info(settings: Settings) -> dict[str, Any]:

@@ -93,6 +93,41 @@ class Settings(BaseSettings):
         default=8.0, gt=0, description="A web session expires this many hours after login."
     )
 
+    max_upload_files: int = Field(
+        default=20, gt=0,
+        description="Files sent at most in one web upload (one request to /gradio_api/upload "
+        "and one «Indexer les fichiers»).",
+    )
+    upload_retention_hours: float = Field(
+        default=24.0, gt=0,
+        description="Web uploads not indexed (Gradio's upload folder) and CSV exports in the "
+        "temp folder are deleted this many hours after they were written.",
+    )
+    login_max_failures: int = Field(
+        default=5, gt=0,
+        description="Failed logins on one account (within login_window_minutes) before it "
+        "is locked; each further failure doubles the lock.",
+    )
+    login_ip_max_failures: int = Field(
+        default=20, gt=0,
+        description="Failed logins from one client address (within login_window_minutes) "
+        "before that address is locked the same way.",
+    )
+    login_window_minutes: float = Field(
+        default=15.0, gt=0, description="Window over which failed logins are counted."
+    )
+    login_lock_max_minutes: float = Field(
+        default=60.0, gt=0, description="Longest lock after repeated failed logins."
+    )
+    login_workers: int = Field(
+        default=2, gt=0,
+        description="Password checks (argon2) run at once; more waiting ones are refused, so "
+        "a flood of logins cannot slow the pages.",
+    )
+    min_password_length: int = Field(
+        default=12, ge=8, description="Shortest password `assistant users add` accepts."
+    )
+
     @field_validator("top_k", "candidates", "rrf_k", "chunk_max_tokens", "port")
     @classmethod
     def _positive(cls, value: int, info: Any) -> int:

@@ -150,9 +150,52 @@ class Citation:
         }
 
 
+@dataclass(frozen=True)
+class CommuneRef:
+    """The commune an answer is about."""
+
+    insee: str
+    name: str
+    epci: str = ""
+
+
+@dataclass(frozen=True)
+class NearSource:
+    """A document close to an unanswered question, for the user to read."""
+
+    source: str
+    title: str
+    page: int | None
+
+
+@dataclass(frozen=True)
+class ChecklistItem:
+    """One eligibility criterion, its status for the commune and the citation backing it."""
+
+    criterion: str
+    status: str
+    detail: str
+    citation: int | None
+
+
+@dataclass(frozen=True)
+class FundingItem:
+    """One funding scheme that fits the question, with its citation."""
+
+    scheme: str
+    citation: int
+
+
+AnswerMode = Literal["extractive", "llm"]
+
+
 @dataclass
 class Answer:
-    """The assistant's reply: text with ``[n]`` markers and the citations they point to."""
+    """The assistant's reply: text with ``[n]`` markers and the citations they point to.
+
+    A refusal (``refused``) may still carry citations: what the documents say nearest to
+    the question, introduced as such in ``text``.
+    """
 
     question: str
     text: str
@@ -160,7 +203,17 @@ class Answer:
     citations: list[Citation]
     timings_ms: dict[str, float] = field(default_factory=dict)
     hits: list[Hit] = field(default_factory=list)
-    extra: dict[str, Any] = field(default_factory=dict)
+    intent: str = ""
+    intent_confidence: float | None = None
+    commune: CommuneRef | None = None
+    confidence: float | None = None  # probability that the documents answer the question
+    nearest: list[NearSource] = field(default_factory=list)
+    checklist: list[ChecklistItem] = field(default_factory=list)
+    funding: list[FundingItem] = field(default_factory=list)
+    clarify: list[dict[str, Any]] = field(default_factory=list)  # homonym communes to choose
+    mode: AnswerMode = "extractive"
+    dropped_sentences: int = 0
+    fallback_reason: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -169,8 +222,24 @@ class Answer:
             "refused": self.refused,
             "citations": [c.to_dict() for c in self.citations],
             "timings_ms": {k: round(v, 2) for k, v in self.timings_ms.items()},
+            "intent": self.intent,
+            "intent_confidence": None if self.intent_confidence is None
+            else round(self.intent_confidence, 4),
+            "commune": asdict(self.commune) if self.commune else None,
+            "confidence": None if self.confidence is None else round(self.confidence, 4),
+            "mode": self.mode,
+            "dropped_sentences": self.dropped_sentences,
         }
-        out.update(self.extra)
+        if self.fallback_reason is not None:
+            out["fallback_reason"] = self.fallback_reason
+        if self.nearest:
+            out["nearest"] = [asdict(n) for n in self.nearest]
+        if self.checklist:
+            out["checklist"] = [asdict(c) for c in self.checklist]
+        if self.funding:
+            out["funding"] = [asdict(f) for f in self.funding]
+        if self.clarify:
+            out["clarify"] = self.clarify
         return out
 
 

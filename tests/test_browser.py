@@ -237,6 +237,7 @@ def test_end_to_end(server, browser, tmp_path):
     page.wait_for_timeout(1000)
     page.click("#pvd-upload-btn")
     page.wait_for_selector("#pvd-upload-msg :text('indexé')", timeout=120_000)
+    assert "visibilité : interne" in page.inner_text("#pvd-upload-msg")  # the default
     assert "Compte rendu comité de projet.pdf" in page.inner_text("#pvd-docs")
     _shot(page, "06-documents-desktop")
 
@@ -274,6 +275,11 @@ def test_end_to_end(server, browser, tmp_path):
     page.wait_for_timeout(500)
     _no_horizontal_scroll(page)
     _shot(page, "08-decouvrir-mobile")
+    page.set_viewport_size(DESKTOP)
+
+    # Logout is a POST form with the session's CSRF token; afterwards the page is public.
+    page.click("#pvd-logout")
+    page.wait_for_selector("#pvd-account:has-text('Accès public')", timeout=60_000)
     context.close()
 
 

@@ -80,11 +80,18 @@ def _fn(blocks: gr.Blocks, name: str) -> Any:
     return next(f.fn for f in blocks.fns.values() if f.name == name)
 
 
+def _session(settings: Any, user: str, **kwargs: Any) -> str:
+    """A cookie for ``user``'s current generation (a logout in an earlier test bumps it)."""
+    account = UserStore(settings.users_path).get(user)
+    generation = account.generation if account is not None else 0
+    return auth.make_session(settings, user, generation=generation, **kwargs)
+
+
 def _request(settings: Any, user: str | None = None, **cookie: str) -> SimpleNamespace:
     """What the Gradio callbacks read: the cookies of the page's request."""
     cookies = dict(cookie)
     if user is not None:
-        cookies[auth.COOKIE] = auth.make_session(settings, user)
+        cookies[auth.COOKIE] = _session(settings, user)
     return SimpleNamespace(cookies=cookies, headers={})
 
 
@@ -114,7 +121,16 @@ def test_agate_login_logout(env: dict[str, Any]) -> None:
     r = client.get(f"/documents/{env['interne']}")
     assert r.status_code == 200 and SECRET_PHRASE in r.text
     assert SECRET_PHRASE in client.get(f"/documents/{env['interne']}/text").text
+    # GET /logout only asks (a link on another site cannot log anyone out)...
     r = client.get("/logout", follow_redirects=False)
+    assert r.status_code == 200 and 'method="post"' in r.text
+    assert client.get(f"/documents/{env['interne']}").status_code == 200
+    # ...the POST needs the session's CSRF token...
+    r = client.post("/logout", data={"csrf": "faux"}, follow_redirects=False)
+    assert r.status_code == 403
+    assert client.get(f"/documents/{env['interne']}").status_code == 200
+    token = auth.csrf_token(env["settings"], client.cookies[auth.COOKIE])
+    r = client.post("/logout", data={"csrf": token}, follow_redirects=False)
     assert r.status_code == 303
     assert client.get(f"/documents/{env['interne']}").status_code == 404
 
@@ -132,12 +148,12 @@ def test_wrong_password_or_unknown_user(env: dict[str, Any]) -> None:
 def test_expired_forged_or_removed_sessions_are_public(env: dict[str, Any]) -> None:
     settings = env["settings"]
     url = f"/documents/{env['interne']}"
-    old = auth.make_session(settings, "marie", now=time.time() - 9 * 3600)
+    old = _session(settings, "marie", now=time.time() - 9 * 3600)
     assert auth.read_session(settings, old) is None
     client = TestClient(env["app"], cookies={auth.COOKIE: old})
     assert client.get(url).status_code == 404
-    fresh = auth.make_session(settings, "marie")
-    assert auth.read_session(settings, fresh) == "marie"
+    fresh = _session(settings, "marie")
+    assert auth.read_session(settings, fresh).name == "marie"
     body, sig = fresh.rsplit(".", 1)
     forged = f"{body}.{'0' * len(sig)}"
     for value in (forged, fresh[:-1] + ("0" if fresh[-1] != "0" else "1"), "n'importe quoi"):
@@ -188,7 +204,7 @@ def test_upload_and_removal_reserved_to_agate(env: dict[str, Any], tmp_path: Pat
     for user in (None, "paul"):
         request = _request(settings, user)
         with pytest.raises(gr.Error, match="Réservé au personnel d'Agate"):
-            upload([str(path)], request)
+            upload([str(path)], "interne", "", "", request)
         with pytest.raises(gr.Error, match="Réservé au personnel d'Agate"):
             ask_remove(env["public"], request)
         with pytest.raises(gr.Error, match="Réservé au personnel d'Agate"):

@@ -26,9 +26,9 @@ def test_status_rows_from_a_pdf_table_a_docx_table_and_a_markdown_table():
     assert discover._status_rows("Organiser la convention-cadre prend du temps.") == {}
 
 
-def _index(pages: list[Page]):
-    catalog = SimpleNamespace(pages=lambda doc_id: pages)
-    return SimpleNamespace(catalog=catalog)
+def _library(pages: list[Page]):
+    """What find_page reads of a web.library.Library: the pages of a visible document."""
+    return SimpleNamespace(pages=lambda doc_id: pages)
 
 
 def test_find_page_skips_the_title_page_and_the_table_of_contents():
@@ -41,7 +41,7 @@ def test_find_page_skips_the_title_page_and_the_table_of_contents():
         Page(4, "texte"),
         Page(5, "3. Deuxième étape : l'élaboration du projet\n3.1 Le diagnostic"),
     ]
-    index = _index(pages)
+    index = _library(pages)
     assert discover.find_page(index, "d", "convention d'adhésion") == 3
     assert discover.find_page(index, "d", "élaboration du projet") == 5
     # No heading holds it: the first page mentioning it after the title page.
@@ -50,7 +50,7 @@ def test_find_page_skips_the_title_page_and_the_table_of_contents():
 
 
 def test_points_need_their_document():
-    empty = SimpleNamespace(catalog=SimpleNamespace(documents=lambda: [], pages=lambda d: []))
+    empty = SimpleNamespace(documents=lambda: [], find=lambda source: None, pages=lambda d: [])
     assert discover.first_months_checklist(empty) == []
     assert "pas encore indexés" in discover.checklist_html([])
     html = discover.communes_html([discover.CommuneState(

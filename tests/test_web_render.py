@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from assistant.types import Answer, Citation, Hit
+from assistant.types import Answer, Citation, Hit, NearSource
 from assistant.web import render
 
 
@@ -115,9 +115,8 @@ def test_refusal_is_a_distinct_box_naming_whom_to_ask():
     a = Answer(question="Météo ?", text="Je n'ai pas trouvé cette information. J'ai cherché "
                "« Météo ? » dans 320 passages (commune : Modane) sans trouver de passage.",
                refused=True, citations=[],
-               extra={"nearest": [{"source": "a.pdf", "title": "Doc A", "page": 3},
-                                  {"source": "a.pdf", "title": "Doc A", "page": 4},
-                                  {"source": "b.pdf", "title": "Doc B", "page": None}]})
+               nearest=[NearSource("a.pdf", "Doc A", 3), NearSource("a.pdf", "Doc A", 4),
+                        NearSource("b.pdf", "Doc B", None)])
     html = render.render_answer_html(a, contact="à Agate")
     assert 'class="pvd-refusal"' in html and "Pas de réponse dans les documents" in html
     assert "adressez-vous à Agate" in html
@@ -125,6 +124,20 @@ def test_refusal_is_a_distinct_box_naming_whom_to_ask():
     assert html.count("Doc A") == 1 and "(p. 4)" not in html and "Doc B" in html
     assert "320" not in html and "passages" not in html
     assert "pvd-card" not in html
+
+
+def test_refusal_shows_the_nearby_passages_it_cites_as_chips():
+    a = _answer([_citation()], text="Je n'ai pas de réponse sûre. Le plus proche : le chef de "
+                "projet est financé à 75 %. [1]")
+    a.refused = True
+    a.nearest = [NearSource("programme/pvd-eligibilite.pdf", "Critères d'éligibilité", 2)]
+    html = render.render_answer_html(a, turn=3, contact="à Agate")
+    assert 'class="pvd-refusal"' in html and "Pas de réponse dans les documents" in html
+    assert "Passages les plus proches" in html and 'class="pvd-chip"' in html
+    assert 'href="#cit-3-1"' in html and 'id="cit-3-1"' in html
+    assert "<mark>Le chef de projet est financé à 75 %.</mark>" in html
+    assert 'href="/documents/doc1/viewer?page=2' in html
+    assert "adressez-vous à Agate" in html and "\n" not in html
 
 
 def test_plain_text_lists_sources():

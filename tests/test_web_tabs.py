@@ -10,9 +10,11 @@ from web_corpus import MODANE, UGINE, make_corpus, save_registry
 
 from assistant import service
 from assistant.errors import ConfigError
+from assistant.search.access import Role
 from assistant.settings import get_settings
 from assistant.web import discover, tabs
 from assistant.web.background import BackgroundIngest, needs_initial_ingest
+from assistant.web.library import Library
 
 
 @pytest.fixture(scope="module")
@@ -31,6 +33,12 @@ def index(env):
     return service.open_index(env)
 
 
+@pytest.fixture(scope="module")
+def library(index):
+    """Everything, as Agate staff see it."""
+    return Library(index, Role("agate"))
+
+
 def _doc_id(index, source: str) -> str:
     doc = tabs.find_document(index, source)
     assert doc is not None, source
@@ -40,9 +48,9 @@ def _doc_id(index, source: str) -> str:
 # -- Discuter -----------------------------------------------------------------------------
 
 
-def test_commune_choices_and_filters(env, index):
+def test_commune_choices_and_filters(env, library):
     communes = tabs.load_communes(env)
-    choices = tabs.commune_choices(communes, index)
+    choices = tabs.commune_choices(communes, library)
     assert choices[0] == ("Toutes les communes", "")
     assert ("Modane (73157)", MODANE) in choices
     assert tabs.filters_for_commune("", communes) == (None, "")
@@ -58,8 +66,8 @@ def test_commune_filter_restricts_answers(env):
     assert all(h.source != "suivi/suivi-modane.md" for h in hits)
 
 
-def test_epci_choices(env, index):
-    choices = tabs.epci_choices(tabs.load_communes(env), index)
+def test_epci_choices(env, library):
+    choices = tabs.epci_choices(tabs.load_communes(env), library)
     assert choices[0] == ("Tous les EPCI", "")
     assert ("CA Arlysère", "200068674") in choices
 
@@ -129,18 +137,18 @@ def test_empty_results_message():
 # -- Documents ----------------------------------------------------------------------------
 
 
-def test_documents_table_html_has_all_columns_and_filters(env, index):
+def test_documents_table_html_has_all_columns_and_filters(env, library):
     names = {MODANE: "Modane", UGINE: "Ugine"}
-    html = tabs.documents_table_html(index, names)
+    html = tabs.documents_table_html(library, names)
     for header in ("Titre", "Type", "Communes", "Date", "Visibilité"):
         assert f"<th>{header}</th>" in html
     assert "01/03/2024" in html and "Public" in html
-    only = tabs.documents_table_html(index, names, doc_type="suivi")
+    only = tabs.documents_table_html(library, names, doc_type="suivi")
     assert "Fiche de suivi PVD – Modane" in only and "Glossaire" not in only
-    assert "Ugine" in tabs.documents_table_html(index, names, commune=UGINE)
-    assert "Modane" not in tabs.documents_table_html(index, names, commune=UGINE)
-    assert "Glossaire PVD" in tabs.documents_table_html(index, names, text="glossaire")
-    assert "Aucun document" in tabs.documents_table_html(index, names, text="zzz")
+    assert "Ugine" in tabs.documents_table_html(library, names, commune=UGINE)
+    assert "Modane" not in tabs.documents_table_html(library, names, commune=UGINE)
+    assert "Glossaire PVD" in tabs.documents_table_html(library, names, text="glossaire")
+    assert "Aucun document" in tabs.documents_table_html(library, names, text="zzz")
 
 
 def test_account_commune_preselects_an_elus_commune():
@@ -154,15 +162,18 @@ def test_account_commune_preselects_an_elus_commune():
     assert tabs.account_commune(None, choices) == ""
 
 
-def test_documents_table(env, index):
-    rows = tabs.documents_table(index, {MODANE: "Modane", UGINE: "Ugine"})
+def test_documents_table(env, library):
+    rows = tabs.documents_table(library, {MODANE: "Modane", UGINE: "Ugine"})
     assert len(rows[0]) == len(tabs.DOCUMENT_HEADERS)
     by_file = {r[-1]: r for r in rows}
     pdf = by_file["programme/pvd-eligibilite.pdf"]
     assert pdf[1] == "Texte du programme" and pdf[4] == 3 and pdf[5] >= 1
     assert by_file["suivi/suivi-modane.md"][2] == "Modane"
     assert by_file["etudes/etude-ugine-friche.md"][7] == "oui"
-    assert len(tabs.document_choices(index)) == len(rows)
+    assert by_file["suivi/suivi-modane.md"][8] == "Public"
+    assert tabs.VISIBILITY_LABELS == {"public": "Public", "commune": "Commune",
+                                      "interne": "Interne (Agate)"}
+    assert len(tabs.document_choices(library)) == len(rows)
 
 
 @pytest.mark.parametrize("name, expected", [
@@ -226,8 +237,8 @@ def test_upload_then_remove(tmp_path):
 # -- Découvrir ----------------------------------------------------------------------------
 
 
-def test_glossary_from_index(env, index):
-    entries, doc_id = discover.glossary_entries(index)
+def test_glossary_from_index(env, index, library):
+    entries, doc_id = discover.glossary_entries(library)
     assert doc_id == _doc_id(index, "glossaire/glossaire-pvd.md")
     terms = {e.term: e.definition for e in entries}
     assert terms["ORT"].startswith("Opération de revitalisation")
@@ -237,7 +248,8 @@ def test_glossary_from_index(env, index):
 
 def test_glossary_fallback_and_parser(tmp_path):
     settings = get_settings(embedder="hash", index_dir=tmp_path / "empty")
-    entries, doc_id = discover.glossary_entries(service.open_index(settings))
+    entries, doc_id = discover.glossary_entries(
+        Library(service.open_index(settings), Role("admin")))
     assert doc_id == "" and any(e.term == "ORT" for e in entries)
     parsed = discover.parse_glossary(
         "Glossaire\nPLU : Plan local d'urbanisme,\nqui fixe les règles.\nPage 2 / 5\n"
@@ -246,8 +258,8 @@ def test_glossary_fallback_and_parser(tmp_path):
                       ("SCoT", "Schéma de cohérence territoriale")]
 
 
-def test_timeline_links_steps_to_documents(env, index):
-    steps = discover.programme_steps(index)
+def test_timeline_links_steps_to_documents(env, index, library):
+    steps = discover.programme_steps(library)
     assert [s["title"] for s in steps][:2] == ["Sélection", "Convention d'adhésion"]
     pdf_id = _doc_id(index, "programme/pvd-eligibilite.pdf")
     assert steps[0]["url"].startswith(f"/documents/{pdf_id}/viewer?page=")
@@ -257,8 +269,8 @@ def test_timeline_links_steps_to_documents(env, index):
     assert html.count('class="pvd-step"') == 5
 
 
-def test_reading_path(env, index):
-    items = discover.reading_path(index)
+def test_reading_path(env, library):
+    items = discover.reading_path(library)
     titles = [i["title"] for i in items]
     assert titles[0] == "Critères d'éligibilité et financement du chef de projet"
     assert "Glossaire PVD" in titles

@@ -323,8 +323,14 @@ def serve(
 
 
 @cli.command(name="eval")
-@click.option("--questions", "questions", type=click.Path(path_type=Path), required=True,
-              help="Question file (gold.jsonl or a shared set's questions.jsonl).")
+@click.option("--questions", "questions", type=click.Path(path_type=Path), default=None,
+              help="Question file (eval/gold.jsonl or a shared set's questions.jsonl).")
+@click.option("--intents", "intents", type=click.Path(path_type=Path), default=None,
+              help="Labelled phrasings (eval/intents.jsonl): intent accuracy and confusion.")
+@click.option("--dialogues", "dialogues", type=click.Path(path_type=Path), default=None,
+              help="Conversations (eval/dialogues.jsonl): share whose last answer passes.")
+@click.option("--split", type=click.Choice(["train", "dev", "test", "all"]), default=None,
+              help="Only this split of the set (default: all rows; intents: test).")
 @click.option("--corpus", type=click.Path(path_type=Path), default=None,
               help="Folder to index (default: corpus/).")
 @click.option("--k", type=click.IntRange(min=1), default=5, help="Passages retrieved.")
@@ -332,24 +338,41 @@ def serve(
 @click.option("--sample", type=click.IntRange(min=1), default=None, help="Random subset size.")
 @click.option("--seed", type=int, default=0, help="Seed of the random subset.")
 @click.option("--out", type=click.Path(path_type=Path), default=None,
-              help="Write one JSON row per question here.")
+              help="Write one JSON row per question (or dialogue) here.")
 @_role_option
 @_json_option
 @edge
 def eval_command(
-    questions: Path, corpus: Path | None, k: int, pipeline: str, sample: int | None, seed: int,
+    questions: Path | None, intents: Path | None, dialogues: Path | None, split: str | None,
+    corpus: Path | None, k: int, pipeline: str, sample: int | None, seed: int,
     out: Path | None, role_text: str, as_json: bool,
 ) -> None:
-    """Score retrieval and answers on a question set (own cached index, never the main one)."""
-    from assistant.evaluation.runner import evaluate
-
+    """Score answers on a question set, intents on labelled phrasings, or whole dialogues
+    (each over its own cached index, never the main one)."""
+    chosen = [x for x in (questions, intents, dialogues) if x is not None]
+    if len(chosen) != 1:
+        raise click.UsageError("give exactly one of --questions, --intents, --dialogues")
     settings = _settings(None)
     bar = _ProgressBar()
-    report = evaluate(
-        settings, questions, corpus or settings.corpus_dir, k=k, pipeline=pipeline,
-        sample=sample, seed=seed, out=out,
-        progress=lambda done, total: bar(done, total, "questions"), role=_role(role_text),
-    )
+    if intents is not None:
+        from assistant.evaluation.runner import evaluate_intent_set
+
+        report = evaluate_intent_set(settings, intents, split or "test")
+    elif dialogues is not None:
+        from assistant.evaluation.runner import evaluate_dialogue_set
+
+        report = evaluate_dialogue_set(
+            settings, dialogues, corpus or settings.corpus_dir, split=split, out=out,
+            progress=lambda done, total: bar(done, total, "dialogues"), role=_role(role_text))
+    else:
+        from assistant.evaluation.runner import evaluate
+
+        assert questions is not None
+        report = evaluate(
+            settings, questions, corpus or settings.corpus_dir, k=k, pipeline=pipeline,
+            sample=sample, seed=seed, out=out, split=split,
+            progress=lambda done, total: bar(done, total, "questions"), role=_role(role_text),
+        )
     bar.close()
     if as_json:
         _print_json(report)

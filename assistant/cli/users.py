@@ -22,7 +22,8 @@ def _settings(index: Path | None) -> Settings:
 
 
 def _store(index: Path | None) -> UserStore:
-    return UserStore(_settings(index).users_path)
+    settings = _settings(index)
+    return UserStore(settings.users_path, min_password_length=settings.min_password_length)
 
 
 def commune_code(settings: Settings, value: str) -> str:
@@ -77,7 +78,7 @@ def add(name: str, role: str, commune: str | None, password_stdin: bool, replace
         index: Path | None) -> None:
     """Create the account NAME (the password is asked twice, hidden)."""
     settings = _settings(index)
-    store = UserStore(settings.users_path)
+    store = UserStore(settings.users_path, min_password_length=settings.min_password_length)
     if commune and role.strip().lower() == "elu":
         commune = commune_code(settings, commune)
     try:
@@ -94,6 +95,26 @@ def add(name: str, role: str, commune: str | None, password_stdin: bool, replace
     except AssistantError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"Compte « {user.name} » enregistré (rôle {user.role}).")
+
+
+@users.command("password")
+@click.argument("name")
+@click.option("--password-stdin", is_flag=True,
+              help="Read the password from the first line of standard input (scripts).")
+@index_option
+def password(name: str, password_stdin: bool, index: Path | None) -> None:
+    """Give the account NAME a new password; its open web sessions end."""
+    store = _store(index)
+    if password_stdin:
+        new = sys.stdin.readline().rstrip("\r\n")
+    else:
+        new = click.prompt("Nouveau mot de passe", hide_input=True,
+                           confirmation_prompt="Confirmez le mot de passe")
+    try:
+        user = store.set_password(name, new)
+    except AssistantError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"Mot de passe de « {user.name} » changé ; ses sessions ouvertes sont closes.")
 
 
 @users.command("list")

@@ -33,6 +33,7 @@ class EvalQuestion:
     answer_contains: list[str] = field(default_factory=list)
     span: str | None = None  # the answer span, for the shared sets
     commune: str | None = None
+    split: str | None = None  # "train" | "dev" | "test" where the set has splits
 
 
 @dataclass
@@ -71,12 +72,12 @@ def read_questions(path: Path) -> list[EvalQuestion]:
                 id=str(item["id"]), question=item["question"],
                 sources=list(item["expected_sources"]), pages=item.get("expected_pages"),
                 answer_contains=list(item.get("answer_contains") or []),
-                commune=item.get("commune"),
+                commune=item.get("commune"), split=item.get("split"),
             ))
         elif "source" in item:
             out.append(EvalQuestion(
                 id=str(item["id"]), question=item["question"], sources=[item["source"]],
-                span=item.get("answer"),
+                span=item.get("answer"), split=item.get("split"),
             ))
         else:
             raise ConfigError(f"{path}:{lineno}: needs 'expected_sources' or 'source'")
@@ -202,6 +203,54 @@ def _default_asker(
     return ask, page_text
 
 
+def select_split(questions: list[EvalQuestion], split: str | None) -> list[EvalQuestion]:
+    """The rows of one split; a set without splits has none to select."""
+    if split in (None, "all"):
+        return questions
+    if not any(q.split for q in questions):
+        raise ConfigError(f"this question set has no 'split' field: cannot select {split!r}")
+    chosen = [q for q in questions if q.split == split]
+    if not chosen:
+        raise ConfigError(f"no question in split {split!r}")
+    return chosen
+
+
+def eval_index(settings: Settings, corpus: Path, shape: str) -> tuple[Settings, list[str]]:
+    """Settings pointing at a cached index of ``corpus`` (built or brought up to date)."""
+    cache = settings.cache_dir / "eval" / f"default-{corpus_hash(corpus, shape)}"
+    eval_settings = settings.model_copy(update={"index_dir": cache})
+    report = Index(eval_settings).ingest([corpus])
+    # A partial index would understate every metric: the report says so.
+    return eval_settings, [f.source for f in report.failed]
+
+
+def _shape(settings: Settings, pipeline: str = "default") -> str:
+    return (f"{pipeline}|{embedder_fingerprint(settings.embedder)}|{settings.chunk_min_tokens}|"
+            f"{settings.chunk_max_tokens}|{settings.chunk_overlap_tokens}|v1")
+
+
+def evaluate_intent_set(settings: Settings, path: Path, split: str = "test") -> dict[str, Any]:
+    """Intent accuracy on ``split`` of a classifier trained on the training split."""
+    from assistant.answer.intents import evaluate_intents
+    from assistant.embedding.embedders import make_embedder
+
+    return evaluate_intents(make_embedder(settings.embedder), path, split)
+
+
+def evaluate_dialogue_set(settings: Settings, path: Path, corpus: Path, *,
+                          split: str | None = None, out: Path | None = None,
+                          progress: Callable[[int, int], None] | None = None,
+                          role: Role | None = None) -> dict[str, Any]:
+    """Whole conversations over a cached index of ``corpus``."""
+    from assistant.evaluation.dialogues import evaluate_dialogues
+
+    eval_settings, failures = eval_index(settings, corpus, _shape(settings))
+    report = evaluate_dialogues(eval_settings, path, split=split, role=role, out=out,
+                                progress=progress)
+    report["index_failures"] = failures
+    return report
+
+
 def evaluate(
     settings: Settings,
     questions_path: Path,
@@ -214,29 +263,26 @@ def evaluate(
     out: Path | None = None,
     progress: Callable[[int, int], None] | None = None,
     role: Role | None = None,
+    split: str | None = None,
 ) -> dict[str, Any]:
-    """Build (or reuse) an index of ``corpus`` in the cache and score ``questions_path``."""
+    """Build (or reuse) an index of ``corpus`` in the cache and score ``questions_path``
+    (only its ``split`` rows when given)."""
     if k <= 0:
         raise ConfigError(f"k must be > 0, got {k}")
     if not corpus.is_dir():
         raise ConfigError(f"corpus folder not found: {corpus}")
-    questions = read_questions(questions_path)
+    questions = select_split(read_questions(questions_path), split)
     if sample is not None:
         if sample <= 0:
             raise ConfigError(f"sample must be > 0, got {sample}")
         questions = random.Random(seed).sample(questions, min(sample, len(questions)))
 
-    shape = f"{pipeline}|{embedder_fingerprint(settings.embedder)}|{settings.chunk_min_tokens}|" \
-            f"{settings.chunk_max_tokens}|{settings.chunk_overlap_tokens}|v1"
+    shape = _shape(settings, pipeline)
     cache = settings.cache_dir / "eval" / f"{pipeline}-{corpus_hash(corpus, shape)}"
     build_t0 = time.perf_counter()
     index_failures: list[str] = []
     if pipeline == "default":
-        eval_settings = settings.model_copy(update={"index_dir": cache})
-        ingest_report = Index(eval_settings).ingest([corpus])
-        if ingest_report.failed:
-            # A partial index would understate every metric: say so in the report.
-            index_failures = [f.source for f in ingest_report.failed]
+        eval_settings, index_failures = eval_index(settings, corpus, shape)
         ask, page_text = _default_asker(eval_settings, k, role)
     elif pipeline == "naive":
         from assistant.evaluation.naive import NaivePipeline
@@ -276,6 +322,7 @@ def evaluate(
         if progress:
             progress(i + 1, len(questions))
     report = summarize(rows)
+    report["split"] = split or "all"
     report["pipeline"] = pipeline
     report["index_build_s"] = round(build_s, 1)
     report["index_failures"] = index_failures

@@ -33,6 +33,7 @@ def retrieve(
     boost_communes: list[str] | None = None,
     boost_types: list[str] | None = None,
     role: Role | None = None,
+    query_vector: np.ndarray | None = None,
 ) -> Retrieval:
     """Top-``k`` chunks for ``query`` among those ``filters`` allow.
 
@@ -68,7 +69,8 @@ def retrieve(
     timings["lexical"] = (time.perf_counter() - t0) * 1000
 
     t1 = time.perf_counter()
-    vector = index.embedder.embed([query], is_query=True)[0]
+    vector = (query_vector if query_vector is not None
+              else index.embedder.embed([query], is_query=True)[0])
     timings["embed"] = (time.perf_counter() - t1) * 1000
     t2 = time.perf_counter()
     dense_rank: dict[str, int] = {}

@@ -1,2 +1,1 @@
-"""Web app building blocks: rendering, tab logic, background ingest (app.py mounts
-Gradio in FastAPI; the rest has no Gradio imports)."""
+"""Web app parts: app.py mounts Gradio in FastAPI; the other modules import no Gradio."""

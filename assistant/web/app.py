@@ -185,16 +185,22 @@ def add_document_routes(app: Any, settings: Settings) -> None:
 
     from assistant import service
     from assistant.web.auth import visitor_for
+    from assistant.web.library import Library
     from assistant.web.render import MAX_QUOTE_CHARS
     from assistant.web.users import UserStore
 
     store = UserStore(settings.users_path)
 
-    def _doc(doc_id: str, request: Request) -> Any:
-        doc = service.open_index(settings).catalog.document(doc_id)
+    def _library(request: Request) -> Library:
         visitor = visitor_for(settings, request, store)
+        if visitor is None:
+            raise HTTPException(status_code=404, detail="Document inconnu")
+        return Library(service.open_index(settings), visitor.role)
+
+    def _doc(doc_id: str, request: Request) -> Any:
         # A document the visitor may not see answers exactly like an unknown one.
-        if doc is None or visitor is None or not visitor.role.allows(doc.meta):
+        doc = _library(request).get(doc_id)
+        if doc is None:
             raise HTTPException(status_code=404, detail="Document inconnu")
         return doc
 
@@ -226,8 +232,11 @@ def add_document_routes(app: Any, settings: Settings) -> None:
     def get_document_text(
         doc_id: str, request: Request, page: int | None = Query(default=None, ge=1), q: str = ""
     ) -> HTMLResponse:
-        doc = _doc(doc_id, request)
-        pages = service.open_index(settings).catalog.pages(doc_id)
+        library = _library(request)
+        doc = library.get(doc_id)
+        if doc is None:
+            raise HTTPException(status_code=404, detail="Document inconnu")
+        pages = library.pages(doc_id)
         title = str(doc.meta.get("title") or doc.source)
         return HTMLResponse(text_view_html(title, pages, page, q[:MAX_QUOTE_CHARS]))
 
@@ -267,6 +276,9 @@ def create_app(settings: Settings, *, start_ingest: bool = True) -> tuple[Any, A
 
     from assistant.web.auth import add_auth_routes
     from assistant.web.background import BackgroundIngest, needs_initial_ingest
+    from assistant.web.guard import UploadGuard
+    from assistant.web.uploads import purge_expired
+    from assistant.web.users import UserStore
 
     ui = _load_ui()
     background = BackgroundIngest(settings)
@@ -278,7 +290,8 @@ def create_app(settings: Settings, *, start_ingest: bool = True) -> tuple[Any, A
     blocks = ui.build_ui(settings, background=background)
     # Several sessions at once: an ingest running in one worker never blocks the asks.
     blocks.queue(default_concurrency_limit=8)
-    app = FastAPI(title="Assistant PVD", docs_url=None, redoc_url=None)
+    # No schema page: nothing needs it, and FastAPI fails to build one with Gradio mounted.
+    app = FastAPI(title="Assistant PVD", docs_url=None, redoc_url=None, openapi_url=None)
     add_auth_routes(app, settings)
     add_document_routes(app, settings)
     add_french_locale(app)
@@ -294,7 +307,14 @@ def create_app(settings: Settings, *, start_ingest: bool = True) -> tuple[Any, A
     app = gr.mount_gradio_app(
         app, blocks, path="/", css=ui.CSS, head=ui.HEAD, theme=ui.theme(),
         footer_links=[], max_file_size=f"{max_mb}mb", ssr_mode=False,
+        app_kwargs={"openapi_url": None, "docs_url": None, "redoc_url": None},
     )
+    # Mounted, the Blocks never "launch", and Gradio then skips its check that a file named
+    # by a request was uploaded (processing_utils._check_allowed): turn it back on. The
+    # guard below checks the role and the paths first, before Gradio touches any file.
+    blocks.has_launched = True
+    app.add_middleware(UploadGuard, settings=settings, store=UserStore(settings.users_path))
+    purge_expired(settings)
     return app, blocks
 
 

@@ -14,6 +14,7 @@ from assistant.search.access import Role
 from assistant.service import open_index
 from assistant.settings import Settings
 from assistant.web import render
+from assistant.web.library import Library
 from assistant.web.tabs import filters_for_commune
 
 
@@ -58,10 +59,13 @@ def check_question(question: str | None) -> str:
     return text
 
 
-def document_ids(settings: Settings) -> dict[str, str]:
+def document_ids(settings: Settings, role: Role | None = None) -> dict[str, str]:
     """source path → document id, for citations built without retrieval hits (status
-    records, funding lists), which must open their document like any other."""
-    return {d.source: d.doc_id for d in open_index(settings).catalog.documents()}
+    records, funding lists), which must open their document like any other; only the
+    documents ``role`` may see (all of them without a role: CLI, tests)."""
+    index = open_index(settings)
+    docs = Library(index, role).documents() if role is not None else index.catalog.documents()
+    return {d.source: d.doc_id for d in docs}
 
 
 def chat_turn(
@@ -95,7 +99,7 @@ def chat_turn(
                              conversation=conversation, scope=scope, role=role)
     turn = sum(1 for m in history if m.get("role") == "assistant")
     names = {code: getattr(c, "name", code) for code, c in communes.items()}
-    doc_ids = {**document_ids(settings), **render.citation_doc_ids(answer)}
+    doc_ids = {**document_ids(settings, role), **render.citation_doc_ids(answer)}
     content = render.render_answer_html(
         answer, doc_ids, turn=turn, commune_names=names, contact=settings.contact
     )

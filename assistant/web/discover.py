@@ -1,5 +1,8 @@
 """The «Découvrir» tab: Savoie at a glance, whom to call, the first months, the steps, after
-2026, the reading path and the glossary; every statement links to the page that says it."""
+2026, the reading path and the glossary; every statement links to the page that says it.
+
+Every function reads a :class:`~assistant.web.library.Library`: only the documents the
+visitor's role may see feed the cards, the glossary, the links and the reading path."""
 
 from __future__ import annotations
 
@@ -7,9 +10,8 @@ import re
 from dataclasses import dataclass
 
 from assistant.indexing.catalog import StoredDocument
-from assistant.indexing.index import Index
+from assistant.web.library import Library
 from assistant.web.render import document_url, esc
-from assistant.web.tabs import find_document
 
 GLOSSARY_SOURCE = "glossaire/glossaire-pvd.pdf"
 # Shown when no glossary is indexed yet, so a new project lead still gets the basics.
@@ -33,11 +35,11 @@ _HEADING = re.compile(r"^(\d+[.)]\s|page\s*\d|\d+\s*/\s*\d+$)", re.IGNORECASE)
 _NOT_TERMS = {"date", "émetteur", "emetteur", "source", "sources", "version", "auteur", "page"}
 
 
-def glossary_document(index: Index) -> StoredDocument | None:
-    doc = find_document(index, GLOSSARY_SOURCE)
+def glossary_document(library: Library) -> StoredDocument | None:
+    doc = library.find(GLOSSARY_SOURCE)
     if doc is not None:
         return doc
-    return next((d for d in index.catalog.documents() if d.meta.get("doc_type") == "glossaire"),
+    return next((d for d in library.documents() if d.meta.get("doc_type") == "glossaire"),
                 None)
 
 
@@ -88,12 +90,12 @@ class GlossaryEntry:
     page: int | None = None
 
 
-def glossary_entries(index: Index) -> tuple[list[GlossaryEntry], str]:
-    """Entries read from the indexed glossary, else the static fallback; and the doc id."""
-    doc = glossary_document(index)
+def glossary_entries(library: Library) -> tuple[list[GlossaryEntry], str]:
+    """Entries read from the visible glossary, else the static fallback; and the doc id."""
+    doc = glossary_document(library)
     if doc is not None:
         out: list[GlossaryEntry] = []
-        for page in index.catalog.pages(doc.doc_id):
+        for page in library.pages(doc.doc_id):
             out += [GlossaryEntry(t, d, page.number) for t, d in parse_glossary(page.text)]
         if len(out) >= 3:
             return out, doc.doc_id
@@ -166,12 +168,12 @@ def _folded(text: str) -> str:
     return " ".join(text.lower().replace("’", "'").split())
 
 
-def find_page(index: Index, doc_id: str, phrase: str) -> int | None:
+def find_page(library: Library, doc_id: str, phrase: str) -> int | None:
     """The page of the section about ``phrase``: the numbered heading holding it (its last
     occurrence, since a table of contents lists the same heading first), else the first
     page that mentions it after the title page."""
     wanted = _folded(phrase)
-    pages = [p for p in index.catalog.pages(doc_id) if p.number is not None]
+    pages = [p for p in library.pages(doc_id) if p.number is not None]
     headings = [
         page.number for page in pages for line in page.text.split("\n")
         if wanted in _folded(line) and _NUMBERED.match(line) and len(line) < 140
@@ -184,9 +186,9 @@ def find_page(index: Index, doc_id: str, phrase: str) -> int | None:
     return (later or mentions or [None])[0]
 
 
-def _doc_link(index: Index, doc: StoredDocument, phrase: str = "") -> str:
+def _doc_link(library: Library, doc: StoredDocument, phrase: str = "") -> str:
     is_pdf = doc.source.lower().endswith(".pdf")
-    page = (find_page(index, doc.doc_id, phrase) if phrase else None) or (1 if is_pdf else None)
+    page = (find_page(library, doc.doc_id, phrase) if phrase else None) or (1 if is_pdf else None)
     return document_url(doc.doc_id, page)
 
 
@@ -195,15 +197,15 @@ def _read_label(url: str) -> str:
     return f"Lire la section (p. {page.group(1)})" if page else "Lire la section"
 
 
-def programme_steps(index: Index) -> list[dict[str, str]]:
+def programme_steps(library: Library) -> list[dict[str, str]]:
     """The timeline steps, each with a link to the document (and page) explaining it."""
     out = []
     for step in STEPS:
-        doc = find_document(index, step.source)
+        doc = library.find(step.source)
         out.append({
             "title": step.title,
             "text": step.text,
-            "url": _doc_link(index, doc, step.phrase) if doc else "",
+            "url": _doc_link(library, doc, step.phrase) if doc else "",
             "doc_title": str(doc.meta.get("title") or doc.source) if doc else "",
         })
     return out
@@ -222,14 +224,14 @@ def timeline_html(steps: list[dict[str, str]]) -> str:
     return f'<ol class="pvd-timeline">{"".join(items)}</ol>'
 
 
-def reading_path(index: Index) -> list[dict[str, str]]:
-    """«Par où commencer» : the indexed documents of :data:`READING_PATH`, in order."""
+def reading_path(library: Library) -> list[dict[str, str]]:
+    """«Par où commencer» : the visible documents of :data:`READING_PATH`, in order."""
     out = []
     for source, why in READING_PATH:
-        doc = find_document(index, source)
+        doc = library.find(source)
         if doc is not None:
             out.append({"title": str(doc.meta.get("title") or doc.source), "why": why,
-                        "url": _doc_link(index, doc)})
+                        "url": _doc_link(library, doc)})
     return out
 
 
@@ -300,11 +302,11 @@ def _status_rows(text: str) -> dict[str, str]:
     return found
 
 
-def commune_states(index: Index, communes: dict[str, object]) -> list[CommuneState]:
+def commune_states(library: Library, communes: dict[str, object]) -> list[CommuneState]:
     """Each registry commune with the dated steps of its status record, in name order.
 
     Only what the records say: a step they do not date shows «non renseigné»."""
-    records = [d for d in index.catalog.documents() if d.meta.get("doc_type") == "suivi"]
+    records = [d for d in library.documents() if d.meta.get("doc_type") == "suivi"]
     out: list[CommuneState] = []
     for insee, commune in sorted(communes.items(), key=lambda x: _fold(getattr(x[1], "name",
                                                                              x[0]))):
@@ -312,7 +314,7 @@ def commune_states(index: Index, communes: dict[str, object]) -> list[CommuneSta
         steps: dict[str, str] = {}
         page_no = None
         if record is not None:
-            for page in index.catalog.pages(record.doc_id):
+            for page in library.pages(record.doc_id):
                 rows = _status_rows(page.text)
                 if rows and page_no is None:
                     page_no = page.number
@@ -425,29 +427,29 @@ AFTER_2026: list[Point] = [
 ]
 
 
-def _points(index: Index, points: list[Point]) -> list[dict[str, str]]:
+def _points(library: Library, points: list[Point]) -> list[dict[str, str]]:
     """Each point with the link to the page of its section (no link when its document is
     not indexed: the point is then not shown, nothing is said without a source)."""
     out = []
     for point in points:
-        doc = find_document(index, point.source)
+        doc = library.find(point.source)
         if doc is None:
             continue
-        out.append({"text": point.text, "url": _doc_link(index, doc, point.phrase),
+        out.append({"text": point.text, "url": _doc_link(library, doc, point.phrase),
                     "doc_title": str(doc.meta.get("title") or doc.source)})
     return out
 
 
-def agate_contacts(index: Index) -> list[dict[str, str]]:
-    return _points(index, CONTACTS)
+def agate_contacts(library: Library) -> list[dict[str, str]]:
+    return _points(library, CONTACTS)
 
 
-def first_months_checklist(index: Index) -> list[dict[str, str]]:
-    return _points(index, CHECKLIST)
+def first_months_checklist(library: Library) -> list[dict[str, str]]:
+    return _points(library, CHECKLIST)
 
 
-def after_2026(index: Index) -> list[dict[str, str]]:
-    return _points(index, AFTER_2026)
+def after_2026(library: Library) -> list[dict[str, str]]:
+    return _points(library, AFTER_2026)
 
 
 def _points_html(items: list[dict[str, str]], css: str, tag: str = "ul") -> str:
@@ -473,3 +475,18 @@ def checklist_html(items: list[dict[str, str]]) -> str:
 
 def after_2026_html(items: list[dict[str, str]]) -> str:
     return _points_html(items, "pvd-after")
+
+
+def discover_html(library: Library, communes: dict[str, object]) -> list[str]:
+    """The tab's sections for the library's role, in page order: communes at a glance,
+    whom to call, the first months, the steps, after 2026, the reading path, the glossary."""
+    entries, gloss_id = glossary_entries(library)
+    return [
+        communes_html(commune_states(library, communes)),
+        contacts_html(agate_contacts(library)),
+        checklist_html(first_months_checklist(library)),
+        timeline_html(programme_steps(library)),
+        after_2026_html(after_2026(library)),
+        reading_path_html(reading_path(library)),
+        glossary_html(entries, gloss_id),
+    ]

@@ -238,15 +238,46 @@ _SEARCHED = re.compile(r"\s+dans \d[\d\s\u202f]* passages(?: \([^)]*\))?")
 def nearest_documents(answer: Answer) -> list[tuple[str, int | None]]:
     """The refusal's «closest documents», each document once (its first page mentioned)."""
     seen: dict[str, int | None] = {}
-    for n in answer.extra.get("nearest") or []:
-        title = str(n.get("title") or n.get("source") or "")
+    for n in answer.nearest:
+        title = n.title or n.source
         if title and title not in seen:
-            seen[title] = n.get("page")
+            seen[title] = n.page
     return list(seen.items())
 
 
-def refusal_html(answer: Answer, contact: str = "") -> str:
-    """A refusal looks like one: a distinct box that says so, whom to ask, and the closest
+def source_chips_html(
+    answer: Answer,
+    doc_ids: Mapping[str, str] | None,
+    prefix: str,
+    *,
+    title: str = "Sources",
+    commune_names: Mapping[str, str] | None = None,
+) -> str:
+    """The row of numbered chips, one per citation, under a small heading ("" if none)."""
+    doc_ids = doc_ids if doc_ids is not None else citation_doc_ids(answer)
+    chips = "".join(
+        source_chip_html(
+            c, doc_ids.get(c.chunk_id) or doc_ids.get(c.source, ""), anchor=f"{prefix}{c.n}",
+            commune_names=commune_names,
+        )
+        for c in answer.citations
+    )
+    if not chips:
+        return ""
+    heading = f'<span class="pvd-sources-title">{esc(title)}</span>'
+    return f'<div class="pvd-sources">{heading}{chips}</div>'
+
+
+def refusal_html(
+    answer: Answer,
+    contact: str = "",
+    *,
+    prefix: str = "cit-r-",
+    doc_ids: Mapping[str, str] | None = None,
+    commune_names: Mapping[str, str] | None = None,
+) -> str:
+    """A refusal looks like one: a distinct box that says so, whom to ask, the nearest
+    passages when the answerer cited some (as chips, like any answer) and the closest
     documents once each. How many passages were searched is noise to the reader."""
     items = "".join(
         f"<li>{esc(title)}" + (f" (p. {esc(page)})" if page is not None else "") + "</li>"
@@ -261,14 +292,24 @@ def refusal_html(answer: Answer, contact: str = "") -> str:
     who = ""
     if contact and contact not in text:
         who = f"<p>Pour cette question, adressez-vous {esc(contact)}.</p>"
-    return notice_html("Pas de réponse dans les documents", esc_lines(text) + who + near)
+    if not answer.citations:
+        return _box("Pas de réponse dans les documents", f"<p>{esc_lines(text)}</p>{who}{near}")
+    # What the documents say nearest, cited like any answer.
+    body = answer_body_html(text, prefix, {c.n for c in answer.citations})
+    chips = source_chips_html(answer, doc_ids, prefix, title="Passages les plus proches",
+                              commune_names=commune_names)
+    return _box("Pas de réponse dans les documents", body + who + chips + near)
 
 
 def notice_html(title: str, body_html: str) -> str:
     """The refusal-styled box (also for «posez votre question en français»)."""
+    return _box(title, f"<p>{body_html}</p>")
+
+
+def _box(title: str, inner_html: str) -> str:
     return (
         '<div class="pvd-refusal" role="note">'
-        f'<p class="pvd-refusal-title">{esc(title)}</p><p>{body_html}</p></div>'
+        f'<p class="pvd-refusal-title">{esc(title)}</p>{inner_html}</div>'
     )
 
 
@@ -286,23 +327,12 @@ def render_answer_html(
     One line of HTML on purpose: the chatbot renders Markdown, where blank lines
     and indentation inside HTML would change the layout.
     """
-    if answer.refused:
-        return refusal_html(answer, contact)
-    doc_ids = doc_ids if doc_ids is not None else citation_doc_ids(answer)
     prefix = f"cit-{turn}-"
+    if answer.refused:
+        return refusal_html(answer, contact, prefix=prefix, doc_ids=doc_ids,
+                            commune_names=commune_names)
     body = answer_body_html(answer.text, prefix, {c.n for c in answer.citations})
-    chips = "".join(
-        source_chip_html(
-            c, doc_ids.get(c.chunk_id) or doc_ids.get(c.source, ""), anchor=f"{prefix}{c.n}",
-            commune_names=commune_names,
-        )
-        for c in answer.citations
-    )
-    sources = (
-        f'<div class="pvd-sources"><span class="pvd-sources-title">Sources</span>{chips}</div>'
-        if chips
-        else ""
-    )
+    sources = source_chips_html(answer, doc_ids, prefix, commune_names=commune_names)
     return f'<div class="pvd-answer">{body}{sources}</div>'
 
 

@@ -18,13 +18,15 @@ from assistant.search.access import Role
 from assistant.search.filters import Filters
 from assistant.settings import Settings
 from assistant.types import Hit
+from assistant.web.library import Library, find_in
 from assistant.web.render import EXEMPLE_BADGE, document_url, esc, open_label, type_label
 
 ALL_COMMUNES = "Toutes les communes"  # label of the "no commune" choice; its value is ""
 ALL_EPCI = "Tous les EPCI"
 UPLOAD_SUFFIXES = (".pdf", ".docx", ".md", ".txt", ".csv")
 DOCUMENT_HEADERS = [
-    "Titre", "Type", "Communes", "Date", "Pages", "Passages", "Indexé le", "Exemple", "Fichier",
+    "Titre", "Type", "Communes", "Date", "Pages", "Passages", "Indexé le", "Exemple",
+    "Visibilité", "Fichier",
 ]
 DOCUMENT_TABLE_HEADERS = ["Titre", "Type", "Communes", "Date", "Visibilité", "Pages",
                           "Fichier"]
@@ -49,28 +51,31 @@ def load_communes(settings: Settings) -> dict[str, Any]:
         return {}
 
 
-def commune_choices(communes: dict[str, Any], index: Index | None = None) -> list[tuple[str, str]]:
-    """Dropdown choices (label, INSEE): the registry, plus codes only documents know."""
+def commune_choices(communes: dict[str, Any],
+                    library: Library | None = None) -> list[tuple[str, str]]:
+    """Dropdown choices (label, INSEE): the registry, plus codes only the documents the
+    visitor may see know."""
     choices = [(ALL_COMMUNES, "")]
     known = dict(sorted(((c.name, code) for code, c in communes.items()), key=lambda x: x[0]))
     for name, code in known.items():
         choices.append((f"{name} ({code})", code))
-    if index is not None:
+    if library is not None:
         extra = sorted(
-            {code for d in index.catalog.documents() for code in d.meta.get("communes", [])}
+            {code for d in library.documents() for code in d.meta.get("communes", [])}
             - set(communes)
         )
         choices += [(code, code) for code in extra]
     return choices
 
 
-def epci_choices(communes: dict[str, Any], index: Index | None = None) -> list[tuple[str, str]]:
+def epci_choices(communes: dict[str, Any],
+                 library: Library | None = None) -> list[tuple[str, str]]:
     found: dict[str, str] = {}
     for c in communes.values():
         if c.epci_siren:
             found[c.epci_siren] = c.epci_name or c.epci_siren
-    if index is not None:
-        for d in index.catalog.documents():
+    if library is not None:
+        for d in library.documents():
             for code in d.meta.get("epci", []):
                 found.setdefault(code, code)
     return [(ALL_EPCI, ""), *sorted(((n, s) for s, n in found.items()), key=lambda x: x[0])]
@@ -305,6 +310,17 @@ def csv_rows(rows: list[dict[str, Any]], names: dict[str, str],
     return out
 
 
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")
+
+
+def csv_cell(value: Any) -> Any:
+    """A text cell Excel or LibreOffice will not run as a formula: one starting with
+    = + - @ (or a tab / line break before one) gets a leading apostrophe."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
 def export_csv(rows_or_hits: list[Any], path: Path, base_url: str = "") -> Path:
     """Write search results as CSV (UTF-8 with BOM and ';' so that Excel in French opens it)."""
     rows = search_rows(rows_or_hits) if rows_or_hits and isinstance(rows_or_hits[0], Hit) else (
@@ -315,12 +331,12 @@ def export_csv(rows_or_hits: list[Any], path: Path, base_url: str = "") -> Path:
         writer = csv.writer(handle, delimiter=";")
         writer.writerow(CSV_HEADERS)
         for r in rows:
-            writer.writerow([
+            writer.writerow([csv_cell(cell) for cell in (
                 r["rank"], r["title"], r["source"], r["type"],
                 "" if r["page"] is None else r["page"], r["communes"], r.get("epci", ""),
                 r.get("date", ""), "oui" if r["exemple"] else "non",
                 base_url.rstrip("/") + r["url"], r["passage"],
-            ])
+            )])
     return path
 
 
@@ -331,25 +347,18 @@ def _fmt_ts(ts: float) -> str:
     return dt.datetime.fromtimestamp(ts).strftime("%d/%m/%Y %H:%M")
 
 
-def visible_documents(index: Index, role: Role | None = None) -> list[StoredDocument]:
-    """The indexed documents ``role`` may see (all of them when ``role`` is None)."""
-    docs = index.catalog.documents()
-    return docs if role is None else [d for d in docs if role.allows(d.meta)]
-
-
-def documents_table(
-    index: Index, names: dict[str, str] | None = None, role: Role | None = None
-) -> list[list[Any]]:
+def documents_table(library: Library, names: dict[str, str] | None = None) -> list[list[Any]]:
     """Rows of the Documents tab, in :data:`DOCUMENT_HEADERS` order."""
     names = names or {}
     rows = []
-    for d in visible_documents(index, role):
+    for d in library.documents():
         m = d.meta
         communes = ", ".join(names.get(c, c) for c in m.get("communes", [])) or "Général"
         rows.append([
             m.get("title") or d.source, type_label(m.get("doc_type", "autre")), communes,
             m.get("date") or "", d.n_pages, d.n_chunks, _fmt_ts(d.indexed_at),
-            "oui" if m.get("exemple") else "non", d.source,
+            "oui" if m.get("exemple") else "non",
+            VISIBILITY_LABELS.get(str(m.get("visibility", "public")), "Public"), d.source,
         ])
     return rows
 
@@ -361,9 +370,8 @@ def _fr_date(value: str) -> str:
 
 
 def documents_table_html(
-    index: Index,
+    library: Library,
     names: dict[str, str] | None = None,
-    role: Role | None = None,
     *,
     text: str = "",
     doc_type: str = "",
@@ -375,7 +383,7 @@ def documents_table_html(
     names = names or {}
     wanted = fold_text(text)
     rows = []
-    for d in visible_documents(index, role):
+    for d in library.documents():
         m = d.meta
         codes = list(m.get("communes", []))
         title = str(m.get("title") or d.source)
@@ -419,28 +427,16 @@ def fold_text(text: str) -> str:
     return " ".join("".join(ch for ch in raw if not unicodedata.combining(ch)).split())
 
 
-def document_choices(index: Index, role: Role | None = None) -> list[tuple[str, str]]:
+def document_choices(library: Library) -> list[tuple[str, str]]:
     return [
         (f"{d.meta.get('title') or d.source} — {d.source}", d.doc_id)
-        for d in visible_documents(index, role)
+        for d in library.documents()
     ]
 
 
 def find_document(index: Index, source: str) -> StoredDocument | None:
-    """The document whose source path is ``source`` (or ends with it)."""
-    docs = index.catalog.documents()
-    for d in docs:
-        if d.source == source:
-            return d
-    for d in docs:
-        if d.source.endswith("/" + source) or PurePosixPath(d.source).name == source:
-            return d
-    # The same document may ship in another format (pvd-etapes.md instead of .pdf).
-    stem = PurePosixPath(source).with_suffix("").as_posix()
-    for d in docs:
-        if PurePosixPath(d.source).with_suffix("").as_posix() in (stem, stem.split("/")[-1]):
-            return d
-    return None
+    """Any indexed document by source path, whatever its visibility (CLI, tests, admin)."""
+    return find_in(index.catalog.documents(), source)
 
 
 _FORBIDDEN = re.compile(r'[\x00-\x1f\x7f<>:"|?*\\/]')
@@ -525,5 +521,8 @@ def remove_document(index: Index, doc_id: str) -> str:
     uploads = upload_dir(index.settings).resolve()
     # Only our own uploaded copies are deleted from disk; corpus files stay untouched.
     if path.is_file() and path.resolve().parent == uploads:
+        from assistant.web.uploads import forget_upload_meta
+
         path.unlink()
+        forget_upload_meta(uploads, [path.name])
     return f"Document « {title} » supprimé de l'index."

@@ -9,6 +9,7 @@ import tempfile
 import threading
 import time
 from dataclasses import asdict, dataclass
+from dataclasses import replace as with_changes
 from pathlib import Path
 from typing import Any
 
@@ -17,9 +18,10 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from assistant.errors import ConfigError
 from assistant.search.access import Role
+from assistant.web.passwords import check_password
 
 NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,63}")
-MIN_PASSWORD = 8
+MIN_PASSWORD = 12
 _HASHER = PasswordHasher()
 # Verified when the name is unknown, so that a wrong name costs as long as a wrong password.
 _DUMMY_HASH = _HASHER.hash("compte-inexistant")
@@ -32,6 +34,8 @@ class User:
     role: str  # as Role.parse reads it: public, elu:INSEE, agate, admin
     password_hash: str
     created_at: float = 0.0
+    # Sessions carry it: bumping it (logout, new password) ends every open session.
+    generation: int = 0
 
     @property
     def parsed_role(self) -> Role:
@@ -66,8 +70,9 @@ def check_name(name: str) -> str:
 class UserStore:
     """The accounts file; every read sees the file as it is now (edited by the CLI)."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, min_password_length: int = MIN_PASSWORD) -> None:
         self.path = path
+        self.min_password_length = min_password_length
         self._cache: tuple[float, dict[str, User]] | None = None
 
     def _load(self) -> dict[str, User]:
@@ -83,7 +88,8 @@ class UserStore:
             raise ConfigError(f"fichier des comptes illisible : {self.path} ({exc})") from exc
         users = {
             entry["name"]: User(entry["name"], entry["role"], entry["password_hash"],
-                                float(entry.get("created_at", 0.0)))
+                                float(entry.get("created_at", 0.0)),
+                                int(entry.get("generation", 0)))
             for entry in data.get("users", [])
         }
         self._cache = (mtime, users)
@@ -111,13 +117,16 @@ class UserStore:
 
     def add(self, name: str, role: Role, password: str, *, replace: bool = False) -> User:
         name = check_name(name)
-        if len(password) < MIN_PASSWORD:
-            raise ConfigError(f"mot de passe trop court ({MIN_PASSWORD} caractères au moins)")
+        check_password(password, name, min_length=self.min_password_length)
         with _LOCK:
             users = dict(self._load())
             if name in users and not replace:
                 raise ConfigError(f"le compte « {name} » existe déjà")
-            user = User(name, str(role), _HASHER.hash(password), time.time())
+            # A replaced account (new password or role) starts a new generation: the
+            # sessions opened with the old one end.
+            old = users.get(name)
+            generation = old.generation + 1 if old is not None else 0
+            user = User(name, str(role), _HASHER.hash(password), time.time(), generation)
             users[name] = user
             self._save(users)
         return user
@@ -127,6 +136,24 @@ class UserStore:
             users = dict(self._load())
             if users.pop(name, None) is None:
                 return False
+            self._save(users)
+        return True
+
+    def set_password(self, name: str, password: str) -> User:
+        """A new password for an existing account (its open sessions end)."""
+        user = self.get(name)
+        if user is None:
+            raise ConfigError(f"aucun compte « {name} »")
+        return self.add(name, user.parsed_role, password, replace=True)
+
+    def end_sessions(self, name: str) -> bool:
+        """Bump ``name``'s generation: every session cookie issued before stops working."""
+        with _LOCK:
+            users = dict(self._load())
+            user = users.get(name)
+            if user is None:
+                return False
+            users[name] = with_changes(user, generation=user.generation + 1)
             self._save(users)
         return True
 

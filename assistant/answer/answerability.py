@@ -1,0 +1,248 @@
+"""Answerable or not: features of the best passages and a logistic model fitted on held-out data."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from assistant.errors import ConfigError
+from assistant.indexing.lexical import ABBREVIATIONS, analyze, fold
+from assistant.types import Hit
+
+MODEL_FILE = Path(__file__).resolve().parent / "data" / "answerability.json"
+
+_TOKEN_RE = re.compile(r"[^\W_]+(?:['’][^\W_]+)?")
+_YEAR = re.compile(r"\b(19|20)\d{2}\b")
+PERSON_QUESTION = re.compile(
+    r"\b(nom (du|de la|de l'|des)|qui est (le|la|l')\s*(sous-?)?(maire|pr[ée]sident|pr[ée]fet|"
+    r"directeur|directrice|responsable|chef|r[ée]f[ée]rent|d[ée]put[ée]|s[ée]nateur|manager|"
+    r"adjoint|d[ée]l[ée]gu[ée])|c'?est qui|comment s['’ ]?appelle|s['’ ]?appelle comment|"
+    r"(le|son|leur) nom\b|"
+    r"qui est notre|qui sont (les|nos) (élus|conseillers))",
+    re.IGNORECASE,
+)
+CONTACT_QUESTION = re.compile(
+    r"\b(e-?mail|mail|courriel|t[ée]l[ée]phone|tel|num[ée]ro de t[ée]l|num[ée]ro|adresse|"
+    r"joindre|appeler)\b", re.IGNORECASE)
+_CONTACT_A = re.compile(r"@|\b0\d(?:[ .]?\d{2}){4}\b|\b\d{1,4},? (rue|avenue|place|boulevard)\b",
+                        re.IGNORECASE)
+_PERSON_A = re.compile(r"\b(M\.|Mme|Monsieur|Madame)\s+[A-ZÀ-Ý]")
+# A term this rare in the corpus (idf) is a subject the passage must speak of.
+RARE_IDF = 3.0
+_MAX_IDF = 7.0  # about the idf of a word absent from a corpus of a thousand passages
+# Words of how a figure is asked, not of what it is about.
+_QUESTION_TERMS = set(analyze(
+    "combien cb cbien montant budget coût coûte total somme taux part nombre date quand année "
+    "obtenu touché reçu versé attribué prix"))
+
+
+@dataclass
+class Features:
+    """What the answerability model sees about one question and its passages."""
+
+    coverage: float  # idf-weighted share of the question's terms in the best passage
+    rare_missing: float  # share of the rare terms' idf mass absent from the best passage
+    keys_missing: int  # years and rare names of the question absent from every passage
+    type_ok: float  # 1 when the expected answer type (date, number…) is in the best sentences
+    type_asked: float  # 1 when the question expects a type
+    best_semantic: float  # e5 cosine of the best sentence
+    dense_top: float  # e5 cosine of the best passage
+    dense_margin: float  # best passage minus the mean of the next ones
+    sentence_lexical: float  # word coverage of the best sentence
+    out_of_scope: float  # the intent classifier's probability of «out of scope»
+    person_or_contact_missing: float  # a name or a phone asked, none in the passages
+    commune_missing: float  # a commune is asked about, no top passage is about it
+    commune_figure_missing: float  # a figure about that commune asked, none of its passages
+    max_missing_idf: float  # the most specific question word absent from the best passage
+
+    def vector(self) -> list[float]:
+        return [float(v) for v in asdict(self).values()]
+
+
+FEATURE_NAMES = tuple(Features.__dataclass_fields__)
+
+
+def _term_groups(question: str) -> list[tuple[str, set[str]]]:
+    """Each content word of the question with the stems that count as finding it."""
+    groups = []
+    for token in _TOKEN_RE.findall(question):
+        stems = analyze(token)
+        if not stems:
+            continue
+        alternatives = set(stems)
+        long_form = ABBREVIATIONS.get(fold(token))
+        if long_form:
+            alternatives |= set(analyze(long_form))
+        groups.append((stems[0], alternatives))
+    return groups
+
+
+def key_terms(question: str, idf: dict[str, float] | None = None) -> list[str]:
+    """Years, and rare words (any case) the answer must be about: «Halle», «halle», «DDT»."""
+    keys = [m.group(0) for m in _YEAR.finditer(question)]
+    if idf is None:
+        return keys
+    for token in _TOKEN_RE.findall(question):
+        stems = analyze(token)
+        if not stems or fold(token) in ABBREVIATIONS:
+            continue
+        if min(idf.get(s, 0.0) for s in stems) >= RARE_IDF + 1.5:
+            keys.append(token)
+    return keys
+
+
+def passage_context(hit: Hit) -> str:
+    return f"{hit.metadata.get('title', '')} {hit.metadata.get('heading', '')} {hit.text}"
+
+
+def _about(hit: Hit, insee: str, name: str) -> bool:
+    communes = str(hit.metadata.get("communes", "")).split(",")
+    return insee in communes or fold(name) in fold(hit.text)
+
+
+def _covers(hit: Hit, groups: list[tuple[str, set[str]]], weights: dict[str, float],
+            name: str, known: Callable[[str], bool]) -> bool:
+    """The passage holds at least half of the question's own words (the commune's name,
+    the words of the question form and words no document uses aside): it speaks of the
+    thing asked."""
+    own = set(analyze(name)) | _QUESTION_TERMS
+    mine = [(s, alts) for s, alts in groups if s not in own and known(s)]
+    total = sum(weights[s] for s, _ in mine)
+    if total <= 0:
+        return True
+    terms = set(analyze(passage_context(hit)))
+    return sum(weights[s] for s, alts in mine if alts & terms) / total >= 0.5
+
+
+def features(question: str, hits: list[Hit], idf: dict[str, float], *, best_semantic: float,
+             sentence_lexical: float, type_asked: bool, type_ok: bool,
+             out_of_scope: float, commune: tuple[str, str] | None = None,
+             figure_asked: bool = False) -> Features:
+    """``commune`` is the (INSEE, name) the question is about, if any."""
+    known: Callable[[str], bool] = getattr(idf, "known", lambda term: term in idf)
+    groups = _term_groups(question)
+    weights = {stem: idf.get(stem, 0.0) for stem, _ in groups}
+    total = sum(weights.values())
+    rare = {s: w for s, w in weights.items() if w >= RARE_IDF}
+    rare_total = sum(rare.values())
+    keys = key_terms(question, idf)
+    best_cov, best_rare_missing = 0.0, 1.0 if rare_total else 0.0
+    max_missing = 1.0
+    contexts = [passage_context(h) for h in hits]
+    for context in contexts:
+        terms = set(analyze(context))
+        covered = sum(weights[s] for s, alts in groups if alts & terms) / total if total else 0.0
+        missing_idf = max((weights[s] for s, alts in groups if not alts & terms), default=0.0)
+        max_missing = min(max_missing, missing_idf / _MAX_IDF)
+        missing = (sum(w for s, w in rare.items()
+                       if not any(s in alts and alts & terms for st, alts in groups if st == s))
+                   / rare_total) if rare_total else 0.0
+        if covered > best_cov:
+            best_cov = covered
+        best_rare_missing = min(best_rare_missing, missing)
+    folded_all = fold(" ".join(contexts))
+    all_terms = set(analyze(" ".join(contexts)))
+    keys_missing = sum(1 for k in keys if fold(k) not in folded_all and not (
+        set(analyze(k)) and set(analyze(k)) <= all_terms))
+    dense = [h.dense_score for h in hits if h.dense_score is not None]
+    dense_top = max(dense) if dense else 0.0
+    rest = sorted(dense, reverse=True)[1:5]
+    margin = dense_top - (sum(rest) / len(rest)) if rest else 0.0
+    joined = " ".join(h.text for h in hits)
+    mismatch = (PERSON_QUESTION.search(question) and not _PERSON_A.search(joined)) or (
+        CONTACT_QUESTION.search(question) and not _CONTACT_A.search(joined))
+    return Features(
+        coverage=best_cov, rare_missing=best_rare_missing, keys_missing=keys_missing,
+        type_ok=1.0 if type_ok else 0.0, type_asked=1.0 if type_asked else 0.0,
+        best_semantic=best_semantic, dense_top=dense_top, dense_margin=margin,
+        sentence_lexical=sentence_lexical, out_of_scope=out_of_scope,
+        person_or_contact_missing=1.0 if mismatch else 0.0,
+        commune_missing=1.0 if commune and not any(_about(h, *commune) for h in hits[:3])
+        else 0.0,
+        max_missing_idf=max_missing if contexts else 1.0,
+        commune_figure_missing=1.0 if commune and figure_asked and not any(
+            _about(h, *commune) and _covers(h, groups, weights, commune[1], known)
+            for h in hits) else 0.0,
+    )
+
+
+@dataclass
+class AnswerabilityModel:
+    """Logistic regression: P(the documents answer) = σ(w·x + b), refuse under ``threshold``."""
+
+    weights: dict[str, float]
+    bias: float
+    threshold: float
+    mean: dict[str, float]
+    scale: dict[str, float]
+    meta: dict[str, object]
+
+    def probability(self, f: Features) -> float:
+        if f.person_or_contact_missing or f.commune_figure_missing:
+            # A name, a phone number, or a figure about one commune asked, and none of the
+            # passages holds one: whatever else they say, they do not answer.
+            return 0.0
+        x = asdict(f)
+        z = self.bias + sum(self.weights[k] * (float(x[k]) - self.mean[k]) / self.scale[k]
+                            for k in self.weights)
+        return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
+
+    # Features computed from the embedding model: meaningless under another model.
+    EMBEDDING_FEATURES = ("best_semantic", "dense_top", "dense_margin")
+
+    def for_embedder(self, model_id: str) -> AnswerabilityModel:
+        """This model, or, under an embedder it was not fitted with (the tests' hash
+        embedder, a sentence-transformers model), the same without the embedding features."""
+        if self.meta.get("embedder") in (None, model_id):
+            return self
+        weights = {k: (0.0 if k in self.EMBEDDING_FEATURES else w)
+                   for k, w in self.weights.items()}
+        return AnswerabilityModel(weights, self.bias, self.threshold, self.mean, self.scale,
+                                  {**self.meta, "embedding_features": "off"})
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), ensure_ascii=False, indent=1)
+
+    @classmethod
+    def load(cls, path: Path = MODEL_FILE) -> AnswerabilityModel:
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            return cls(**data)
+        except (OSError, json.JSONDecodeError, TypeError) as exc:
+            raise ConfigError(f"answerability model unreadable: {path} ({exc})") from exc
+
+
+def fit(rows: list[tuple[Features, bool]], *, l2: float = 0.05, epochs: int = 3000,
+        lr: float = 0.1) -> tuple[dict[str, float], float, dict[str, float], dict[str, float]]:
+    """Standardised features, L2-regularised logistic regression by gradient descent."""
+    names = FEATURE_NAMES
+    xs = [[float(asdict(f)[k]) for k in names] for f, _ in rows]
+    ys = [1.0 if y else 0.0 for _, y in rows]
+    n = len(xs)
+    mean = {k: sum(x[i] for x in xs) / n for i, k in enumerate(names)}
+    scale = {k: (math.sqrt(sum((x[i] - mean[k]) ** 2 for x in xs) / n) or 1.0)
+             for i, k in enumerate(names)}
+    z = [[(x[i] - mean[k]) / scale[k] for i, k in enumerate(names)] for x in xs]
+    # Classes weighted: refusals are the minority and the costlier error.
+    pos = sum(ys) or 1.0
+    neg = (n - sum(ys)) or 1.0
+    cw = [n / (2 * pos) if y else n / (2 * neg) for y in ys]
+    w = [0.0] * len(names)
+    b = 0.0
+    for _ in range(epochs):
+        gw = [0.0] * len(names)
+        gb = 0.0
+        for xi, yi, ci in zip(z, ys, cw, strict=True):
+            p = 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, b + sum(
+                wj * xj for wj, xj in zip(w, xi, strict=True))))))
+            g = (p - yi) * ci
+            gb += g
+            for j, xj in enumerate(xi):
+                gw[j] += g * xj
+        w = [wj - lr * (gj / n + l2 * wj) for wj, gj in zip(w, gw, strict=True)]
+        b -= lr * gb / n
+    return dict(zip(names, w, strict=True)), b, mean, scale

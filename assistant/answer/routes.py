@@ -1,0 +1,404 @@
+"""Answers that read structured records: a commune's status, eligibility, funding, its studies."""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from assistant.answer.answerability import RARE_IDF
+from assistant.answer.extractive import extractive_answer
+from assistant.answer.status import StepRow, asked_steps, of, row_sentence, step_rows
+from assistant.communes.eligibility import eligibility_checklist, population_from_text
+from assistant.communes.registry import Commune
+from assistant.indexing.lexical import analyze, fold
+from assistant.search.filters import Filters
+from assistant.search.retrieval import retrieve
+from assistant.types import Answer, ChecklistItem, Citation, FundingItem
+
+if TYPE_CHECKING:
+    from assistant.answer.conversation import Context
+
+# Words of a status question that any status record answers (never «missing»).
+_STATUS_WORDS = set(analyze(
+    "où en est en sont avancement état étape étapes projet programme convention conventions "
+    "adhésion cadre ORT opération revitalisation territoire chef projet poste recrutement "
+    "recruté signé signée signature date quand fiche suivi commune communes PVD petites villes "
+    "demain prochaine suite fait faite faites nous notre ville mairie maire on a t il elle "
+    "dernière mise jour sélection sélectionnée retenue lauréate savoir aujourd hui actuellement "
+    "toujours déjà bien encore"
+))
+
+
+def _status_record(ctx: Context, commune: Commune):
+    members = {m.insee for m in ctx.registry.territory_members(commune)} | {commune.insee}
+    for doc in ctx.index.catalog.documents():
+        if ctx.role is not None and not ctx.role.allows(doc.meta):
+            continue
+        if doc.meta.get("doc_type") == "suivi" and members & set(doc.meta.get("communes", [])):
+            return doc
+    return None
+
+
+def _missing_subject(ctx: Context, question: str, record_text: str, commune: Commune) -> bool:
+    """A rare word of the question that the record never mentions («salaire», «DDT»): the
+    record cannot answer, whatever its steps say."""
+    record_terms = set(analyze(record_text))
+    name_terms = set(analyze(commune.name)) | set(analyze(commune.epci_name or ""))
+    for term in analyze(question):
+        if term in _STATUS_WORDS or term in name_terms or term in record_terms:
+            continue
+        if ctx.idf.get(term) >= RARE_IDF:
+            return True
+    return False
+
+
+def status_answer(ctx: Context, commune: Commune, question: str, *,
+                  vector: np.ndarray | None = None) -> Answer | None:
+    """The steps of the commune's status record as French sentences, each cited; ``None``
+    when there is no record or when the question asks something the record does not hold."""
+    record = _status_record(ctx, commune)
+    if record is None:
+        return None
+    pages = ctx.index.catalog.pages(record.doc_id)
+    rows = step_rows(pages)
+    if not rows:
+        return None
+    if _missing_subject(ctx, question, "\n".join(p.text for p in pages), commune):
+        return None
+    wanted = asked_steps(question)
+    chosen: list[StepRow] = []
+    if wanted:
+        chosen = [r for key in wanted for r in rows if r.key == key]
+    if not chosen:
+        chosen = [r for r in rows if r.key != "maj"]
+    update = [r for r in rows if r.key == "maj"]
+    chosen += update[:1]
+    name = commune.name
+    citations: list[Citation] = []
+    sentences = []
+    by_row: dict[str, int] = {}
+    for row in chosen:
+        n = by_row.get(row.quote)
+        if n is None:
+            n = by_row[row.quote] = len(citations) + 1
+            citations.append(Citation(
+                n=n, source=record.source, title=record.meta.get("title", ""),
+                page=row.page_number, pages=[row.page_number] if row.page_number else [],
+                quote=row.quote, score=1.0, doc_type="suivi",
+                exemple=bool(record.meta.get("exemple")),
+                communes=list(record.meta.get("communes", [])),
+            ))
+        sentences.append(f"{row_sentence(row, name)} [{n}]")
+    text = " ".join(sentences)
+    if any(not r.known and not r.unconfirmed for r in chosen if r.key != "maj"):
+        text += (" « Non renseigné » veut dire que l'information ne figure pas dans les "
+                 "sources de la fiche, pas que l'étape n'a pas eu lieu.")
+    return Answer(question=question, text=text, refused=False, citations=citations,
+                  confidence=1.0)
+
+
+_ELIGIBILITY_CUE = re.compile(
+    r"\b(eligib\w*|peut|peuvent|pourrait|pourrions|entrer|integrer|rentrer|criteres?|"
+    r"conditions?|retenue?s?|selectionnee?s?|faire partie|candidat\w*|pvd ?\?|"
+    r"etre pvd|devenir pvd|dans pvd|dans le programme)"
+)
+_CRITERION_QUERIES = {
+    "population": "communes de moins de 20 000 habitants éligibles",
+    "centralite": "fonctions de centralité pour le territoire alentour",
+    "fragilite": "signes de fragilité de la commune",
+    "hors_acv": "pas une ville Action cœur de ville",
+    "hors_grand_pole": "hors grand pôle urbain plus de 10 000 emplois",
+}
+
+
+def _support(ctx: Context, query: str, *, k: int, max_sentences: int) -> Answer:
+    """The best programme sentences for one line of a checklist (never a refusal)."""
+    retrieval = retrieve(ctx.index, query, k=k, filters=Filters(doc_types=["programme"]),
+                         role=ctx.role)
+    return extractive_answer(query, retrieval, ctx.index.catalog, idf=ctx.idf, model=ctx.model,
+                             max_sentences=max_sentences, force=True)
+
+
+def eligibility_answer(ctx: Context, commune: Commune | None, question: str) -> Answer | None:
+    """A checklist of the programme criteria, each line backed by a programme passage."""
+    population = population_from_text(question)
+    if commune is None and population is None:
+        return None  # the criteria in general: the programme texts say them best
+    if not _ELIGIBILITY_CUE.search(fold(question)):
+        return None  # «population de Fourneaux»: a fact, not a checklist
+    checklist = eligibility_checklist(commune, population=population)
+    citations: list[Citation] = []
+    lines: list[str] = []
+    items: list[ChecklistItem] = []
+    for item in checklist:
+        support = _support(ctx, _CRITERION_QUERIES.get(item.key, item.criterion), k=3,
+                           max_sentences=1)
+        n = None
+        if support.citations:
+            cit = support.citations[0]
+            n = cit.n = len(citations) + 1
+            citations.append(cit)
+        mark = f" [{n}]" if n else ""
+        lines.append(f"{item.criterion} : {item.status} — {item.detail}{mark}")
+        items.append(ChecklistItem(item.criterion, item.status, item.detail, n))
+    who = commune.name if commune else (
+        f"une commune de {population} habitants" if population else "une commune")
+    text = f"Critères d'éligibilité à Petites villes de demain pour {who} :\n"
+    text += "\n".join(f"• {line}" for line in lines)
+    text += ("\nLa sélection relève du préfet : les critères « à vérifier » demandent une "
+             "vérification locale.")
+    return Answer(question=question, text=text, refused=False, citations=citations,
+                  checklist=items, confidence=1.0)
+
+
+# Funding schemes officials ask about, the words that bring them up, and how to find
+# their description in the programme texts.
+_SCHEMES: list[tuple[str, tuple[str, ...], str]] = [
+    ("Chef de projet", ("ingenierie", "chef de projet", "recrut"),
+     "cofinancement du poste de chef de projet jusqu'à 75 %"),
+    ("Manager de commerce", ("commerce", "commercant", "boutique", "vacance commerciale"),
+     "subvention manager de commerce Banque des Territoires"),
+    ("DETR", ("travaux", "equipement", "investissement", "centre-bourg", "centre bourg",
+              "espace public", "batiment"), "DETR dotation d'équipement des territoires ruraux"),
+    ("DSIL", ("travaux", "equipement", "investissement", "centre-bourg", "centre bourg",
+              "espace public", "batiment"), "DSIL dotation de soutien à l'investissement local"),
+    ("Fonds vert", ("renatur", "climat", "transition", "energ", "espace public", "vegetal"),
+     "Fonds vert transition écologique"),
+    ("Fonds friches", ("friche", "reconversion", "site industriel"),
+     "Fonds friches recyclage foncier"),
+    ("Anah", ("logement", "habitat", "renov", "opah"), "aides de l'Anah rénovation de l'habitat"),
+    ("Denormandie", ("logement", "habitat", "renov", "locatif", "fiscal"),
+     "dispositif Denormandie ORT réduction d'impôt"),
+]
+# A question asking which schemes fit (a list), not about one scheme's rule.
+_LIST_ASKED = re.compile(
+    r"(quel(le)?s? (financements?|aides?|subventions?|dispositifs?|sources?|fonds)|"
+    r"comment (on )?financ|financer (nos|notre|le|la|les|un|une|des|l)|financements? possibles?|"
+    r"qui peut (nous )?financer|aides? pour|subventions? pour|des sous pour|de l'argent pour)"
+)
+
+
+def funding_answer(ctx: Context, commune: Commune | None, question: str) -> Answer | None:
+    """The funding schemes that fit a «which funding for…» question, each cited; other
+    funding questions (a rate, an eligible expense) go to plain cited retrieval."""
+    q = fold(question)
+    if not _LIST_ASKED.search(q):
+        return None
+    named = [s for s in _SCHEMES if fold(s[0]) in q]
+    if named:
+        return None  # one scheme named: its rules, from the passages
+    themed = [s for s in _SCHEMES if any(w in q for w in s[1])]
+    schemes = themed or [s for s in _SCHEMES if s[0] in
+                         ("DETR", "DSIL", "Fonds vert", "Fonds friches", "Anah")]
+    citations: list[Citation] = []
+    lines: list[str] = []
+    found: list[FundingItem] = []
+    for name, _, query in schemes[:6]:
+        support = _support(ctx, query, k=4, max_sentences=3)
+        cit = next((c for c in support.citations if fold(name) in fold(c.quote)), None)
+        if cit is None:
+            continue
+        cit.n = len(citations) + 1
+        citations.append(cit)
+        lines.append(f"{name} : {' '.join(cit.quote.split())} [{cit.n}]")
+        found.append(FundingItem(name, cit.n))
+    if not lines:
+        return None
+    text = "Financements qui peuvent correspondre :\n" + "\n".join(f"• {x}" for x in lines)
+    if any(f.scheme == "Denormandie" for f in found):
+        ort = None
+        record = _status_record(ctx, commune) if commune is not None else None
+        if record is not None:
+            ort = next((r for r in step_rows(ctx.index.catalog.pages(record.doc_id))
+                        if r.key == "ort"), None)
+        if commune is not None and ort is not None and not ort.known:
+            text += (f"\nDenormandie suppose une ORT : la fiche de suivi {of(commune.name)} "
+                     "ne l'indique pas ; vérifiez que votre convention-cadre vaut ORT.")
+        else:
+            text += "\nDenormandie n'est ouvert que dans le périmètre d'une ORT."
+    return Answer(question=question, text=text, refused=False, citations=citations,
+                  funding=found, confidence=1.0)
+
+
+_LIST_STUDIES = re.compile(
+    r"\b(quel(le)?s? (etudes?|diagnostics?)|liste (des )?etudes|etudes? (faites?|realisees?|"
+    r"disponibles?|menees?|existantes?)|y a.t.il (eu )?(une |des )?(etudes?|diagnostics?)|"
+    r"(des|une|d) etudes? (sur|pour|a)\b)"
+)
+_THEMES = ("commerce", "mobilite", "patrimoine", "friche", "espaces publics", "habitat",
+           "logement", "revitalisation", "opah")
+
+
+def _short_title(title: str) -> str:
+    """«Ugine – Étude … (2022, étude d'exemple)» without the bracket."""
+    return re.sub(r"\s*\([^)]*\)$", "", title)
+
+
+def _studies(ctx: Context) -> list[Any]:
+    docs = []
+    seen: set[str] = set()
+    for doc in ctx.index.catalog.documents():
+        if doc.source in seen:
+            continue
+        seen.add(doc.source)
+        if doc.meta.get("doc_type") != "etude":
+            continue
+        if ctx.role is not None and not ctx.role.allows(doc.meta):
+            continue
+        docs.append(doc)
+    return docs
+
+
+def studies_answer(ctx: Context, commune: Commune | None, question: str, *, k: int,
+                   vector: np.ndarray | None = None) -> Answer | None:
+    """«Quelles études à Ugine ?»: the studies of that commune (its title page cited), or a
+    plain «none is available» with what exists nearby; content questions go to retrieval."""
+    q = fold(question)
+    if not _LIST_STUDIES.search(q):
+        return None
+    docs = _studies(ctx)
+    theme = next((t for t in _THEMES if t in q), None)
+    years = set(re.findall(r"\b(20\d{2})\b", q))
+    pool = docs
+    where = ""
+    if commune is not None:
+        members = {m.insee for m in ctx.registry.territory_members(commune)} | {commune.insee}
+        pool = [d for d in pool if members & set(d.meta.get("communes", []))]
+        where = f" sur {commune.name}"
+    if theme:
+        pool = [d for d in pool if theme in fold(d.meta.get("title", ""))]
+    if years:
+        pool = [d for d in pool if str(d.meta.get("year", "")) in years]
+    if commune is None and not theme and not years:
+        return None  # «quelles études sur le commerce ?» with nothing to narrow: retrieval
+    if not pool:
+        what = " ".join(x for x in ("Aucune étude", f"de {theme}" if theme else "",
+                                     where.strip(), f"datée de {', '.join(sorted(years))}"
+                                     if years else "") if x)
+        text = f"{what} n'est disponible dans les documents indexés."
+        others = sorted({_short_title(d.meta.get("title", "")) for d in docs})
+        if others:
+            text += " Les études disponibles portent sur : " + " ; ".join(others[:7]) + "."
+        return Answer(question=question, text=text, refused=True, citations=[],
+                      confidence=0.0)
+    citations: list[Citation] = []
+    lines = []
+    for doc in pool[:k]:
+        pages = ctx.index.catalog.pages(doc.doc_id)
+        first = next((p for p in pages if p.text.strip()), None)
+        if first is None:
+            continue
+        quote = first.text.strip().split("\n")[0]
+        n = len(citations) + 1
+        citations.append(Citation(
+            n=n, source=doc.source, title=doc.meta.get("title", ""), page=first.number,
+            pages=[first.number] if first.number else [], quote=quote, score=1.0,
+            doc_type="etude", exemple=bool(doc.meta.get("exemple")),
+            communes=list(doc.meta.get("communes", [])),
+        ))
+        mark = f"[{n}]" + (" (exemple)" if doc.meta.get("exemple") else "")
+        year = doc.meta.get("year")
+        suffix = f" ({year})" if year else ""
+        lines.append(f"{_short_title(doc.meta.get('title', ''))}{suffix} {mark}")
+    head = "Étude disponible" if len(lines) == 1 else "Études disponibles"
+    text = f"{head}{where} :\n" + "\n".join(f"• {x}" for x in lines)
+    return Answer(question=question, text=text, refused=False, citations=citations,
+                  confidence=1.0)
+
+
+# «Commune : Albertville ; Code INSEE : 73011 ; EPCI : CA Arlysère ; … Pop. ANCT : 18 899 ; …»
+_REGISTRY_ROW = re.compile(r"^Commune : (?P<name>[^;]+?) ; Code INSEE : (?P<insee>\d{5}) ; "
+                           r"EPCI : (?P<epci>[^;]+?) ; SIREN de l'EPCI : (?P<siren>\d+) ; "
+                           r"Pop\. ANCT : (?P<anct>[\d  ]+) ; Pop\. INSEE 2021 : (?P<insee_pop>"
+                           r"[\d  ]+)$")
+_FACT_ASKED = re.compile(
+    r"\b(population|habitants?|hab|combien d.habitants|interco\w*|epci|communaute|"
+    r"agglo\w*|code insee|siren)\b"
+)
+
+
+def facts_answer(ctx: Context, commune: Commune, question: str) -> Answer | None:
+    """Population and intercommunality of a commune, read from the registry document's row
+    for it (cited), as a sentence."""
+    folded = fold(question)
+    if not _FACT_ASKED.search(folded):
+        return None
+    for doc in ctx.index.catalog.documents():
+        if doc.meta.get("doc_type") not in ("autre", "registre") or not doc.source.endswith(
+                ".pdf"):
+            continue
+        if ctx.role is not None and not ctx.role.allows(doc.meta):
+            continue
+        for page in ctx.index.catalog.pages(doc.doc_id):
+            for line in page.text.split("\n"):
+                m = _REGISTRY_ROW.match(line.strip())
+                if not m or m["insee"] != commune.insee:
+                    continue
+                sentences = []
+                if re.search(r"population|habitant|hab\b", folded):
+                    sentences.append(
+                        f"{commune.name} compte {m['anct'].strip()} habitants selon la liste "
+                        f"nationale ANCT de 2021 ({m['insee_pop'].strip()} au recensement "
+                        "INSEE 2021).")
+                if re.search(r"interco|epci|communaute|agglo|siren", folded) or not sentences:
+                    sentences.append(f"{commune.name} fait partie de l'intercommunalité "
+                                     f"{m['epci'].strip()} (SIREN {m['siren']}).")
+                if "insee" in folded:
+                    sentences.append(f"Son code INSEE est {m['insee']}.")
+                citation = Citation(
+                    n=1, source=doc.source, title=doc.meta.get("title", ""), page=page.number,
+                    pages=[page.number] if page.number else [], quote=line.strip(), score=1.0,
+                    doc_type=str(doc.meta.get("doc_type", "autre")),
+                    exemple=bool(doc.meta.get("exemple")),
+                )
+                return Answer(question=question, text=" ".join(f"{x} [1]" for x in sentences),
+                              refused=False, citations=[citation], confidence=1.0)
+    return None
+
+
+# «ORT – opération de revitalisation de territoire : convention prévue …», «Cerema : …»
+_GLOSSARY_ENTRY = re.compile(r"^(?P<term>[^:–;]{2,60}?)(?: – (?P<long>[^:;]{3,120}?))? : "
+                             r"(?P<definition>.{20,})$")
+_DEFINITION_WORDS = set(analyze(
+    "c'est quoi qu'est-ce que qu'est ce que veut dire signifie définition sens c koi c quoi "
+    "kesako à quoi sert ça sert à quoi expliquer explique mot terme sigle deux mots bref "
+    "dans pvd programme petites villes demain"))
+
+
+def glossary_answer(ctx: Context, question: str) -> Answer | None:
+    """A definition read from the glossary entry whose term the question names."""
+    wanted = {t for t in analyze(question) if t not in _DEFINITION_WORDS}
+    if not wanted:
+        return None
+    best: tuple[float, Any, Any, str] | None = None
+    for doc in ctx.index.catalog.documents():
+        if doc.meta.get("doc_type") != "glossaire":
+            continue
+        if ctx.role is not None and not ctx.role.allows(doc.meta):
+            continue
+        for page in ctx.index.catalog.pages(doc.doc_id):
+            for line in page.text.split("\n"):
+                m = _GLOSSARY_ENTRY.match(line.strip())
+                if not m:
+                    continue
+                term = set(analyze(m["term"]))
+                names = term | set(analyze(m["long"] or ""))
+                if not term or (not wanted <= names and not term <= wanted):
+                    continue
+                # The entry naming exactly what is asked, short terms first.
+                fit = len(wanted & names) / len(wanted | term)
+                if best is None or fit > best[0]:
+                    best = (fit, doc, page, line.strip())
+    if best is None or best[0] < 0.5:
+        return None
+    _, doc, page, line = best
+    citation = Citation(
+        n=1, source=doc.source, title=doc.meta.get("title", ""), page=page.number,
+        pages=[page.number] if page.number else [], quote=line, score=1.0,
+        doc_type="glossaire", exemple=bool(doc.meta.get("exemple")),
+    )
+    text = line if line.endswith((".", "»", ")")) else line + "."
+    return Answer(question=question, text=f"{text} [1]", refused=False, citations=[citation],
+                  confidence=1.0)

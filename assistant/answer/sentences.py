@@ -1,0 +1,222 @@
+"""Candidate answer sentences: located exactly in their page, scored by meaning, words and type."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from assistant.embedding.embedders import Embedder
+from assistant.indexing.catalog import Catalog
+from assistant.indexing.lexical import analyze, fold
+from assistant.ingest.chunking import split_sentences
+from assistant.types import Hit
+
+_BULLET = re.compile(r"^\s*(?:[•◦▪\-–*]|\d+[.)])\s+")
+_NUMBERED_HEADING = re.compile(r"^\d+(\.\d+)*\.?\s+\S")
+_COVER_LINE = re.compile(
+    r"(Émetteur|Emetteur)\s*:|^Date\s*:|Document d'exemple|^Voir (la note|« )|\| Page \d+",
+    re.IGNORECASE,
+)
+# Rows of status records and registries are read by the status answer, never quoted raw;
+# internal ids and links to files are no answer either.
+_FIELD_ROW = re.compile(r"^(Étape|Commune|id_pvd|Code INSEE|Rubrique)\s*:|identifiant PVD|"
+                        r"\bpvd-\d+-\d+|\.(pdf|md|docx|csv)\)", re.IGNORECASE)
+# «Clé : valeur ; Clé : valeur»: a table row flattened by the PDF; quoted only when nothing
+# reads better.
+_ID_LINE = re.compile(r"identifiant PVD|\bpvd-\d+-\d+", re.IGNORECASE)
+_TABLE_ROW = re.compile(r"^[^:;]{1,40} : [^;]+ ; [^:;]{1,40} : ")
+_MONTHS = ("janvier|fevrier|mars|avril|mai|juin|juillet|aout|septembre|octobre|novembre|"
+           "decembre")
+
+# What kind of answer a question expects, from its interrogative words (folded text).
+_TYPE_CUES: list[tuple[str, re.Pattern[str]]] = [
+    ("duree", re.compile(r"\b(combien de temps|quelle duree|pour quelle duree|duree|delai|"
+                         r"en combien de|pendant combien|jusqu a quand)\b")),
+    ("date", re.compile(r"\b(quand|quelle date|a quelle date|depuis quand|en quelle annee|"
+                        r"quelle annee|date de|date d)\b")),
+    ("nombre", re.compile(r"\b(combien|cb|cbien|montant|quel taux|quelle part|pourcentage|budget|"
+                          r"quelle somme|cout|prix|nombre de|a hauteur de|jusqu a combien)\b")),
+    ("acteur", re.compile(r"\b(qui (signe|finance|porte|pilote|cofinance|decide|selectionne|"
+                          r"accompagne|paie|paye|valide)|quels? (organismes?|partenaires?|"
+                          r"acteurs?|financeurs?|signataires?)|par qui|aupres de qui)\b")),
+]
+_TYPE_FOUND = {
+    "duree": re.compile(r"\b\d+\s*(mois|ans?|annees?|jours?|semaines?)\b|\b(un|deux|trois|six|"
+                        r"dix-huit) (mois|ans|annees)\b"),
+    "date": re.compile(rf"\b(19|20)\d{{2}}\b|\b({_MONTHS})\b"),
+    "nombre": re.compile(r"\d"),
+    "acteur": re.compile(r"\b(anct|etat|prefet|prefecture|banque des territoires|anah|cerema|"
+                         r"ademe|agate|commune|epci|region|departement|ministere|intercommunalite"
+                         r"|apvf|club)\b"),
+}
+
+
+DEFINITION = re.compile(
+    r"(c.?est quoi|c koi|c quoi|qu.est.ce qu|que veut dire|veut dire quoi|definition|"
+    r"signifie|ca veut dire|kesako|c'est koi|a quoi sert|ca sert a quoi)"
+)
+# A sentence that opens on a term and defines it: «Term : …», «Term – …», «Le X est un …».
+_DEFINES = re.compile(r"^[^.:;]{2,80}?(\s[:–—-]\s|\s(est|sont|désigne|désignent)\s)")
+
+
+def expected_type(question: str) -> str | None:
+    """«quand» → date, «combien» → nombre, «combien de temps» → durée, «qui signe» → acteur."""
+    folded = " ".join(re.findall(r"[a-z0-9]+", fold(question)))
+    for kind, cue in _TYPE_CUES:
+        if cue.search(folded):
+            return kind
+    return None
+
+
+def has_type(text: str, kind: str | None) -> bool:
+    if kind is None:
+        return True
+    return bool(_TYPE_FOUND[kind].search(" ".join(re.findall(r"[a-z0-9]+", fold(text)))))
+
+
+@dataclass
+class Candidate:
+    hit: Hit
+    hit_rank: int
+    page_idx: int  # index into the document's pages
+    page_number: int | None
+    start: int  # offsets in the page text
+    end: int
+    text: str
+    lexical: float = 0.0
+    semantic: float = 0.0
+    type_ok: bool = True
+    score: float = 0.0
+
+
+def not_an_answer(line: str, headings: tuple[str, ...] = (), *, ids_asked: bool = False
+                  ) -> bool:
+    """Section titles, FAQ questions, cover and field rows make poor answers; short factual
+    lines («Le poste est cofinancé à 75 %») are fine. Internal ids only when asked for."""
+    stripped = line.strip()
+    words = stripped.split()
+    if len(words) < 3 or stripped.endswith("?"):
+        return True
+    if _COVER_LINE.search(stripped):
+        return True
+    if _FIELD_ROW.search(stripped) and not (ids_asked and _ID_LINE.search(stripped)):
+        return True
+    folded = fold(stripped).rstrip(" .")
+    if any(folded in (fold(h).rstrip(" ."), fold(re.sub(r"\s*\([^)]*\)$", "", h)))
+           for h in headings if h):
+        return True
+    # A numbered title («2. Étapes du programme»), or a short line with neither verb-like
+    # punctuation nor a figure: a heading.
+    if _NUMBERED_HEADING.match(stripped) and len(words) < 12 and stripped[-1] not in ".;:":
+        return True
+    if len(words) > 70:
+        return True  # a flattened table or a run-on list: unreadable as an answer
+    return len(words) < 8 and not re.search(r"\d", stripped) and stripped[-1] not in ".!…;:"
+
+
+def collect(hits: list[Hit], catalog: Catalog, max_hits: int = 5, question: str = ""
+            ) -> list[Candidate]:
+    """Sentences of the best hits, located in their page text so quotes are exact substrings."""
+    ids_asked = bool(re.search(r"\b(identifiant|id pvd|numero pvd|code pvd)\b", fold(question)))
+    out: list[Candidate] = []
+    pages_cache: dict[str, list] = {}
+    seen: set[tuple[str, int]] = set()
+    for rank, hit in enumerate(hits[:max_hits]):
+        doc_id = str(hit.metadata.get("doc_id"))
+        pages = pages_cache.get(doc_id)
+        if pages is None:
+            pages = pages_cache[doc_id] = catalog.pages(doc_id)
+        numbers = [p.number for p in pages]
+        want = set(hit.pages) if hit.pages else None
+        order = [i for i, n in enumerate(numbers) if want is None or n in want] or list(
+            range(len(pages)))
+        headings = (*str(hit.metadata.get("heading", "")).split(" > "),
+                    str(hit.metadata.get("title", "")))
+        for part in hit.text.split("\n"):
+            for s, e in split_sentences(part):
+                sentence = part[s:e].strip()
+                if not_an_answer(sentence, headings, ids_asked=ids_asked):
+                    continue
+                for i in order:
+                    pos = pages[i].text.find(sentence)
+                    if pos >= 0:
+                        key = (doc_id, hash((i, pos)))
+                        if key not in seen:
+                            seen.add(key)
+                            out.append(Candidate(hit, rank, i, numbers[i], pos,
+                                                 pos + len(sentence), sentence))
+                        break
+    return out
+
+
+def lexical_overlap(weights: dict[str, float], text: str) -> float:
+    """Share of the question's idf mass that a sentence contains."""
+    total = sum(weights.values())
+    if total <= 0:
+        return 0.0
+    found = set(analyze(text))
+    return sum(w for t, w in weights.items() if t in found) / total
+
+
+# e5 cosine similarities of related French sentences sit between ~0.78 and ~0.92.
+_SEM_LOW, _SEM_HIGH = 0.78, 0.92
+
+
+def semantic_scale(cos: float) -> float:
+    return float(np.clip((cos - _SEM_LOW) / (_SEM_HIGH - _SEM_LOW), 0.0, 1.0))
+
+
+def score(cands: list[Candidate], question: str, query_vector: np.ndarray | None,
+          embedder: Embedder | None, weights: dict[str, float], *, semantic_top: int = 14
+          ) -> None:
+    """Fill each candidate's scores: meaning (e5), idf-weighted words, expected answer type.
+
+    Only the ``semantic_top`` best candidates by words and rank are embedded: sentence
+    vectors come from the content-hash cache after the first time.
+    """
+    kind = expected_type(question)
+    for c in cands:
+        c.lexical = lexical_overlap(weights, c.text)
+        c.type_ok = has_type(c.text, kind)
+        c.score = 0.6 * c.lexical + 0.1 / (1 + c.hit_rank)
+    if query_vector is not None and embedder is not None and cands:
+        shortlist = sorted(cands, key=lambda c: -c.score)[:semantic_top]
+        vectors = embedder.embed([_clean(c.text) for c in shortlist], is_query=False)
+        sims = vectors @ np.asarray(query_vector, dtype=np.float32)
+        for c, sim in zip(shortlist, sims, strict=True):
+            c.semantic = float(sim)
+    definition = bool(DEFINITION.search(fold(question)))
+    for c in cands:
+        c.score = (0.5 * semantic_scale(c.semantic) + 0.35 * c.lexical
+                   + 0.05 / (1 + c.hit_rank) + (0.1 if c.type_ok and kind else 0.0))
+        if _TABLE_ROW.match(c.text.strip()):
+            c.score -= 0.15
+        if definition and _DEFINES.match(c.text.strip()) and _opens_with_term(c.text, weights):
+            c.score += 0.2  # «ORT – opération de … : convention prévue …» defines the term
+
+
+def _opens_with_term(text: str, weights: dict[str, float]) -> bool:
+    """The sentence's first words hold one of the question's terms (the defined term)."""
+    head = re.split(r"\s[:–—-]\s|\s(?:est|sont|désigne)\s", text.strip(), maxsplit=1)[0]
+    return bool(set(analyze(" ".join(head.split()[:6]))) & set(weights))
+
+
+def _clean(sentence: str) -> str:
+    return " ".join(_BULLET.sub("", sentence).split())
+
+
+def clean_sentence(sentence: str) -> str:
+    """A quoted line as a sentence: no bullet, one space, a capital and a final stop."""
+    text = _clean(sentence)
+    if text and text[-1] not in ".!?…:;»)":
+        text += "."
+    return text[:1].upper() + text[1:]
+
+
+def similar(a: str, b: str) -> bool:
+    sa, sb = set(analyze(a)), set(analyze(b))
+    if not sa or not sb:
+        return False
+    return len(sa & sb) / len(sa | sb) > 0.7

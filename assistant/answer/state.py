@@ -1,0 +1,180 @@
+"""Conversation state as data: which commune and which topic a turn is about, by written rules.
+
+The rules, in order (see ``plan_turn``):
+
+1. a commune named in the question wins;
+2. else, for a follow-up («et sur le commerce ?»), the commune of the previous turn;
+3. else, the commune the user selected (or their account's commune);
+4. else, no commune.
+
+A question that is not a follow-up never inherits the previous turn's commune or topic, and a
+commune in scope never turns a definition («qu'est-ce qu'une ORT ?») into a status answer:
+the intent decides what is answered, the commune only narrows where to look.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from assistant.indexing.lexical import fold
+
+# Words that open an elliptic turn, and filler words around the new element.
+_FOLLOW_UP_START = re.compile(
+    r"^(et|puis|pareil|idem|meme chose|la meme chose|meme question|aussi|sinon|ok et|"
+    r"d'accord et|et alors|et du coup|et pour|et chez|et a|et au|et sur|et en)\b|"
+    # «on l'a ?», «elle est signée ?»: a pronoun standing for the previous subject.
+    r"^(on|nous|vous) (l|la|le|les|en|y)\b|^(elle|il|ca|c) (est|a|sont|ont|etait)\b"
+)
+_OURS = re.compile(r"\b(notre|nos|nous|on|chez nous)\b")
+_FILLER = re.compile(
+    r"\b(et|puis|pareil|idem|meme|chose|question|aussi|sinon|ok|alors|du|coup|pour|chez|sur|"
+    r"a|au|aux|en|de|des|la|le|les|l|d|un|une|concernant|cote|niveau|question|svp|stp|"
+    r"ca|cela|ce|qu|quoi|il|elle|ils|elles|y|est|dans|c|donc|nous|notre|nos|vous|votre)\b"
+)
+# Words asking for an attribute of the previous topic («et la date ?», «et le montant ?»):
+# the previous question is asked again with them.
+_ATTRIBUTE = re.compile(
+    r"\b(date|quand|montant|combien|taux|duree|delai|pourquoi|comment|qui|ou|salaire|"
+    r"numero|tel|telephone|mail|email|courriel|adresse|contact|nom|budget|cout|prix|"
+    r"signe|signee|signature|apres|avant|suite|ensuite)\b"
+)
+_QUESTION_WORD = re.compile(r"\b(quoi|quel|quelle|quels|quelles|lequel|laquelle|est-ce|y a|"
+                            r"peut|faut|doit)\b")
+_LINK = re.compile(r"^\s*(et|puis|pareil|idem|aussi|sinon|ok|alors)\b[\s,]*", re.IGNORECASE)
+
+
+def _without_link(text: str) -> str:
+    return _LINK.sub("", text).strip(" ?!.")
+
+
+_CONTACT_ATTRIBUTE = re.compile(r"\b(numero|tel|telephone|mail|email|courriel|adresse|contact)\b")
+
+
+@dataclass
+class Turn:
+    """One exchange, as much as the next turn needs."""
+
+    question: str
+    commune: str | None = None  # INSEE code the turn was about
+    intent: str = "programme"
+    topic: str = ""  # the question as answered (follow-ups rewritten), without commune names
+
+    @classmethod
+    def from_dict(cls, item: dict[str, Any]) -> Turn:
+        intent = str(item.get("intent") or "programme")
+        if intent == "general":  # histories written before the intent classifier
+            intent = "programme"
+        question = str(item.get("question", ""))
+        return cls(question, item.get("commune"), intent, str(item.get("topic") or question))
+
+
+@dataclass
+class Conversation:
+    turns: list[Turn] = field(default_factory=list)
+
+    @classmethod
+    def from_list(cls, items: list[dict[str, Any]]) -> Conversation:
+        return cls([Turn.from_dict(i) for i in items])
+
+    def to_list(self) -> list[dict[str, Any]]:
+        return [asdict(t) for t in self.turns]
+
+    @property
+    def previous(self) -> Turn | None:
+        return self.turns[-1] if self.turns else None
+
+
+@dataclass
+class TurnPlan:
+    """What this turn is about, and why."""
+
+    query: str  # the question to answer (a follow-up rewritten with the previous topic)
+    topic: str  # ``query`` without commune names, carried to the next turn
+    intent: str
+    commune: str | None  # INSEE
+    commune_source: str  # "question" | "follow_up" | "selected" | "none"
+    follow_up: bool
+
+
+def looks_elliptic(question: str) -> bool:
+    """«et pour Ugine ?», «pareil pour Moûtiers», «et la date ?»: short and opened by a link."""
+    folded = fold(question).strip(" ?!.")
+    return bool(_FOLLOW_UP_START.match(folded)) and len(folded.split()) <= 8
+
+
+def strip_spans(text: str, spans: list[tuple[int, int]]) -> str:
+    """``text`` without the character ``spans`` (commune mentions)."""
+    out, last = [], 0
+    for start, end in sorted(spans):
+        out.append(text[last:start])
+        last = max(last, end)
+    out.append(text[last:])
+    return " ".join("".join(out).split())
+
+
+def content_words(text: str) -> list[str]:
+    """The words of a follow-up once links and fillers are gone: the new element asked."""
+    return [w for w in re.findall(r"[a-z0-9]+", _FILLER.sub(" ", fold(text)))
+            if len(w) > 1 or w.isdigit()]
+
+
+def plan_turn(
+    question: str,
+    *,
+    intent: str,
+    confidence: float,
+    content_intent: str | None,
+    named: str | None,
+    named_spans: list[tuple[int, int]],
+    selected: str | None,
+    previous: Turn | None,
+    min_confidence: float,
+) -> TurnPlan:
+    """Apply the rules above; ``content_intent`` is the intent of the follow-up's new words
+    alone (``None`` when it has none or is unsure)."""
+    without_names = strip_spans(question, named_spans)
+    follow_up = previous is not None and (intent == "follow_up" or looks_elliptic(question))
+    if not follow_up:
+        if intent == "follow_up":  # elliptic but nothing to follow: answer it as it stands
+            intent = "programme"
+        if confidence < min_confidence and intent not in ("out_of_scope",):
+            intent = "programme"  # unsure: plain cited retrieval
+        commune = named or selected
+        source = "question" if named else ("selected" if selected else "none")
+        return TurnPlan(question, without_names, intent, commune, source, False)
+
+    assert previous is not None
+    commune = named or previous.commune or selected
+    source = "question" if named else ("follow_up" if previous.commune else (
+        "selected" if selected else "none"))
+    words = content_words(without_names)
+    if not words:
+        # «et pour Ugine ?»: the previous question again, for this commune; «et nous ?»,
+        # «on l'a ?» after a rule of the programme: where our commune stands on it.
+        repeat = previous.intent
+        if repeat == "programme" and commune and _OURS.search(fold(without_names)):
+            repeat = "status"
+        return TurnPlan(previous.topic, previous.topic, repeat, commune, source, True)
+    folded = fold(without_names)
+    if _ATTRIBUTE.search(folded):
+        # «et la date ?», «et son salaire ?»: the previous topic, asking for this attribute.
+        new_intent = "contact" if _CONTACT_ATTRIBUTE.search(folded) else previous.intent
+        if content_intent in ("out_of_scope", "contact"):
+            new_intent = content_intent
+        if new_intent == "studies":
+            new_intent = "programme"  # a detail of a study: read in the study, not a list
+        query = f"{previous.topic} {_without_link(without_names)}"
+        return TurnPlan(query, query, new_intent, commune, source, True)
+    if len(words) > 3 or _QUESTION_WORD.search(folded):
+        # «et c'était quoi l'objectif au départ ?»: a question about the previous topic.
+        query = f"{previous.topic} {_without_link(without_names)}"
+        intent = content_intent if content_intent not in (None, "follow_up") else previous.intent
+        return TurnPlan(query, query, intent, commune, source, True)
+    # «et sur le commerce ?»: a new subject, same commune.
+    new_intent = content_intent if content_intent not in (None, "follow_up") else "programme"
+    if new_intent == "status":
+        new_intent = "programme"  # a theme in a commune is looked up, not read in the record
+    query = " ".join(words)
+    return TurnPlan(query, query, new_intent, commune, source, True)

@@ -1,0 +1,94 @@
+"""Candidate sentences and their scores: what may be quoted, the expected answer type."""
+
+import pytest
+
+from assistant.answer.extractive import asked_thing, pick
+from assistant.answer.sentences import (
+    Candidate,
+    clean_sentence,
+    expected_type,
+    has_type,
+    lexical_overlap,
+    not_an_answer,
+    semantic_scale,
+)
+from assistant.types import Hit
+
+
+@pytest.mark.parametrize("line,rejected", [
+    ("Le poste est cofinancé à 75 %", False),  # short factual line, no final stop
+    ("Le diagnostic prend en compte les études existantes.", False),
+    ("2. Étapes du programme", True),
+    ("Les missions du manager de commerce", True),
+    ("Qu'est-ce qu'une ORT ?", True),
+    ("Date : 1er octobre 2025 Émetteur : Agate – Agence alpine des territoires", True),
+    ("Étape : Convention-cadre ; Date : 29 mars 2023 ; Commentaire : x.", True),
+    ("id_pvd : pvd-84-73-14 ; insee_com : 73303 ; lib_com : Ugine", True),
+    ("Agate · mise à jour octobre 2025 | Page 2 / 3", True),
+    (" ".join(["mot"] * 80) + ".", True),
+])
+def test_not_an_answer(line, rejected):
+    assert not_an_answer(line) is rejected
+
+
+@pytest.mark.parametrize("question,kind", [
+    ("Quand la convention-cadre de Modane a-t-elle été signée ?", "date"),
+    ("combien touche-t-on pour le chef de projet", "nombre"),
+    ("Pour quelle durée la convention est-elle conclue ?", "duree"),
+    ("combien de temps pour signer la convention cadre", "duree"),
+    ("qui signe la convention d'adhésion ?", "acteur"),
+    ("Qu'est-ce qu'une ORT ?", None),
+])
+def test_expected_type(question, kind):
+    assert expected_type(question) == kind
+
+
+@pytest.mark.parametrize("text,kind,found", [
+    ("La convention-cadre a été signée le 29 mars 2023.", "date", True),
+    ("Elle fixe le projet de revitalisation.", "date", False),
+    ("Elle est conclue pour une durée de six ans.", "duree", True),
+    ("dans les 18 mois suivant l'adhésion", "duree", True),
+    ("Le poste est cofinancé à 75 %.", "nombre", True),
+    ("La convention est signée par l'État et la commune.", "acteur", True),
+])
+def test_has_type(text, kind, found):
+    assert has_type(text, kind) is found
+
+
+def test_lexical_overlap_is_the_idf_share_found():
+    weights = {"convent": 1.0, "cadr": 3.0}
+    assert lexical_overlap(weights, "La convention-cadre") == pytest.approx(1.0)
+    assert lexical_overlap(weights, "la convention") == pytest.approx(0.25)
+    assert lexical_overlap({}, "x") == 0.0
+
+
+def test_semantic_scale_is_clipped():
+    assert semantic_scale(0.5) == 0.0 and semantic_scale(0.99) == 1.0
+    assert 0 < semantic_scale(0.85) < 1
+
+
+def _cand(text, score, rank=0, start=0):
+    hit = Hit(chunk_id=f"c{rank}", text=text, score=1.0, metadata={})
+    return Candidate(hit, rank, 0, 1, start, start + len(text), text, score=score)
+
+
+def test_pick_puts_the_best_first_and_drops_near_repeats_and_weak_ones():
+    best = _cand("La convention-cadre est signée dans les dix-huit mois.", 0.9, 1, 50)
+    other = _cand("Elle vaut ORT si la ville principale la signe.", 0.8, 0, 10)
+    repeat = _cand("La convention-cadre est signée dans les dix-huit mois !", 0.85, 2, 0)
+    weak = _cand("Le Club PVD réunit les élus.", 0.3, 0, 90)
+    picked = pick([other, weak, repeat, best], 5)
+    assert [c.text for c in picked] == [best.text, other.text]
+
+
+@pytest.mark.parametrize("question,thing", [
+    ("Quel est le salaire du chef de projet à Ugine ?", "le salaire du chef de projet à Ugine"),
+    ("quelle est la date de signature de l'ORT ?", "la date de signature de l'ORT"),
+    ("Où en est Modane ?", None),
+])
+def test_asked_thing(question, thing):
+    assert asked_thing(question) == thing
+
+
+def test_clean_sentence():
+    assert clean_sentence("• le poste est cofinancé à 75 %") == "Le poste est cofinancé à 75 %."

@@ -1,0 +1,85 @@
+"""Conversation state rules: which commune and topic a turn is about (pure functions)."""
+
+import pytest
+
+from assistant.answer.state import Conversation, Turn, content_words, looks_elliptic, plan_turn
+
+MODANE, UGINE, GENIX = "73157", "73303", "73236"
+
+
+def _plan(question, intent="programme", confidence=0.9, *, named=None, spans=(), selected=None,
+          previous=None, content_intent=None):
+    return plan_turn(question, intent=intent, confidence=confidence, content_intent=content_intent,
+                     named=named, named_spans=list(spans), selected=selected, previous=previous,
+                     min_confidence=0.45)
+
+
+def test_named_commune_wins_over_selected_and_previous():
+    prev = Turn("ou en est modane ?", MODANE, "status", "ou en est ?")
+    plan = _plan("ou en est ugine ?", "status", named=UGINE, spans=[(10, 15)], selected=GENIX,
+                 previous=prev)
+    assert (plan.commune, plan.commune_source, plan.follow_up) == (UGINE, "question", False)
+
+
+def test_follow_up_with_only_a_commune_repeats_the_previous_topic():
+    prev = Turn("ou en est modane ?", MODANE, "status", "ou en est ?")
+    plan = _plan("et pour ugine ?", "follow_up", named=UGINE, spans=[(9, 14)], previous=prev)
+    assert plan.follow_up and plan.intent == "status" and plan.query == "ou en est ?"
+    assert plan.commune == UGINE
+
+
+def test_follow_up_on_a_new_subject_keeps_the_previous_commune_not_the_selected_one():
+    prev = Turn("ou en est st genix ?", GENIX, "status", "ou en est ?")
+    plan = _plan("et sur le commerce ?", "follow_up", selected=MODANE, previous=prev)
+    assert (plan.commune, plan.commune_source) == (GENIX, "follow_up")
+    assert plan.query == "commerce" and plan.intent == "programme"
+
+
+def test_follow_up_asking_an_attribute_keeps_the_topic():
+    prev = Turn("modane a signé la convention cadre ?", MODANE, "status",
+                "a signé la convention cadre ?")
+    plan = _plan("et la date ?", "follow_up", previous=prev)
+    assert plan.intent == "status" and "convention cadre" in plan.query and "date" in plan.query
+    phone = _plan("et le numero de tel ?", "follow_up", previous=prev)
+    assert phone.intent == "contact"
+
+
+def test_unrelated_question_drops_the_previous_commune():
+    prev = Turn("ou en est ugine ?", UGINE, "status", "ou en est ?")
+    plan = _plan("c'est quoi une ORT ?", "programme", previous=prev)
+    assert plan.commune is None and not plan.follow_up
+
+
+def test_selected_commune_applies_when_none_is_named():
+    plan = _plan("on a signé la convention cadre ?", "status", selected=MODANE)
+    assert (plan.commune, plan.commune_source) == (MODANE, "selected")
+
+
+def test_low_confidence_falls_back_to_plain_retrieval():
+    assert _plan("truc machin", "funding", confidence=0.2).intent == "programme"
+
+
+def test_elliptic_turn_without_history_is_answered_as_it_stands():
+    plan = _plan("et pour ugine ?", "follow_up", named=UGINE, spans=[(9, 14)])
+    assert not plan.follow_up and plan.intent == "programme" and plan.commune == UGINE
+
+
+@pytest.mark.parametrize("text,elliptic", [
+    ("et pour Ugine ?", True), ("pareil pour moutiers", True), ("et la date ?", True),
+    ("Et si la commune dépasse 20 000 habitants après le recensement, que se passe-t-il "
+     "pour sa convention ?", False),
+    ("ou en est modane", False),
+])
+def test_looks_elliptic(text, elliptic):
+    assert looks_elliptic(text) is elliptic
+
+
+def test_content_words_drop_links_and_fillers():
+    assert content_words("et sur le commerce ?") == ["commerce"]
+    assert content_words("pareil pour") == []
+
+
+def test_history_round_trip_and_old_intents():
+    conv = Conversation.from_list([{"question": "q", "commune": MODANE, "intent": "general"}])
+    assert conv.turns[0].intent == "programme" and conv.turns[0].topic == "q"
+    assert Conversation.from_list(conv.to_list()).turns == conv.turns
