@@ -60,10 +60,11 @@ class Settings(BaseSettings):
     chunk_max_tokens: int = Field(default=220, description="Largest chunk, in tokens.")
     chunk_overlap_tokens: int = Field(default=30, description="Overlap between split chunks.")
     max_answer_sentences: int = Field(default=5, description="Sentences in an answer, at most.")
-    refusal_threshold: float = Field(
-        default=0.5,
-        description="Refuse when the best passage covers less than this share of the "
-        "question's idf-weighted terms (calibrated on eval/gold.jsonl, see docs/refusal.md).",
+    answerability_threshold: float | None = Field(
+        default=None, ge=0.0, le=1.0,
+        description="Refuse when the answerability model gives the documents less than this "
+        "probability of answering; default: the threshold chosen on the gold dev split and "
+        "shipped with the model (see docs/understanding.md).",
     )
     max_file_mb: float = Field(default=50.0, description="Files larger than this are refused.")
     max_pages: int = Field(default=3000, description="PDFs with more pages are refused.")

@@ -289,6 +289,8 @@ def answer_question(
                                 embedder_fingerprint(settings.embedder))
     prediction: Prediction = classifier.predict(question, vector)
     model = AnswerabilityModel.load().for_embedder(index.embedder.model_id)
+    if settings.answerability_threshold is not None:
+        model = model.with_threshold(settings.answerability_threshold)
     ctx = Context(settings, index, registry, role, Idf(index), model,
                   classifier, vector, prediction.probabilities.get("out_of_scope", 0.0))
     timings = {"understand": (time.perf_counter() - t_embed) * 1000}
