@@ -331,6 +331,9 @@ def serve(
 @click.option("--pipeline", type=click.Choice(["default", "naive"]), default="default")
 @click.option("--sample", type=click.IntRange(min=1), default=None, help="Random subset size.")
 @click.option("--seed", type=int, default=0, help="Seed of the random subset.")
+@click.option("--split", type=click.Choice(["all", "dev", "test"]), default="all",
+              help="Half of the question set (fixed seed, see docs/benchmarks.md): tune on "
+              "dev, report on test; --sample then draws from that half.")
 @click.option("--out", type=click.Path(path_type=Path), default=None,
               help="Write one JSON row per question here.")
 @_role_option
@@ -338,7 +341,7 @@ def serve(
 @edge
 def eval_command(
     questions: Path, corpus: Path | None, k: int, pipeline: str, sample: int | None, seed: int,
-    out: Path | None, role_text: str, as_json: bool,
+    split: str, out: Path | None, role_text: str, as_json: bool,
 ) -> None:
     """Score retrieval and answers on a question set (own cached index, never the main one)."""
     from assistant.evaluation.runner import evaluate
@@ -347,7 +350,7 @@ def eval_command(
     bar = _ProgressBar()
     report = evaluate(
         settings, questions, corpus or settings.corpus_dir, k=k, pipeline=pipeline,
-        sample=sample, seed=seed, out=out,
+        sample=sample, seed=seed, split=split, out=out,
         progress=lambda done, total: bar(done, total, "questions"), role=_role(role_text),
     )
     bar.close()

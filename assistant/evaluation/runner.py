@@ -83,6 +83,26 @@ def read_questions(path: Path) -> list[EvalQuestion]:
     return out
 
 
+SPLIT_SEED = 16
+SPLITS = ("all", "dev", "test")
+
+
+def split_questions(
+    questions: list[EvalQuestion], split: str, seed: int = SPLIT_SEED
+) -> list[EvalQuestion]:
+    """One half of a question set: ids sorted, shuffled with ``seed``, the first half is
+    ``dev`` (tune on it), the rest ``test`` (report on it); ``all`` keeps every question.
+    The split depends on the ids only, not on file order or on the sample drawn after."""
+    if split not in SPLITS:
+        raise ConfigError(f"split must be one of {', '.join(SPLITS)}, got {split!r}")
+    if split == "all":
+        return questions
+    ids = sorted({q.id for q in questions})
+    random.Random(seed).shuffle(ids)
+    dev = set(ids[: (len(ids) + 1) // 2])
+    return [q for q in questions if (q.id in dev) == (split == "dev")]
+
+
 def span_in(span: str, text: str) -> bool:
     """The span is in the text (whitespace and case folded), or, for spans of five words
     or more, at least 80 % of its words appear there in order (a chunk boundary cut it)."""
@@ -211,6 +231,7 @@ def evaluate(
     pipeline: str = "default",
     sample: int | None = None,
     seed: int = 0,
+    split: str = "all",
     out: Path | None = None,
     progress: Callable[[int, int], None] | None = None,
     role: Role | None = None,
@@ -220,7 +241,7 @@ def evaluate(
         raise ConfigError(f"k must be > 0, got {k}")
     if not corpus.is_dir():
         raise ConfigError(f"corpus folder not found: {corpus}")
-    questions = read_questions(questions_path)
+    questions = split_questions(read_questions(questions_path), split)
     if sample is not None:
         if sample <= 0:
             raise ConfigError(f"sample must be > 0, got {sample}")
@@ -277,6 +298,7 @@ def evaluate(
             progress(i + 1, len(questions))
     report = summarize(rows)
     report["pipeline"] = pipeline
+    report["split"] = split
     report["index_build_s"] = round(build_s, 1)
     report["index_failures"] = index_failures
     if out is not None:

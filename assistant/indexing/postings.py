@@ -1,0 +1,210 @@
+"""BM25 on disk: postings tables in the catalog's SQLite file, scored in SQL.
+
+The catalog calls :func:`add_chunks` / :func:`remove_chunks` inside its own write
+transactions, so the lexical index commits or rolls back with the documents it
+describes. Nothing is held in memory: a query reads the postings of its terms only,
+and corpus statistics (chunk count, total length, document frequencies) are kept
+up to date incrementally, so start-up and the first query cost the same at 1k or
+1M chunks. The scores equal :class:`assistant.indexing.lexical.BM25`'s.
+"""
+
+from __future__ import annotations
+
+import math
+import sqlite3
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+K1 = 1.2
+B = 0.75
+VERSION = "1"
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS lex_chunks (
+    n INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    dl INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS lex_terms (
+    t INTEGER PRIMARY KEY,
+    term TEXT NOT NULL UNIQUE,
+    df INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS lex_postings (
+    t INTEGER NOT NULL,
+    n INTEGER NOT NULL,
+    tf INTEGER NOT NULL,
+    dl INTEGER NOT NULL,
+    PRIMARY KEY (t, n)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS lex_stats (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+"""
+
+
+def _stat(conn: sqlite3.Connection, key: str) -> int:
+    row = conn.execute("SELECT value FROM lex_stats WHERE key = ?", (key,)).fetchone()
+    return int(row[0]) if row else 0
+
+
+def _bump_stats(conn: sqlite3.Connection, chunks: int, length: int) -> None:
+    conn.executemany(
+        "INSERT INTO lex_stats VALUES (?, ?) "
+        "ON CONFLICT(key) DO UPDATE SET value = value + excluded.value",
+        [("chunks", chunks), ("length", length)],
+    )
+
+
+def add_chunks(conn: sqlite3.Connection, rows: Iterable[tuple[str, Sequence[str]]]) -> None:
+    """Index ``(chunk id, terms)``; call inside the caller's transaction."""
+    n_added = total = 0
+    for cid, terms in rows:
+        counts = Counter(terms)
+        dl = len(terms)
+        cur = conn.execute("INSERT INTO lex_chunks (id, dl) VALUES (?, ?)", (cid, dl))
+        n = cur.lastrowid
+        ids = _term_ids(conn, counts)
+        conn.executemany(
+            "INSERT INTO lex_postings VALUES (?, ?, ?, ?)",
+            [(ids[term], n, tf, dl) for term, tf in counts.items()],
+        )
+        n_added += 1
+        total += dl
+    if n_added:
+        _bump_stats(conn, n_added, total)
+
+
+def _term_ids(conn: sqlite3.Connection, counts: Counter[str]) -> dict[str, int]:
+    """Ids of the terms (created when new), their document frequency raised by one."""
+    conn.executemany(
+        "INSERT INTO lex_terms (term, df) VALUES (?, 1) "
+        "ON CONFLICT(term) DO UPDATE SET df = df + 1",
+        [(t,) for t in counts],
+    )
+    return _lookup(conn, list(counts))
+
+
+def _lookup(conn: sqlite3.Connection, terms: Sequence[str]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for start in range(0, len(terms), 500):
+        part = terms[start : start + 500]
+        marks = ",".join("?" * len(part))
+        out.update(conn.execute(
+            f"SELECT term, t FROM lex_terms WHERE term IN ({marks})", part
+        ).fetchall())
+    return out
+
+
+def remove_chunks(conn: sqlite3.Connection, ids: Sequence[str]) -> None:
+    """Drop chunks from the index (unknown ids are ignored); inside a transaction."""
+    removed = total = 0
+    for cid in ids:
+        row = conn.execute("SELECT n, dl FROM lex_chunks WHERE id = ?", (cid,)).fetchone()
+        if row is None:
+            continue
+        n, dl = row
+        # The chunk's terms are read from the catalog row being deleted alongside.
+        terms = conn.execute("SELECT terms FROM chunks WHERE id = ?", (cid,)).fetchone()
+        distinct = list(set(terms[0].split())) if terms else []
+        tids = list(_lookup(conn, distinct).values())
+        conn.executemany("DELETE FROM lex_postings WHERE t = ? AND n = ?", [(t, n) for t in tids])
+        conn.executemany("UPDATE lex_terms SET df = df - 1 WHERE t = ?", [(t,) for t in tids])
+        conn.execute("DELETE FROM lex_chunks WHERE n = ?", (n,))
+        removed += 1
+        total += dl
+    if removed:
+        conn.execute("DELETE FROM lex_terms WHERE df <= 0")
+        _bump_stats(conn, -removed, -total)
+
+
+def rebuild(conn: sqlite3.Connection) -> None:
+    """Index every catalog chunk from its stored terms (first open of an older catalog)."""
+    conn.execute("DELETE FROM lex_postings")
+    conn.execute("DELETE FROM lex_terms")
+    conn.execute("DELETE FROM lex_chunks")
+    conn.execute("DELETE FROM lex_stats")
+    cursor = conn.execute("SELECT id, terms FROM chunks ORDER BY doc_id, ordinal")
+    while batch := cursor.fetchmany(1000):
+        add_chunks(conn, [(cid, terms.split()) for cid, terms in batch])
+
+
+def corpus_stats(conn: sqlite3.Connection) -> tuple[int, float]:
+    """(number of chunks, average length in terms)."""
+    n = _stat(conn, "chunks")
+    return n, (_stat(conn, "length") / n if n else 1.0) or 1.0
+
+
+def idf(n_docs: int, df: int) -> float:
+    """BM25's idf, never negative (Lucene's form, as :class:`BM25` computes it)."""
+    return math.log(1.0 + (n_docs - df + 0.5) / (df + 0.5))
+
+
+def document_frequencies(conn: sqlite3.Connection, terms: Sequence[str]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for start in range(0, len(terms), 500):
+        part = list(terms[start : start + 500])
+        marks = ",".join("?" * len(part))
+        out.update(conn.execute(
+            f"SELECT term, df FROM lex_terms WHERE term IN ({marks})", part
+        ).fetchall())
+    return out
+
+
+def search(
+    conn: sqlite3.Connection,
+    query_terms: Sequence[str],
+    n: int,
+    *,
+    allow: Callable[[dict[str, Any]], bool] | None = None,
+    meta_of: Callable[[list[str]], dict[str, dict[str, Any]]] | None = None,
+) -> list[tuple[str, float]]:
+    """The ``n`` best chunks by BM25 (score > 0), best first, among those ``allow`` keeps.
+
+    Repeated query terms count once per occurrence, as in :meth:`BM25.scores`. With a
+    filter, candidates are read in score order, a page at a time, until ``n`` pass
+    (``meta_of`` gives their metadata).
+    """
+    counts = Counter(query_terms)
+    if not counts or n <= 0:
+        return []
+    n_docs, avgdl = corpus_stats(conn)
+    if n_docs == 0:
+        return []
+    rows = conn.execute(
+        f"SELECT t, df, term FROM lex_terms WHERE term IN ({','.join('?' * len(counts))})",
+        list(counts),
+    ).fetchall()
+    if not rows:
+        return []
+    weights = [(t, idf(n_docs, df) * counts[term]) for t, df, term in rows]
+    values = ",".join("(?, ?)" for _ in weights)
+    args: list[Any] = [x for pair in weights for x in pair]
+    sql = (
+        f"WITH q(t, w) AS (VALUES {values}) "
+        "SELECT c.id, s.score FROM ("
+        "  SELECT p.n AS n, SUM(q.w * p.tf * ? / (p.tf + ? * (1 - ? + ? * p.dl / ?))) AS score"
+        "  FROM q JOIN lex_postings p ON p.t = q.t GROUP BY p.n"
+        "  ORDER BY score DESC, p.n LIMIT ? OFFSET ?"
+        ") s JOIN lex_chunks c ON c.n = s.n ORDER BY s.score DESC, s.n"
+    )
+    base = [*args, K1 + 1.0, K1, B, B, avgdl]
+    if allow is None:
+        return [(cid, float(s)) for cid, s in conn.execute(sql, [*base, n, 0]) if s > 0]
+    if meta_of is None:
+        raise ValueError("a filtered lexical search needs meta_of")
+    out: list[tuple[str, float]] = []
+    page = max(4 * n, 200)
+    offset = 0
+    while len(out) < n:
+        batch = conn.execute(sql, [*base, page, offset]).fetchall()
+        metas = meta_of([cid for cid, _ in batch])
+        for cid, score in batch:
+            if score > 0 and cid in metas and allow(metas[cid]):
+                out.append((cid, float(score)))
+                if len(out) == n:
+                    break
+        if len(batch) < page:
+            break
+        offset += page
+        page *= 4
+    return out
