@@ -316,6 +316,10 @@ class Catalog:
         """The ``n`` best chunks for analysed ``terms`` by BM25, among those ``allow`` keeps."""
         return postings.search(self._conn(), terms, n, allow=allow, meta_of=self.chunk_metas)
 
+    def lexical_scores(self, terms: list[str], ids: list[str]) -> dict[str, float]:
+        """BM25 of given chunks (0.0 when no term matches), for score fusion."""
+        return postings.score_ids(self._conn(), terms, ids)
+
     def count_chunks(self, allow: Callable[[dict[str, Any]], bool] | None = None) -> int:
         """Chunks ``allow`` keeps; filters are per document, so one chunk per document is read."""
         conn = self._conn()

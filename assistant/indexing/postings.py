@@ -208,3 +208,36 @@ def search(
         offset += page
         page *= 4
     return out
+
+
+def score_ids(
+    conn: sqlite3.Connection, query_terms: Sequence[str], ids: Sequence[str]
+) -> dict[str, float]:
+    """BM25 of the given chunks (0.0 for a chunk without a query term; unknown ids left out)."""
+    if not ids:
+        return {}
+    known: dict[int, str] = {}
+    for start in range(0, len(ids), 500):
+        part = list(ids[start : start + 500])
+        marks = ",".join("?" * len(part))
+        known.update(conn.execute(f"SELECT n, id FROM lex_chunks WHERE id IN ({marks})", part))
+    out = dict.fromkeys(known.values(), 0.0)
+    counts = Counter(query_terms)
+    n_docs, avgdl = corpus_stats(conn)
+    if not counts or not known or n_docs == 0:
+        return out
+    rows = conn.execute(
+        f"SELECT t, df, term FROM lex_terms WHERE term IN ({','.join('?' * len(counts))})",
+        list(counts),
+    ).fetchall()
+    weights = {t: idf(n_docs, df) * counts[term] for t, df, term in rows}
+    if not weights:
+        return out
+    t_marks = ",".join("?" * len(weights))
+    n_marks = ",".join("?" * len(known))
+    for t, n, tf, dl in conn.execute(
+        f"SELECT t, n, tf, dl FROM lex_postings WHERE t IN ({t_marks}) AND n IN ({n_marks})",
+        [*weights, *known],
+    ):
+        out[known[n]] += weights[t] * tf * (K1 + 1.0) / (tf + K1 * (1 - B + B * dl / avgdl))
+    return out

@@ -1,16 +1,18 @@
-"""Hybrid retrieval: dense (Chroma) and lexical (BM25) rankings fused by weighted RRF."""
+"""Hybrid retrieval: dense (Chroma) and lexical (BM25) rankings, fused (scores or RRF)."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from assistant.indexing.index import Index
 from assistant.indexing.lexical import analyze, expand_query
 from assistant.search.access import Role
 from assistant.search.filters import Filters
-from assistant.search.fusion import rrf_fuse
+from assistant.search.fusion import rrf_fuse, score_fuse
+from assistant.settings import Settings
 from assistant.types import Hit
 
 
@@ -27,6 +29,25 @@ class Retrieval:
     def searched_chunks(self) -> int:
         """Chunks the filters allowed (counted on demand: only a refusal says it)."""
         return self._count() if self._count is not None else 0
+
+
+def _score_fusion(
+    index: Index,
+    terms: list[str],
+    vector: Any,
+    dense: dict[str, float],
+    lexical: dict[str, float],
+    settings: Settings,
+) -> list[tuple[str, float]]:
+    """Score fusion over the union of both candidate lists, each candidate with both of
+    its scores: the dense similarity of lexical-only candidates and the BM25 of dense-only
+    ones are computed (a missing score would rank a candidate below everything seen)."""
+    candidates = list(dict.fromkeys([*dense, *lexical]))
+    dense = {**index.store.similarities(vector, [c for c in lexical if c not in dense]), **dense}
+    lexical = {**index.catalog.lexical_scores(terms, [c for c in dense if c not in lexical]),
+               **lexical}
+    candidates = [c for c in candidates if c in dense]  # in both indexes
+    return score_fuse(candidates, dense, lexical, dense_share=settings.dense_share)
 
 
 def retrieve(
@@ -67,11 +88,18 @@ def retrieve(
 
     rows = index.catalog.chunk_rows(list({cid for cid, _ in dense + lexical}))
     dense = [(cid, sim) for cid, sim in dense if cid in rows]  # present in both indexes
-    fused = rrf_fuse(
-        [([cid for cid, _ in dense], settings.dense_weight),
-         ([cid for cid, _ in lexical], settings.lexical_weight)],
-        k=settings.rrf_k,
-    )
+    dense_score = dict(dense)
+    lexical_score = dict(lexical)
+    t3 = time.perf_counter()
+    if settings.fusion == "score":
+        fused = _score_fusion(index, terms, vector, dense_score, lexical_score, settings)
+    else:
+        fused = rrf_fuse(
+            [([cid for cid, _ in dense], settings.dense_weight),
+             ([cid for cid, _ in lexical], settings.lexical_weight)],
+            k=settings.rrf_k,
+        )
+    timings["fusion"] = (time.perf_counter() - t3) * 1000
     boosted = set(boost_types or [])
     if boosted:
         fused = sorted(
@@ -79,8 +107,6 @@ def retrieve(
              for cid, s in fused),
             key=lambda kv: -kv[1],
         )
-    dense_score = dict(dense)
-    lexical_score = dict(lexical)
     hits = [
         Hit(
             chunk_id=cid,
