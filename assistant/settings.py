@@ -60,7 +60,7 @@ class Settings(BaseSettings):
         "shared sets, see docs/benchmarks.md) or 'rrf' (weighted reciprocal rank).",
     )
     dense_share: float = Field(
-        default=0.7, ge=0.0, le=1.0,
+        default=0.6, ge=0.0, le=1.0,
         description="Share of the dense score in 'score' fusion (the lexical gets the rest).",
     )
     rrf_k: int = Field(default=60, description="RRF constant (rank offset).")

@@ -14,13 +14,14 @@ import argparse
 import hashlib
 import itertools
 import json
+import random
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from common import CACHE_DIR, log, write_results
+from common import CACHE_DIR, log, table, write_results
 
 from assistant.embedding.embedders import embedder_fingerprint, make_embedder
 from assistant.evaluation.runner import (
@@ -32,7 +33,7 @@ from assistant.evaluation.runner import (
 )
 from assistant.indexing.index import Index
 from assistant.indexing.lexical import BM25, analyze, expand_query
-from assistant.search.fusion import rrf_fuse
+from assistant.search.fusion import rrf_fuse, score_fuse
 from assistant.settings import get_settings
 
 SETS = Path("/work/shared/eval")
@@ -58,7 +59,8 @@ def load_corpus(name: str) -> Corpus:
         raise SystemExit(f"no eval index for {name} in {folder}: run `assistant eval` first")
     index = Index(settings.model_copy(update={"index_dir": folder}))
     conn = index.catalog._conn()
-    rows = conn.execute("SELECT id, text, terms, meta FROM chunks ORDER BY doc_id, ordinal").fetchall()
+    rows = conn.execute(
+        "SELECT id, text, terms, meta FROM chunks ORDER BY doc_id, ordinal").fetchall()
     ids = [r[0] for r in rows]
     got: dict[str, np.ndarray] = {}
     collection = index.store._collection
@@ -90,11 +92,44 @@ def span5(corpus: Corpus, q: EvalQuestion, ranked: list[int]) -> bool:
 
 
 Ranker = Callable[[int], list[int]]
+Candidates = dict[int, float]
 
 
 def evaluate(corpus: Corpus, questions: list[EvalQuestion], ranker: Ranker) -> float:
     return round(sum(span5(corpus, q, ranker(i)) for i, q in enumerate(questions))
                  / len(questions), 4)
+
+
+def sweep(corpus: Corpus, questions: list[EvalQuestion], qv: np.ndarray) -> dict[str, float]:
+    """span@5 of dense alone, BM25 alone, RRF and score fusion over a grid."""
+    sims = qv @ corpus.vectors.T
+    bm25 = BM25(corpus.terms)
+    lex_scores = np.stack([bm25.scores(analyze(expand_query(q.question))) for q in questions])
+    dense = [[int(j) for j in np.argsort(-sims[i], kind="stable")[:100]]
+             for i in range(len(questions))]
+    lex = [[int(p) for p in np.argsort(-lex_scores[i], kind="stable")[:100]
+            if lex_scores[i][p] > 0] for i in range(len(questions))]
+    res: dict[str, float] = {
+        "dense": evaluate(corpus, questions, lambda i: dense[i]),
+        "bm25": evaluate(corpus, questions, lambda i: lex[i]),
+    }
+
+    def rrf(i: int, k: float, wd: float, n: int) -> list[int]:
+        return [c for c, _ in rrf_fuse([(dense[i][:n], wd), (lex[i][:n], 1.0)], k=k, limit=5)]
+
+    def by_score(i: int, share: float, n: int) -> list[int]:
+        cand = list(dict.fromkeys(dense[i][:n] + lex[i][:n]))
+        return [c for c, _ in score_fuse(
+            cand, {c: float(sims[i, c]) for c in cand}, {c: float(lex_scores[i, c]) for c in cand},
+            dense_share=share, limit=5)]
+
+    for k, wd in itertools.product([5, 10, 20, 60], [1.0, 1.5, 2.0]):
+        res[f"rrf k={k} wd={wd}"] = evaluate(
+            corpus, questions, lambda i, k=k, wd=wd: rrf(i, k, wd, 40))
+    for share in (0.4, 0.5, 0.6, 0.7, 0.8, 0.9):
+        res[f"score share={share}"] = evaluate(
+            corpus, questions, lambda i, share=share: by_score(i, share, 40))
+    return res
 
 
 def main() -> None:
@@ -104,7 +139,6 @@ def main() -> None:
     parser.add_argument("--sample", type=int, default=300, help="questions per set (seed 42)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    import random
 
     settings = get_settings()
     results: dict[str, Any] = {}
@@ -113,33 +147,13 @@ def main() -> None:
         questions = random.Random(42).sample(questions, min(args.sample, len(questions)))
         corpus = load_corpus(name)
         log(f"{name}: {len(corpus.ids)} chunks, {len(questions)} {args.split} questions")
-        qv = query_vectors(questions, settings.embedder)
-        sims = qv @ corpus.vectors.T
-        dense = [list(np.argsort(-sims[i], kind="stable")[:100]) for i in range(len(questions))]
-        bm25 = BM25(corpus.terms)
-        qterms = [analyze(expand_query(q.question)) for q in questions]
-        lex = []
-        for terms in qterms:
-            s = bm25.scores(terms)
-            top = np.argsort(-s, kind="stable")[:100]
-            lex.append([int(p) for p in top if s[p] > 0])
-        res: dict[str, float] = {}
-        res["dense"] = evaluate(corpus, questions, lambda i: dense[i])
-        res["bm25"] = evaluate(corpus, questions, lambda i: lex[i])
-
-        def fused(i: int, k: float, wd: float, wl: float, n: int) -> list[int]:
-            out = rrf_fuse([(dense[i][:n], wd), (lex[i][:n], wl)], k=k, limit=5)
-            return [int(c) for c, _ in out]
-
-        for k, wd, n in itertools.product([5, 10, 20, 60], [1.0, 1.5, 2.0], [20, 40]):
-            res[f"rrf k={k} wd={wd} n={n}"] = evaluate(
-                corpus, questions, lambda i, k=k, wd=wd, n=n: fused(i, k, wd, 1.0, n))
-        results[name] = res
-        for key, value in res.items():
-            print(f"{name:16} {key:28} {value}")
+        results[name] = sweep(corpus, questions, query_vectors(questions, settings.embedder))
+    names = list(results)
+    keys = list(results[names[0]])
+    text = table(["variant", *names], [[k, *(results[n][k] for n in names)] for k in keys])
     write_results("retrieval_sweep", {"benchmark": "retrieval_sweep", "split": args.split,
                                       "sample": args.sample, "results": results},
-                  args.json, "")
+                  args.json, text)
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ import statistics
 import subprocess
 import sys
 import time
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +31,7 @@ from common import (
 )
 
 from assistant.embedding.embedders import make_embedder
-from assistant.indexing.index import Index, embedding_text
+from assistant.indexing.index import Index
 from assistant.indexing.lexical import BM25, analyze, expand_query
 from assistant.ingest.chunking import chunk_document, split_sentences
 from assistant.ingest.loaders import load_document
@@ -112,6 +113,20 @@ def vary(text: str, copy: int, serial: int, rng: random.Random) -> str:
     return f"{text} (variante {copy}-{serial})"
 
 
+@lru_cache(maxsize=1_000_000)
+def _sentence_terms(sentence: str) -> tuple[str, ...]:
+    return tuple(analyze(sentence))
+
+
+def fast_terms(context: str, text: str) -> list[str]:
+    """analyze(embedding_text) sentence by sentence, each sentence analysed once: copies
+    reuse the base chunks' sentences, so a million chunks cost a few thousand analyses."""
+    out = list(_sentence_terms(context))
+    for a, b in split_sentences(text):
+        out += _sentence_terms(text[a:b])
+    return out
+
+
 def noisy(vector: np.ndarray, noise: float, rng: np.random.Generator) -> np.ndarray:
     dim = vector.shape[0]
     out = vector + rng.normal(0.0, noise / np.sqrt(dim), dim).astype(np.float32)
@@ -125,6 +140,7 @@ def grow(
     start: int,
     stop: int,
     noise: float,
+    with_vectors: bool = True,
 ) -> dict[str, float]:
     """Write chunks number ``start``..``stop`` (synthetic documents of 100 chunks)."""
     rng = random.Random(start)
@@ -154,9 +170,9 @@ def grow(
                 page_start=None, page_end=None, char_start=0, char_end=len(text),
                 ordinal=ordinal,
             ))
-            vecs.append(vectors[b] if copy == 0 else noisy(vectors[b], noise, nrng))
-        texts = [embedding_text(c, meta) for c in chunks]
-        terms = [analyze(t) for t in texts]
+            if with_vectors:
+                vecs.append(vectors[b] if copy == 0 else noisy(vectors[b], noise, nrng))
+        terms = [fast_terms(" > ".join([meta.title, *c.heading_path]), c.text) for c in chunks]
         metas = [chunk_metadata(c, meta) for c in chunks]
         pages = [Page(number=None, text=c.text) for c in chunks]
         t1 = time.perf_counter()
@@ -168,7 +184,9 @@ def grow(
         pending_vecs += vecs
         pending_texts += [c.text for c in chunks]
         pending_metas += metas
-        if len(pending_ids) >= 1000 or doc_start + CHUNKS_PER_DOC >= stop:
+        if not with_vectors:
+            pending_ids, pending_vecs, pending_texts, pending_metas = [], [], [], []
+        elif len(pending_ids) >= 1000 or doc_start + CHUNKS_PER_DOC >= stop:
             t3 = time.perf_counter()
             index.store.upsert(pending_ids, np.vstack(pending_vecs), pending_texts, pending_metas)
             t_store += time.perf_counter() - t3
@@ -188,6 +206,16 @@ class Precomputed:
 
     def embed(self, texts: list[str], *, is_query: bool = False) -> np.ndarray:
         return np.vstack([self._vectors[t] for t in texts])
+
+
+class NoVectors:
+    """Stands for the vector store at sizes built without vectors: no dense candidates."""
+
+    def query(self, vector: Any, k: int, where: Any = None) -> list[tuple[str, float]]:
+        return []
+
+    def similarities(self, vector: Any, ids: list[str]) -> dict[str, float]:
+        return {}
 
 
 class MemoryView:
@@ -238,6 +266,8 @@ def probe(args: argparse.Namespace) -> None:
                             chroma_url=args.chroma_url)
     index = Index(settings, embedder=Precomputed(str(payload["model_id"]), vectors))
     index.store  # noqa: B018 - open the Chroma client and collection, as the app's start does
+    if args.probe_no_dense:
+        index._store = NoVectors()  # type: ignore[assignment]
     open_ms = (time.perf_counter() - t0) * 1000
     rss_start = rss_mb()
     views: list[MemoryView] = []
@@ -253,8 +283,8 @@ def probe(args: argparse.Namespace) -> None:
     one(questions[0])
     first = (time.perf_counter() - t0) * 1000
     totals: list[float] = []
-    parts: dict[str, list[float]] = {"lexical": [], "dense": []}
-    for _ in range(2):
+    parts: dict[str, list[float]] = {"lexical": [], "dense": [], "fusion": []}
+    for _ in range(2):  # every question twice: 2 x --queries warm timings
         for q in questions:
             timing = one(q)
             totals.append(timing["retrieve"])
@@ -274,9 +304,13 @@ def probe(args: argparse.Namespace) -> None:
     }))
 
 
-def run_probe(args: argparse.Namespace, mode: str, vectors_path: Path) -> dict[str, Any]:
+def run_probe(
+    args: argparse.Namespace, mode: str, vectors_path: Path, dense: bool
+) -> dict[str, Any]:
     cmd = [sys.executable, __file__, "--probe", mode, "--probe-vectors", str(vectors_path),
            "--index", str(args.index), "--embedder", args.embedder, "--k", str(args.k)]
+    if not dense:
+        cmd.append("--probe-no-dense")
     if args.chroma_url:
         cmd += ["--chroma-url", args.chroma_url]
     done = subprocess.run(cmd, capture_output=True, text=True, check=False)
@@ -350,6 +384,10 @@ def main() -> None:
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     parser.add_argument("--probe", choices=["disk", "memory"], help=argparse.SUPPRESS)
     parser.add_argument("--probe-vectors", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--probe-no-dense", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--vectors-max", type=int, default=1_000_000,
+                        help="write vectors to Chroma up to this size only; larger sizes "
+                        "measure the lexical side and the catalog alone (default: all)")
     args = parser.parse_args()
     if args.probe:
         probe(args)
@@ -390,7 +428,8 @@ def main() -> None:
     for size in sizes:
         log(f"growing the index from {written} to {size} chunks...")
         t_build = time.perf_counter()
-        parts = grow(index, base, vectors, written, size, args.noise)
+        with_vectors = size <= args.vectors_max
+        parts = grow(index, base, vectors, written, size, args.noise, with_vectors)
         build_s = time.perf_counter() - t_build
         written = size
         index.catalog._conn().execute("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -403,10 +442,11 @@ def main() -> None:
             "build_parts_s": {k: round(v, 1) for k, v in parts.items()},
             "index_mb": round(dir_size_mb(args.index), 1),
             "catalog_mb": round(settings.catalog_path.stat().st_size / 1e6, 1),
-            "disk": run_probe(args, "disk", vectors_path),
+            "dense": with_vectors,
+            "disk": run_probe(args, "disk", vectors_path, with_vectors),
         }
         if size <= args.memory_max:
-            result["memory"] = run_probe(args, "memory", vectors_path)
+            result["memory"] = run_probe(args, "memory", vectors_path, with_vectors)
         rows.append(result)
         partial = results(args, base, embed_s, questions, rows, partial=True,
                           embedder_mem=embedder_mem)
@@ -427,12 +467,12 @@ def main() -> None:
                 r["size"], mode, r["build_s"] if mode == "disk" else "",
                 r["index_mb"] if mode == "disk" else "", m["open_ms"], m["rss_start_mb"],
                 m["first_query_ms"], m["retrieve_ms"]["p50"], m["retrieve_ms"]["p95"],
-                f"{m['parts_p50_ms']['lexical']}/{m['parts_p50_ms']['dense']}",
+                "/".join(str(m["parts_p50_ms"].get(n, 0.0)) for n in ("lexical", "dense", "fusion")),
                 m["rss_end_mb"],
             ])
     text = table(
         ["chunks", "lexical", "build (s) +incr", "disk (MB)", "open (ms)", "RSS after start (MB)",
-         "first query (ms)", "warm p50 (ms)", "warm p95 (ms)", "lex/dense p50 (ms)",
+         "first query (ms)", "warm p50 (ms)", "warm p95 (ms)", "lex/dense/fusion p50 (ms)",
          "RSS after queries (MB)"],
         body,
     )

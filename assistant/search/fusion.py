@@ -42,7 +42,7 @@ def score_fuse(
     dense: Mapping[Id, float],
     lexical: Mapping[Id, float],
     *,
-    dense_share: float = 0.7,
+    dense_share: float = 0.6,
     limit: int | None = None,
 ) -> list[tuple[Id, float]]:
     """Convex combination of min-max normalised scores over the candidates:
