@@ -467,7 +467,8 @@ def main() -> None:
                 r["size"], mode, r["build_s"] if mode == "disk" else "",
                 r["index_mb"] if mode == "disk" else "", m["open_ms"], m["rss_start_mb"],
                 m["first_query_ms"], m["retrieve_ms"]["p50"], m["retrieve_ms"]["p95"],
-                "/".join(str(m["parts_p50_ms"].get(n, 0.0)) for n in ("lexical", "dense", "fusion")),
+                "/".join(str(m["parts_p50_ms"].get(n, 0.0))
+                         for n in ("lexical", "dense", "fusion")),
                 m["rss_end_mb"],
             ])
     text = table(
