@@ -56,42 +56,40 @@ def _bump_stats(conn: sqlite3.Connection, chunks: int, length: int) -> None:
 
 
 def add_chunks(conn: sqlite3.Connection, rows: Iterable[tuple[str, Sequence[str]]]) -> None:
-    """Index ``(chunk id, terms)``; call inside the caller's transaction."""
-    n_added = total = 0
-    for cid, terms in rows:
-        counts = Counter(terms)
-        dl = len(terms)
-        cur = conn.execute("INSERT INTO lex_chunks (id, dl) VALUES (?, ?)", (cid, dl))
-        n = cur.lastrowid
-        ids = _term_ids(conn, counts)
-        conn.executemany(
-            "INSERT INTO lex_postings VALUES (?, ?, ?, ?)",
-            [(ids[term], n, tf, dl) for term, tf in counts.items()],
-        )
-        n_added += 1
-        total += dl
-    if n_added:
-        _bump_stats(conn, n_added, total)
+    """Index ``(chunk id, terms)``; call inside the caller's transaction.
 
-
-def _term_ids(conn: sqlite3.Connection, counts: Counter[str]) -> dict[str, int]:
-    """Ids of the terms (created when new), their document frequency raised by one."""
+    A few statements per call, whatever the number of chunks (a document's worth)."""
+    counted = [(cid, Counter(terms), len(terms)) for cid, terms in rows]
+    if not counted:
+        return
+    conn.executemany("INSERT INTO lex_chunks (id, dl) VALUES (?, ?)",
+                     [(cid, dl) for cid, _, dl in counted])
+    numbers = _lookup(conn, [cid for cid, _, _ in counted], "SELECT id, n FROM lex_chunks "
+                      "WHERE id IN ({})")
+    # document frequency: +1 per chunk holding the term
+    df = Counter(term for _, counts, _ in counted for term in counts)
     conn.executemany(
-        "INSERT INTO lex_terms (term, df) VALUES (?, 1) "
-        "ON CONFLICT(term) DO UPDATE SET df = df + 1",
-        [(t,) for t in counts],
+        "INSERT INTO lex_terms (term, df) VALUES (?, ?) "
+        "ON CONFLICT(term) DO UPDATE SET df = df + excluded.df",
+        list(df.items()),
     )
-    return _lookup(conn, list(counts))
+    ids = _lookup(conn, list(df))
+    conn.executemany(
+        "INSERT INTO lex_postings VALUES (?, ?, ?, ?)",
+        [(ids[term], numbers[cid], tf, dl)
+         for cid, counts, dl in counted for term, tf in counts.items()],
+    )
+    _bump_stats(conn, len(counted), sum(dl for _, _, dl in counted))
 
 
-def _lookup(conn: sqlite3.Connection, terms: Sequence[str]) -> dict[str, int]:
+def _lookup(
+    conn: sqlite3.Connection, keys: Sequence[str],
+    sql: str = "SELECT term, t FROM lex_terms WHERE term IN ({})",
+) -> dict[str, int]:
     out: dict[str, int] = {}
-    for start in range(0, len(terms), 500):
-        part = terms[start : start + 500]
-        marks = ",".join("?" * len(part))
-        out.update(conn.execute(
-            f"SELECT term, t FROM lex_terms WHERE term IN ({marks})", part
-        ).fetchall())
+    for start in range(0, len(keys), 500):
+        part = list(keys[start : start + 500])
+        out.update(conn.execute(sql.format(",".join("?" * len(part))), part).fetchall())
     return out
 
 
