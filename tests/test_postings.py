@@ -137,3 +137,22 @@ def test_an_older_catalog_is_indexed_on_open(tmp_path: Path):
     conn.commit()
     conn.close()
     assert Catalog(path).lexical_search(analyze("Banque des Territoires"), 10) == expected
+
+
+def test_common_terms_past_the_budget_still_score_exactly(tmp_path: Path):
+    catalog = Catalog(tmp_path / "catalog.sqlite3")
+    for doc, texts in DOCS.items():
+        _write(catalog, doc, texts)
+    conn = catalog._conn()
+    terms = analyze("territoire Modane")  # df 3 and 2
+    exact = dict(postings.search(conn, terms, 10))
+    # a budget of one posting takes the candidates from the rarest term alone...
+    pruned = postings.search(conn, terms, 3, budget=1)
+    assert {c for c, _ in pruned} == {"c-0", "c-1"}  # the chunks about Modane
+    assert "b-0" in exact  # (territoire alone, missed: the documented approximation)
+    # ...but every term counts in the scores returned, best first
+    assert [s for _, s in pruned] == pytest.approx([exact[c] for c, _ in pruned])
+    assert [s for _, s in pruned] == sorted((s for _, s in pruned), reverse=True)
+    keep = Filters(visibilities=["public"]).matches
+    assert postings.search(conn, terms, 3, allow=keep, meta_of=catalog.chunk_metas,
+                           budget=1)[0][0] == pruned[0][0]

@@ -148,6 +148,9 @@ def document_frequencies(conn: sqlite3.Connection, terms: Sequence[str]) -> dict
     return out
 
 
+POSTINGS_BUDGET = 50_000
+
+
 def search(
     conn: sqlite3.Connection,
     query_terms: Sequence[str],
@@ -155,12 +158,18 @@ def search(
     *,
     allow: Callable[[dict[str, Any]], bool] | None = None,
     meta_of: Callable[[list[str]], dict[str, dict[str, Any]]] | None = None,
+    budget: int = POSTINGS_BUDGET,
 ) -> list[tuple[str, float]]:
     """The ``n`` best chunks by BM25 (score > 0), best first, among those ``allow`` keeps.
 
     Repeated query terms count once per occurrence, as in :meth:`BM25.scores`. With a
     filter, candidates are read in score order, a page at a time, until ``n`` pass
     (``meta_of`` gives their metadata).
+
+    Exact while the query's terms have at most ``budget`` postings in all. Past it (very
+    common terms in a very large index), candidates come from the rarest terms that fit
+    the budget (at least one), and each candidate is then scored with every term: the
+    scores are exact, a chunk matching only common terms may be missed.
     """
     counts = Counter(query_terms)
     if not counts or n <= 0:
@@ -174,7 +183,15 @@ def search(
     ).fetchall()
     if not rows:
         return []
-    weights = [(t, idf(n_docs, df) * counts[term]) for t, df, term in rows]
+    rows.sort(key=lambda r: r[1])
+    kept, total = [], 0
+    for row in rows:
+        if kept and total + row[1] > budget:
+            break
+        kept.append(row)
+        total += row[1]
+    pruned = len(kept) < len(rows)
+    weights = [(t, idf(n_docs, df) * counts[term]) for t, df, term in kept]
     values = ",".join("(?, ?)" for _ in weights)
     args: list[Any] = [x for pair in weights for x in pair]
     sql = (
@@ -186,26 +203,32 @@ def search(
         ") s JOIN lex_chunks c ON c.n = s.n ORDER BY s.score DESC, s.n"
     )
     base = [*args, K1 + 1.0, K1, B, B, avgdl]
-    if allow is None:
-        return [(cid, float(s)) for cid, s in conn.execute(sql, [*base, n, 0]) if s > 0]
-    if meta_of is None:
-        raise ValueError("a filtered lexical search needs meta_of")
+
+    def page_of(limit: int, offset: int) -> list[tuple[str, float]]:
+        batch = [(cid, float(sc)) for cid, sc in conn.execute(sql, [*base, limit, offset])]
+        if pruned:  # every term counts in the final score
+            full = score_ids(conn, query_terms, [cid for cid, _ in batch])
+            batch = [(cid, full.get(cid, sc)) for cid, sc in batch]
+        return batch
+
     out: list[tuple[str, float]] = []
-    page = max(4 * n, 200)
+    page = max(4 * n, 200) if (allow is not None or pruned) else n
     offset = 0
-    while len(out) < n:
-        batch = conn.execute(sql, [*base, page, offset]).fetchall()
-        metas = meta_of([cid for cid, _ in batch])
+    while True:
+        batch = page_of(page, offset)
+        metas = meta_of([cid for cid, _ in batch]) if allow is not None and meta_of else {}
+        if allow is not None and meta_of is None:
+            raise ValueError("a filtered lexical search needs meta_of")
         for cid, score in batch:
-            if score > 0 and cid in metas and allow(metas[cid]):
-                out.append((cid, float(score)))
-                if len(out) == n:
-                    break
-        if len(batch) < page:
+            if score > 0 and (allow is None or (cid in metas and allow(metas[cid]))):
+                out.append((cid, score))
+        if len(out) >= n or len(batch) < page:
             break
         offset += page
         page *= 4
-    return out
+    if pruned:
+        out.sort(key=lambda kv: -kv[1])
+    return out[:n]
 
 
 def score_ids(
