@@ -217,6 +217,9 @@ class NoVectors:
     def similarities(self, vector: Any, ids: list[str]) -> dict[str, float]:
         return {}
 
+    def present(self, ids: list[str]) -> set[str]:
+        return set()
+
 
 class MemoryView:
     """The former in-memory lexical view, rebuilt as it was: every chunk's id, metadata,

@@ -94,9 +94,11 @@ def retrieve(
     if settings.fusion == "score":
         fused = _score_fusion(index, terms, vector, dense_score, lexical_score, settings)
     else:
+        vectors = index.store.present([c for c in lexical_score if c not in dense_score])
         fused = rrf_fuse(
             [([cid for cid, _ in dense], settings.dense_weight),
-             ([cid for cid, _ in lexical], settings.lexical_weight)],
+             ([cid for cid, _ in lexical if cid in dense_score or cid in vectors],
+              settings.lexical_weight)],
             k=settings.rrf_k,
         )
     timings["fusion"] = (time.perf_counter() - t3) * 1000
