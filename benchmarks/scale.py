@@ -8,6 +8,7 @@ import json
 import os
 import random
 import shutil
+import sqlite3
 import statistics
 import subprocess
 import sys
@@ -338,6 +339,35 @@ def embedder_rss(spec: str) -> dict[str, float]:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+def replicate(index_dir: Path, factor: int) -> dict[str, float]:
+    """Multiply an existing catalog by ``factor`` in SQL (chunks, documents and postings
+    copied with new ids; document frequencies and corpus statistics scaled): the lexical
+    side of a much larger index without going through ingest. Vectors are not copied."""
+    conn = sqlite3.connect(index_dir / "catalog.sqlite3", isolation_level=None)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA cache_size=-262144")
+    t0 = time.perf_counter()
+    top = conn.execute("SELECT MAX(n) FROM lex_chunks").fetchone()[0]
+    conn.execute("BEGIN")
+    for k in range(1, factor):
+        conn.execute("INSERT INTO documents SELECT doc_id || '-r' || ?, root, source || '-r' || ?, "
+                     "sha256, meta, n_pages, n_chunks, indexed_at FROM documents "
+                     "WHERE doc_id NOT LIKE '%-r%'", (k, k))
+        conn.execute("INSERT INTO chunks SELECT id || '-r' || ?, doc_id || '-r' || ?, ordinal, "
+                     "text, terms, meta FROM chunks WHERE id NOT LIKE '%-r%'", (k, k))
+        conn.execute("INSERT INTO lex_chunks (n, id, dl) SELECT n + ? * ?, id || '-r' || ?, dl "
+                     "FROM lex_chunks WHERE n <= ?", (k, top, k, top))
+        conn.execute("INSERT INTO lex_postings SELECT t, n + ? * ?, tf, dl FROM lex_postings "
+                     "WHERE n <= ? ORDER BY t, n", (k, top, top))
+        log(f"  replica {k + 1} / {factor}")
+    conn.execute("UPDATE lex_terms SET df = df * ?", (factor,))
+    conn.execute("UPDATE lex_stats SET value = value * ?", (factor,))
+    conn.execute("COMMIT")
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    conn.close()
+    return {"replicate_s": round(time.perf_counter() - t0, 1)}
+
+
 def results(
     args: argparse.Namespace,
     base: list[tuple[str, str, list[str]]],
@@ -385,6 +415,7 @@ def main() -> None:
                         help="a running Chroma server for the vectors (default: embedded)")
     parser.add_argument("--keep", action="store_true", help="keep the index folder afterwards")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    parser.add_argument("--replicate", type=int, default=0, help=argparse.SUPPRESS)
     parser.add_argument("--probe", choices=["disk", "memory"], help=argparse.SUPPRESS)
     parser.add_argument("--probe-vectors", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--probe-no-dense", action="store_true", help=argparse.SUPPRESS)
@@ -394,6 +425,13 @@ def main() -> None:
     args = parser.parse_args()
     if args.probe:
         probe(args)
+        return
+    if args.replicate:
+        # Lexical side only, on a --keep index: x FACTOR in SQL, then one 'disk' probe.
+        info = replicate(args.index, args.replicate)
+        info["disk"] = run_probe(args, "disk", CACHE_DIR / "scale-queries.npz", False)
+        info["catalog_mb"] = round((args.index / "catalog.sqlite3").stat().st_size / 1e6, 1)
+        print(json.dumps(info))
         return
 
     if not (PIAF / "docs").is_dir():
