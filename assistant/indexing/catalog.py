@@ -99,12 +99,13 @@ class Catalog:
         conn = self._conn()
         conn.executescript(_SCHEMA)
         conn.executescript(postings.SCHEMA)
-        if (self.get("lexical_version"), self.get("lexical_generation")) != (
-            postings.VERSION, self.get("generation")
-        ):
+        if self._postings_stale():
             # A catalog written before the postings tables, or by a version that did not
-            # keep them: index its stored terms once.
+            # keep them: index its stored terms once (checked again under the write lock,
+            # so that instances starting together rebuild once).
             with self._tx() as tx:
+                if not self._postings_stale():
+                    return
                 postings.rebuild(tx)
                 tx.execute(
                     "INSERT INTO kv VALUES ('lexical_version', ?) "
@@ -112,6 +113,10 @@ class Catalog:
                     (postings.VERSION,),
                 )
                 self._bump(tx)
+
+    def _postings_stale(self) -> bool:
+        return (self.get("lexical_version"), self.get("lexical_generation")) != (
+            postings.VERSION, self.get("generation"))
 
     def _conn(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
