@@ -115,11 +115,8 @@ class Settings(BaseSettings):
         return self.index_dir / "embcache.sqlite3"
 
     @property
-    def lexical_path(self) -> Path:
-        return self.index_dir / "lexical.sqlite3"
-
-    @property
     def catalog_path(self) -> Path:
+        """Documents, chunks and the BM25 postings, in one SQLite file."""
         return self.index_dir / "catalog.sqlite3"
 
     @property
