@@ -92,7 +92,6 @@ def span5(corpus: Corpus, q: EvalQuestion, ranked: list[int]) -> bool:
 
 
 Ranker = Callable[[int], list[int]]
-Candidates = dict[int, float]
 
 
 def evaluate(corpus: Corpus, questions: list[EvalQuestion], ranker: Ranker) -> float:
