@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -52,6 +52,16 @@ class Settings(BaseSettings):
     top_k: int = Field(default=5, description="Passages cited at most per answer.")
     candidates: int = Field(
         default=40, description="Candidates taken from each retriever before fusion."
+    )
+    fusion: Literal["score", "rrf"] = Field(
+        default="score",
+        description="How the dense and lexical rankings are fused: 'score' (min-max "
+        "normalised scores, dense_share of the dense one; tuned on the dev halves of the "
+        "shared sets, see docs/benchmarks.md) or 'rrf' (weighted reciprocal rank).",
+    )
+    dense_share: float = Field(
+        default=0.6, ge=0.0, le=1.0,
+        description="Share of the dense score in 'score' fusion (the lexical gets the rest).",
     )
     rrf_k: int = Field(default=60, description="RRF constant (rank offset).")
     dense_weight: float = Field(default=1.0, description="Weight of the dense ranking in fusion.")
@@ -141,11 +151,8 @@ class Settings(BaseSettings):
         return self.index_dir / "embcache.sqlite3"
 
     @property
-    def lexical_path(self) -> Path:
-        return self.index_dir / "lexical.sqlite3"
-
-    @property
     def catalog_path(self) -> Path:
+        """Documents, chunks and the BM25 postings, in one SQLite file."""
         return self.index_dir / "catalog.sqlite3"
 
     @property
