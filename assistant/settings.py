@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -53,6 +53,16 @@ class Settings(BaseSettings):
     candidates: int = Field(
         default=40, description="Candidates taken from each retriever before fusion."
     )
+    fusion: Literal["score", "rrf"] = Field(
+        default="score",
+        description="How the dense and lexical rankings are fused: 'score' (min-max "
+        "normalised scores, dense_share of the dense one; tuned on the dev halves of the "
+        "shared sets, see docs/benchmarks.md) or 'rrf' (weighted reciprocal rank).",
+    )
+    dense_share: float = Field(
+        default=0.6, ge=0.0, le=1.0,
+        description="Share of the dense score in 'score' fusion (the lexical gets the rest).",
+    )
     rrf_k: int = Field(default=60, description="RRF constant (rank offset).")
     dense_weight: float = Field(default=1.0, description="Weight of the dense ranking in fusion.")
     lexical_weight: float = Field(default=1.0, description="Weight of the lexical ranking.")
@@ -60,10 +70,11 @@ class Settings(BaseSettings):
     chunk_max_tokens: int = Field(default=220, description="Largest chunk, in tokens.")
     chunk_overlap_tokens: int = Field(default=30, description="Overlap between split chunks.")
     max_answer_sentences: int = Field(default=5, description="Sentences in an answer, at most.")
-    refusal_threshold: float = Field(
-        default=0.5,
-        description="Refuse when the best passage covers less than this share of the "
-        "question's idf-weighted terms (calibrated on eval/gold.jsonl, see docs/refusal.md).",
+    answerability_threshold: float | None = Field(
+        default=None, ge=0.0, le=1.0,
+        description="Refuse when the answerability model gives the documents less than this "
+        "probability of answering; default: the threshold chosen on the gold dev split and "
+        "shipped with the model (see docs/understanding.md).",
     )
     max_file_mb: float = Field(default=50.0, description="Files larger than this are refused.")
     max_pages: int = Field(default=3000, description="PDFs with more pages are refused.")
@@ -150,11 +161,8 @@ class Settings(BaseSettings):
         return self.index_dir / "embcache.sqlite3"
 
     @property
-    def lexical_path(self) -> Path:
-        return self.index_dir / "lexical.sqlite3"
-
-    @property
     def catalog_path(self) -> Path:
+        """Documents, chunks and the BM25 postings, in one SQLite file."""
         return self.index_dir / "catalog.sqlite3"
 
     @property

@@ -1,23 +1,30 @@
-"""Query latency, lexical-view build time and disk size at 1k / 10k / 100k chunks."""
+"""Index build, disk, start-up RSS, first-query and warm latency at 1k .. 1M chunks."""
 
 from __future__ import annotations
 
 import argparse
 import hashlib
 import json
+import os
 import random
 import shutil
+import sqlite3
 import statistics
+import subprocess
+import sys
 import time
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from common import (
     CACHE_DIR,
+    PROJECT_ROOT,
     RESULTS_DIR,
     dir_size_mb,
     log,
+    percentile,
     rss_mb,
     summary_ms,
     table,
@@ -25,12 +32,13 @@ from common import (
 )
 
 from assistant.embedding.embedders import make_embedder
-from assistant.indexing.index import Index, embedding_text
-from assistant.indexing.lexical import analyze
+from assistant.indexing.index import Index
+from assistant.indexing.lexical import BM25, analyze, expand_query
 from assistant.ingest.chunking import chunk_document, split_sentences
 from assistant.ingest.loaders import load_document
 from assistant.ingest.metadata import Manifest, build_meta
 from assistant.search.filters import chunk_metadata
+from assistant.search.fusion import rrf_fuse
 from assistant.search.retrieval import retrieve
 from assistant.settings import get_settings
 from assistant.types import Chunk, DocumentMeta, Page
@@ -47,7 +55,12 @@ METHOD = (
     "100 chunks, written with catalog.replace_document (lexical terms from "
     "lexical.analyze) and store.upsert in batches of 1000. Sizes are built cumulatively in "
     "one index (1k, then grown to 10k, then to 100k). Queries: the first 30 questions of "
-    "piaf-wikipedia/questions.jsonl, embedded by the real model inside retrieve()."
+    "piaf-wikipedia/questions.jsonl, embedded once by the real model in the parent; each "
+    "measure runs in a fresh process (an app instance's start): open the index, then the "
+    "first query and the warm ones through retrieve() with those query vectors (the "
+    "embedder's own memory, constant in the corpus size, is measured apart). Mode 'disk' "
+    "is today's on-disk BM25 (postings in the catalog); mode 'memory' rebuilds the former "
+    "in-memory view (every chunk's id, metadata, text and a BM25 matrix) and fuses the same way."
 )
 
 
@@ -101,6 +114,20 @@ def vary(text: str, copy: int, serial: int, rng: random.Random) -> str:
     return f"{text} (variante {copy}-{serial})"
 
 
+@lru_cache(maxsize=1_000_000)
+def _sentence_terms(sentence: str) -> tuple[str, ...]:
+    return tuple(analyze(sentence))
+
+
+def fast_terms(context: str, text: str) -> list[str]:
+    """analyze(embedding_text) sentence by sentence, each sentence analysed once: copies
+    reuse the base chunks' sentences, so a million chunks cost a few thousand analyses."""
+    out = list(_sentence_terms(context))
+    for a, b in split_sentences(text):
+        out += _sentence_terms(text[a:b])
+    return out
+
+
 def noisy(vector: np.ndarray, noise: float, rng: np.random.Generator) -> np.ndarray:
     dim = vector.shape[0]
     out = vector + rng.normal(0.0, noise / np.sqrt(dim), dim).astype(np.float32)
@@ -114,6 +141,7 @@ def grow(
     start: int,
     stop: int,
     noise: float,
+    with_vectors: bool = True,
 ) -> dict[str, float]:
     """Write chunks number ``start``..``stop`` (synthetic documents of 100 chunks)."""
     rng = random.Random(start)
@@ -143,9 +171,9 @@ def grow(
                 page_start=None, page_end=None, char_start=0, char_end=len(text),
                 ordinal=ordinal,
             ))
-            vecs.append(vectors[b] if copy == 0 else noisy(vectors[b], noise, nrng))
-        texts = [embedding_text(c, meta) for c in chunks]
-        terms = [analyze(t) for t in texts]
+            if with_vectors:
+                vecs.append(vectors[b] if copy == 0 else noisy(vectors[b], noise, nrng))
+        terms = [fast_terms(" > ".join([meta.title, *c.heading_path]), c.text) for c in chunks]
         metas = [chunk_metadata(c, meta) for c in chunks]
         pages = [Page(number=None, text=c.text) for c in chunks]
         t1 = time.perf_counter()
@@ -157,7 +185,9 @@ def grow(
         pending_vecs += vecs
         pending_texts += [c.text for c in chunks]
         pending_metas += metas
-        if len(pending_ids) >= 1000 or doc_start + CHUNKS_PER_DOC >= stop:
+        if not with_vectors:
+            pending_ids, pending_vecs, pending_texts, pending_metas = [], [], [], []
+        elif len(pending_ids) >= 1000 or doc_start + CHUNKS_PER_DOC >= stop:
             t3 = time.perf_counter()
             index.store.upsert(pending_ids, np.vstack(pending_vecs), pending_texts, pending_metas)
             t_store += time.perf_counter() - t3
@@ -167,33 +197,175 @@ def grow(
     return {"make_s": t_make, "catalog_s": t_catalog, "store_s": t_store}
 
 
-def measure(index: Index, questions: list[str], k: int) -> dict[str, Any]:
-    """View build (median of 3 rebuilds), first query, then retrieve() over the questions."""
-    builds = []
-    for _ in range(3):
-        index.catalog._view = None  # force a rebuild, as after another process's write
-        t0 = time.perf_counter()
-        index.catalog.view()
-        builds.append((time.perf_counter() - t0) * 1000)
+class Precomputed:
+    """Query vectors computed by the parent, looked up by text: the probe's 'embedder'."""
+
+    def __init__(self, model_id: str, vectors: dict[str, np.ndarray]) -> None:
+        self.model_id = model_id
+        self.dim = len(next(iter(vectors.values())))
+        self._vectors = vectors
+
+    def embed(self, texts: list[str], *, is_query: bool = False) -> np.ndarray:
+        return np.vstack([self._vectors[t] for t in texts])
+
+
+class NoVectors:
+    """Stands for the vector store at sizes built without vectors: no dense candidates."""
+
+    def query(self, vector: Any, k: int, where: Any = None) -> list[tuple[str, float]]:
+        return []
+
+    def similarities(self, vector: Any, ids: list[str]) -> dict[str, float]:
+        return {}
+
+    def present(self, ids: list[str]) -> set[str]:
+        return set()
+
+
+class MemoryView:
+    """The former in-memory lexical view, rebuilt as it was: every chunk's id, metadata,
+    text, and a BM25 matrix over the stored terms."""
+
+    def __init__(self, index: Index) -> None:
+        rows = index.catalog._conn().execute(
+            "SELECT id, terms, meta, text FROM chunks ORDER BY doc_id, ordinal"
+        ).fetchall()
+        self.ids = [r[0] for r in rows]
+        self.metas = [json.loads(r[2]) for r in rows]
+        self.texts = [r[3] for r in rows]
+        self.bm25 = BM25(r[1].split() for r in rows)
+        self.position = {cid: i for i, cid in enumerate(self.ids)}
+
+
+def memory_retrieve(index: Index, view: MemoryView, query: str, k: int) -> dict[str, float]:
+    """The former retrieve() over a MemoryView (no filters), with its timings."""
+    settings = index.settings
     t0 = time.perf_counter()
-    retrieve(index, questions[0], k=k)
+    terms = analyze(expand_query(query))
+    scores = view.bm25.scores(terms)
+    top = np.argsort(-scores, kind="stable")[: settings.candidates]
+    lexical = [view.ids[p] for p in top if scores[p] > 0]
+    t1 = time.perf_counter()
+    vector = index.embedder.embed([query], is_query=True)[0]
+    t2 = time.perf_counter()
+    dense = [cid for cid, _ in index.store.query(vector, settings.candidates)
+             if cid in view.position]
+    t3 = time.perf_counter()
+    fused = rrf_fuse([(dense, settings.dense_weight), (lexical, settings.lexical_weight)],
+                     k=settings.rrf_k, limit=k)
+    _ = [(view.texts[view.position[c]], view.metas[view.position[c]]) for c, _ in fused]
+    t4 = time.perf_counter()
+    return {"retrieve": (t4 - t0) * 1000, "lexical": (t1 - t0) * 1000,
+            "embed": (t2 - t1) * 1000, "dense": (t3 - t2) * 1000}
+
+
+def probe(args: argparse.Namespace) -> None:
+    """One app-instance start on an existing index: RSS, first query, warm queries."""
+    rss_python = rss_mb()
+    payload = np.load(args.probe_vectors, allow_pickle=False)
+    questions = [str(q) for q in payload["questions"]]
+    vectors = {q: payload["vectors"][i] for i, q in enumerate(questions)}
+    t0 = time.perf_counter()
+    settings = get_settings(index_dir=args.index, embedder=args.embedder,
+                            chroma_url=args.chroma_url)
+    index = Index(settings, embedder=Precomputed(str(payload["model_id"]), vectors))
+    index.store  # noqa: B018 - open the Chroma client and collection, as the app's start does
+    if args.probe_no_dense:
+        index._store = NoVectors()  # type: ignore[assignment]
+    open_ms = (time.perf_counter() - t0) * 1000
+    rss_start = rss_mb()
+    views: list[MemoryView] = []
+
+    def one(q: str) -> dict[str, float]:
+        if args.probe == "memory":
+            if not views:  # built on the first query, as the former catalog.view() was
+                views.append(MemoryView(index))
+            return memory_retrieve(index, views[0], q, args.k)
+        return retrieve(index, q, k=args.k).timings_ms
+
+    t0 = time.perf_counter()
+    one(questions[0])
     first = (time.perf_counter() - t0) * 1000
     totals: list[float] = []
-    parts: dict[str, list[float]] = {"lexical": [], "embed": [], "dense": []}
-    for q in questions:
-        r = retrieve(index, q, k=k)
-        totals.append(r.timings_ms["retrieve"])
-        for name in parts:
-            parts[name].append(r.timings_ms.get(name, 0.0))
-    return {
-        "view_build_ms": round(statistics.median(builds), 1),
-        "view_build_runs_ms": [round(b, 1) for b in builds],
+    parts: dict[str, list[float]] = {"lexical": [], "dense": [], "fusion": []}
+    for _ in range(2):  # every question twice: 2 x --queries warm timings
+        for q in questions:
+            timing = one(q)
+            totals.append(timing["retrieve"])
+            for name in parts:
+                parts[name].append(timing.get(name, 0.0))
+    print(json.dumps({
+        "mode": args.probe,
+        "open_ms": round(open_ms, 1),
+        "rss_python_mb": round(rss_python, 0),
+        "rss_start_mb": round(rss_start, 0),
         "first_query_ms": round(first, 1),
         "retrieve_ms": summary_ms(totals),
         "parts_p50_ms": {n: round(statistics.median(v), 2) for n, v in parts.items()},
-        "index_mb": round(dir_size_mb(index.settings.index_dir), 1),
-        "rss_mb": round(rss_mb(), 0),
-    }
+        "parts_p95_ms": {n: round(percentile(v, 95), 2) for n, v in parts.items()},
+        "rss_end_mb": round(rss_mb(), 0),
+        "rss_peak_mb": round(rss_mb("VmHWM"), 0),
+    }))
+
+
+def run_probe(
+    args: argparse.Namespace, mode: str, vectors_path: Path, dense: bool
+) -> dict[str, Any]:
+    cmd = [sys.executable, __file__, "--probe", mode, "--probe-vectors", str(vectors_path),
+           "--index", str(args.index), "--embedder", args.embedder, "--k", str(args.k)]
+    if not dense:
+        cmd.append("--probe-no-dense")
+    if args.chroma_url:
+        cmd += ["--chroma-url", args.chroma_url]
+    done = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        log(f"probe {mode} failed: {done.stderr[-2000:]}")
+        return {"mode": mode, "error": done.stderr[-500:]}
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def embedder_rss(spec: str) -> dict[str, float]:
+    """RSS of a process holding only the embedder, after one query: constant in corpus size."""
+    code = ("import json, time; from assistant.embedding.embedders import make_embedder; "
+            f"from common import rss_mb; e = make_embedder({spec!r}); t = time.perf_counter(); "
+            "e.embed(['Quelle est la capitale ?'], is_query=True); "
+            "print(json.dumps({'rss_mb': round(rss_mb(), 0), "
+            "'first_embed_ms': round((time.perf_counter() - t) * 1000, 1)}))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=False, cwd=Path(__file__).parent,
+                          env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT)})
+    if done.returncode != 0:
+        return {"error": done.stderr[-300:]}
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def replicate(index_dir: Path, factor: int) -> dict[str, float]:
+    """Multiply an existing catalog by ``factor`` in SQL (chunks, documents and postings
+    copied with new ids; document frequencies and corpus statistics scaled): the lexical
+    side of a much larger index without going through ingest. Vectors are not copied."""
+    conn = sqlite3.connect(index_dir / "catalog.sqlite3", isolation_level=None)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA cache_size=-262144")
+    t0 = time.perf_counter()
+    top = conn.execute("SELECT MAX(n) FROM lex_chunks").fetchone()[0]
+    conn.execute("BEGIN")
+    for k in range(1, factor):
+        conn.execute("INSERT INTO documents SELECT doc_id || '-r' || ?, root, source || '-r' || ?, "
+                     "sha256, meta, n_pages, n_chunks, indexed_at FROM documents "
+                     "WHERE doc_id NOT LIKE '%-r%'", (k, k))
+        conn.execute("INSERT INTO chunks SELECT id || '-r' || ?, doc_id || '-r' || ?, ordinal, "
+                     "text, terms, meta FROM chunks WHERE id NOT LIKE '%-r%'", (k, k))
+        conn.execute("INSERT INTO lex_chunks (n, id, dl) SELECT n + ? * ?, id || '-r' || ?, dl "
+                     "FROM lex_chunks WHERE n <= ?", (k, top, k, top))
+        conn.execute("INSERT INTO lex_postings SELECT t, n + ? * ?, tf, dl FROM lex_postings "
+                     "WHERE n <= ? ORDER BY t, n", (k, top, top))
+        log(f"  replica {k + 1} / {factor}")
+    conn.execute("UPDATE lex_terms SET df = df * ?", (factor,))
+    conn.execute("UPDATE lex_stats SET value = value * ?", (factor,))
+    conn.execute("COMMIT")
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    conn.close()
+    return {"replicate_s": round(time.perf_counter() - t0, 1)}
 
 
 def results(
@@ -204,12 +376,15 @@ def results(
     rows: list[dict[str, Any]],
     *,
     partial: bool,
+    embedder_mem: dict[str, float],
 ) -> dict[str, Any]:
     return {
         "benchmark": "scale",
         "partial": partial,
         "method": METHOD,
         "embedder": args.embedder,
+        "embedder_process": embedder_mem,
+        "chroma": args.chroma_url or "embedded",
         "base_chunks": len(base),
         "base_embed_s": round(embed_s, 1),
         "base_embed_chunks_per_s": round(len(base) / embed_s, 2) if embed_s else None,
@@ -224,6 +399,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__ + "\n\n" + METHOD)
     parser.add_argument("--sizes", default="1000,10000,100000",
                         help="comma-separated chunk counts, increasing (default 1000,10000,100000)")
+    parser.add_argument("--memory-max", type=int, default=100_000,
+                        help="also measure the former in-memory view up to this size")
     parser.add_argument("--base", type=int, default=1000,
                         help="distinct piaf chunks embedded with the real model (default 1000)")
     parser.add_argument("--embedder", default=get_settings().embedder,
@@ -234,9 +411,28 @@ def main() -> None:
     parser.add_argument("--k", type=int, default=5, help="hits per query (default 5)")
     parser.add_argument("--index", type=Path, default=CACHE_DIR / "scale-index",
                         help="index folder, emptied first (default .cache/bench/scale-index)")
+    parser.add_argument("--chroma-url", default=None,
+                        help="a running Chroma server for the vectors (default: embedded)")
     parser.add_argument("--keep", action="store_true", help="keep the index folder afterwards")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    parser.add_argument("--replicate", type=int, default=0, help=argparse.SUPPRESS)
+    parser.add_argument("--probe", choices=["disk", "memory"], help=argparse.SUPPRESS)
+    parser.add_argument("--probe-vectors", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--probe-no-dense", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--vectors-max", type=int, default=1_000_000,
+                        help="write vectors to Chroma up to this size only; larger sizes "
+                        "measure the lexical side and the catalog alone (default: all)")
     args = parser.parse_args()
+    if args.probe:
+        probe(args)
+        return
+    if args.replicate:
+        # Lexical side only, on a --keep index: x FACTOR in SQL, then one 'disk' probe.
+        info = replicate(args.index, args.replicate)
+        info["disk"] = run_probe(args, "disk", CACHE_DIR / "scale-queries.npz", False)
+        info["catalog_mb"] = round((args.index / "catalog.sqlite3").stat().st_size / 1e6, 1)
+        print(json.dumps(info))
+        return
 
     if not (PIAF / "docs").is_dir():
         parser.error(f"{PIAF}/docs is missing: this benchmark needs the piaf-wikipedia data")
@@ -256,54 +452,78 @@ def main() -> None:
     chunk_s = time.perf_counter() - t0
     vectors, embed_s = base_vectors(base, args.embedder)
     log(f"base: {len(base)} chunks (chunked in {chunk_s:.1f} s, embedded in {embed_s:.1f} s)")
+    embedder = make_embedder(args.embedder)
+    vectors_path = CACHE_DIR / "scale-queries.npz"
+    np.savez(vectors_path, questions=np.array(questions),
+             vectors=embedder.embed(questions, is_query=True), model_id=embedder.model_id)
+    embedder_mem = embedder_rss(args.embedder)
+    log(f"embedder process alone: {embedder_mem}")
 
     if args.index.exists():
         shutil.rmtree(args.index)
-    settings = get_settings(index_dir=args.index, embedder=args.embedder)
-    index = Index(settings)
-    index.embedder  # noqa: B018 - load the model before timing anything
+    settings = get_settings(index_dir=args.index, embedder=args.embedder,
+                            chroma_url=args.chroma_url)
+    index = Index(settings, embedder=embedder)
     rows: list[dict[str, Any]] = []
     written = 0
     for size in sizes:
         log(f"growing the index from {written} to {size} chunks...")
         t_build = time.perf_counter()
-        parts = grow(index, base, vectors, written, size, args.noise)
+        with_vectors = size <= args.vectors_max
+        parts = grow(index, base, vectors, written, size, args.noise, with_vectors)
         build_s = time.perf_counter() - t_build
         written = size
+        index.catalog._conn().execute("PRAGMA wal_checkpoint(TRUNCATE)")
         log(f"measuring at {size} chunks...")
-        result = measure(index, questions, args.k)
-        result.update(
-            size=size,
-            chunks_in_catalog=index.catalog.counts()[1],
-            vectors_in_store=index.store.count(),
-            build_s=round(build_s, 1),
-            build_parts_s={k: round(v, 1) for k, v in parts.items()},
-        )
+        result: dict[str, Any] = {
+            "size": size,
+            "chunks_in_catalog": index.catalog.counts()[1],
+            "vectors_in_store": index.store.count(),
+            "build_s": round(build_s, 1),
+            "build_parts_s": {k: round(v, 1) for k, v in parts.items()},
+            "index_mb": round(dir_size_mb(args.index), 1),
+            "catalog_mb": round(settings.catalog_path.stat().st_size / 1e6, 1),
+            "dense": with_vectors,
+            "disk": run_probe(args, "disk", vectors_path, with_vectors),
+        }
+        if size <= args.memory_max:
+            result["memory"] = run_probe(args, "memory", vectors_path, with_vectors)
         rows.append(result)
-        partial = results(args, base, embed_s, questions, rows, partial=True)
+        partial = results(args, base, embed_s, questions, rows, partial=True,
+                          embedder_mem=embedder_mem)
         RESULTS_DIR.mkdir(parents=True, exist_ok=True)
         (RESULTS_DIR / "scale.partial.json").write_text(json.dumps(partial, indent=2) + "\n")
-        log(f"  {size}: retrieve p50 {result['retrieve_ms']['p50']} ms, "
-            f"view {result['view_build_ms']} ms, build {result['build_s']} s")
+        log(f"  {size}: {json.dumps(result)}")
     if not args.keep:
         shutil.rmtree(args.index, ignore_errors=True)
-    data = results(args, base, embed_s, questions, rows, partial=False)
+    data = results(args, base, embed_s, questions, rows, partial=False, embedder_mem=embedder_mem)
     (RESULTS_DIR / "scale.partial.json").unlink(missing_ok=True)
+    body = []
+    for r in rows:
+        for mode in ("disk", "memory"):
+            m = r.get(mode)
+            if not m or "error" in m:
+                continue
+            body.append([
+                r["size"], mode, r["build_s"] if mode == "disk" else "",
+                r["index_mb"] if mode == "disk" else "", m["open_ms"], m["rss_start_mb"],
+                m["first_query_ms"], m["retrieve_ms"]["p50"], m["retrieve_ms"]["p95"],
+                "/".join(str(m["parts_p50_ms"].get(n, 0.0))
+                         for n in ("lexical", "dense", "fusion")),
+                m["rss_end_mb"],
+            ])
     text = table(
-        ["chunks", "build (s) +incr", "catalog/store (s)", "view build (ms)", "first query (ms)",
-         "retrieve p50 (ms)", "p95 (ms)", "max (ms)", "lex/embed/dense p50 (ms)", "disk (MB)",
-         "RSS (MB)"],
-        [[r["size"], r["build_s"],
-          f"{r['build_parts_s']['catalog_s']}/{r['build_parts_s']['store_s']}",
-          r["view_build_ms"], r["first_query_ms"], r["retrieve_ms"]["p50"], r["retrieve_ms"]["p95"],
-          r["retrieve_ms"]["max"],
-          "/".join(str(r["parts_p50_ms"][n]) for n in ("lexical", "embed", "dense")),
-          r["index_mb"], r["rss_mb"]] for r in rows],
+        ["chunks", "lexical", "build (s) +incr", "disk (MB)", "open (ms)", "RSS after start (MB)",
+         "first query (ms)", "warm p50 (ms)", "warm p95 (ms)", "lex/dense/fusion p50 (ms)",
+         "RSS after queries (MB)"],
+        body,
     )
-    text = (f"Scale — {len(base)} base chunks embedded by {args.embedder} "
-            f"({data['base_embed_chunks_per_s']} chunks/s), {len(questions)} queries, "
-            f"k={args.k}\n\n{text}\n\nbuild = time to grow the index to this size from the "
-            "previous one (cumulative build).")
+    text = (f"Scale — {len(base)} base chunks embedded by {args.embedder}, "
+            f"{len(questions)} queries (vectors precomputed), k={args.k}, Chroma "
+            f"{data['chroma']}\nembedder process alone: {embedder_mem}\n\n{text}\n\n"
+            "build = time to grow the index to this size from the previous one; open = "
+            "opening catalog and Chroma collection at start; first query includes building "
+            "the view, for 'memory'.")
     write_results("scale", data, args.json, text)
 
 

@@ -57,3 +57,18 @@ def test_cache_key_follows_content_not_hidden_files(tmp_path: Path):
     (tmp_path / "a.md").write_text("deux", encoding="utf-8")
     assert corpus_hash(tmp_path, "x") != first
     assert corpus_hash(tmp_path, "y") != corpus_hash(tmp_path, "x")
+
+
+def test_dev_and_test_halves_are_fixed_and_disjoint():
+    from assistant.evaluation.runner import EvalQuestion, split_questions
+
+    qs = [EvalQuestion(id=f"q{i:03d}", question="?", sources=["a"]) for i in range(101)]
+    dev, test = split_questions(qs, "dev"), split_questions(qs, "test")
+    assert len(dev) == 51 and len(test) == 50
+    assert {q.id for q in dev}.isdisjoint({q.id for q in test})
+    assert split_questions(qs, "all") == qs
+    # the split depends on the ids only: same halves whatever the file order
+    assert {q.id for q in split_questions(qs[::-1], "dev")} == {q.id for q in dev}
+    assert {q.id for q in split_questions(qs, "dev", seed=17)} != {q.id for q in dev}
+    with pytest.raises(ConfigError, match="'train'"):
+        split_questions(qs, "train")

@@ -204,6 +204,10 @@ class AnswerabilityModel:
         return AnswerabilityModel(weights, self.bias, self.threshold, self.mean, self.scale,
                                   {**self.meta, "embedding_features": "off"})
 
+    def with_threshold(self, threshold: float) -> AnswerabilityModel:
+        return AnswerabilityModel(self.weights, self.bias, threshold, self.mean, self.scale,
+                                  self.meta)
+
     def to_json(self) -> str:
         return json.dumps(asdict(self), ensure_ascii=False, indent=1)
 

@@ -26,6 +26,7 @@ from assistant.communes.registry import Commune, Registry, load_registry
 from assistant.embedding.embedders import embedder_fingerprint
 from assistant.indexing.index import Index
 from assistant.indexing.lexical import analyze, fold
+from assistant.indexing.postings import idf as idf_of_df
 from assistant.search.access import Role
 from assistant.search.filters import Filters
 from assistant.search.retrieval import retrieve
@@ -47,20 +48,26 @@ _OURS = re.compile(r"\b(notre|nos|nous|on|chez nous|ma commune|notre commune)\b"
 
 
 class Idf:
-    """idf of a term from the lexical index, as a mapping (unknown terms are rare)."""
+    """idf of a term from the lexical index, as a mapping, memoised for one question (each
+    lookup reads the on-disk statistics); unseen terms get the highest idf."""
 
     def __init__(self, index: Index) -> None:
-        self._bm25 = index.catalog.view().bm25
+        self._idf = index.catalog.view().bm25
+        self._memo: dict[str, float] = {}
+        self._unseen = idf_of_df(self._idf.n_docs, 0)
 
     def get(self, term: str, default: float = 0.0) -> float:
-        return self._bm25.idf_of(term)
+        value = self._memo.get(term)
+        if value is None:
+            value = self._memo[term] = self._idf.idf_of(term)
+        return value
 
     def __getitem__(self, term: str) -> float:
-        return self._bm25.idf_of(term)
+        return self.get(term)
 
     def known(self, term: str) -> bool:
         """The term occurs in at least one passage."""
-        return term in self._bm25.vocab
+        return self.get(term) < self._unseen - 1e-9
 
 
 @dataclass
@@ -289,6 +296,8 @@ def answer_question(
                                 embedder_fingerprint(settings.embedder))
     prediction: Prediction = classifier.predict(question, vector)
     model = AnswerabilityModel.load().for_embedder(index.embedder.model_id)
+    if settings.answerability_threshold is not None:
+        model = model.with_threshold(settings.answerability_threshold)
     ctx = Context(settings, index, registry, role, Idf(index), model,
                   classifier, vector, prediction.probabilities.get("out_of_scope", 0.0))
     timings = {"understand": (time.perf_counter() - t_embed) * 1000}

@@ -16,7 +16,8 @@ from assistant.types import Hit
 _BULLET = re.compile(r"^\s*(?:[•◦▪\-–*]|\d+[.)])\s+")
 _NUMBERED_HEADING = re.compile(r"^\d+(\.\d+)*\.?\s+\S")
 _COVER_LINE = re.compile(
-    r"(Émetteur|Emetteur)\s*:|^Date\s*:|Document d'exemple|^Voir (la note|« )|\| Page \d+",
+    r"(Émetteur|Emetteur)\s*:|^Date\s*:|Document d'exemple|^Voir (la note|« )|\| Page \d+|"
+    r"^[^.;:]{0,80} · [^.;:]{0,80}$",  # running headers: «Fiche de suivi PVD · Modane»
     re.IGNORECASE,
 )
 # Rows of status records and registries are read by the status answer, never quoted raw;
@@ -55,7 +56,8 @@ _TYPE_FOUND = {
 
 DEFINITION = re.compile(
     r"(c.?est quoi|c koi|c quoi|qu.est.ce qu|que veut dire|veut dire quoi|definition|"
-    r"signifie|ca veut dire|kesako|c'est koi|a quoi sert|ca sert a quoi)"
+    r"signifie|ca veut dire|kesako|c'est koi|a quoi sert|ca sert a quoi|(fait|font) (quoi|koi)|"
+    r"\brole (de|du|des)\b)"
 )
 # A sentence that opens on a term and defines it: «Term : …», «Term – …», «Le X est un …».
 _DEFINES = re.compile(r"^[^.:;]{2,80}?(\s[:–—-]\s|\s(est|sont|désigne|désignent)\s)")

@@ -330,7 +330,10 @@ def serve(
 @click.option("--dialogues", "dialogues", type=click.Path(path_type=Path), default=None,
               help="Conversations (eval/dialogues.jsonl): share whose last answer passes.")
 @click.option("--split", type=click.Choice(["train", "dev", "test", "all"]), default=None,
-              help="Only this split of the set (default: all rows; intents: test).")
+              help="Only this split: the set's own 'split' field when it has one (gold, "
+              "intents, dialogues), else a fixed seeded half, dev or test (shared sets, see "
+              "docs/benchmarks.md); --sample then draws from it. Default: all rows "
+              "(intents: test).")
 @click.option("--corpus", type=click.Path(path_type=Path), default=None,
               help="Folder to index (default: corpus/).")
 @click.option("--k", type=click.IntRange(min=1), default=5, help="Passages retrieved.")

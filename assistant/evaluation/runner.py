@@ -84,6 +84,26 @@ def read_questions(path: Path) -> list[EvalQuestion]:
     return out
 
 
+SPLIT_SEED = 16
+SPLITS = ("all", "dev", "test")
+
+
+def split_questions(
+    questions: list[EvalQuestion], split: str, seed: int = SPLIT_SEED
+) -> list[EvalQuestion]:
+    """One half of a question set: ids sorted, shuffled with ``seed``, the first half is
+    ``dev`` (tune on it), the rest ``test`` (report on it); ``all`` keeps every question.
+    The split depends on the ids only, not on file order or on the sample drawn after."""
+    if split not in SPLITS:
+        raise ConfigError(f"split must be one of {', '.join(SPLITS)}, got {split!r}")
+    if split == "all":
+        return questions
+    ids = sorted({q.id for q in questions})
+    random.Random(seed).shuffle(ids)
+    dev = set(ids[: (len(ids) + 1) // 2])
+    return [q for q in questions if (q.id in dev) == (split == "dev")]
+
+
 def span_in(span: str, text: str) -> bool:
     """The span is in the text (whitespace and case folded), or, for spans of five words
     or more, at least 80 % of its words appear there in order (a chunk boundary cut it)."""
@@ -204,11 +224,12 @@ def _default_asker(
 
 
 def select_split(questions: list[EvalQuestion], split: str | None) -> list[EvalQuestion]:
-    """The rows of one split; a set without splits has none to select."""
+    """The rows of one split: the set's own ``split`` field when it has one (gold), else
+    the fixed seeded halves of :func:`split_questions` (the shared sets: dev or test)."""
     if split in (None, "all"):
         return questions
     if not any(q.split for q in questions):
-        raise ConfigError(f"this question set has no 'split' field: cannot select {split!r}")
+        return split_questions(questions, split)
     chosen = [q for q in questions if q.split == split]
     if not chosen:
         raise ConfigError(f"no question in split {split!r}")
@@ -324,6 +345,7 @@ def evaluate(
     report = summarize(rows)
     report["split"] = split or "all"
     report["pipeline"] = pipeline
+    report["split"] = split
     report["index_build_s"] = round(build_s, 1)
     report["index_failures"] = index_failures
     if out is not None:

@@ -1,7 +1,8 @@
-"""The catalog: documents, page texts, chunks and their lexical terms, in one SQLite file.
+"""The catalog: documents, page texts, chunks and their BM25 postings, in one SQLite file.
 
 It is the lexical half of the index and the source of truth for which chunks exist;
-every write is one transaction, so a killed ingest leaves it as before or as after.
+every write is one transaction (postings included), so a killed ingest leaves it as
+before or as after. Nothing of the corpus is held in memory: searches read SQLite.
 """
 
 from __future__ import annotations
@@ -10,13 +11,13 @@ import json
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from assistant.indexing.lexical import BM25
+from assistant.indexing import postings
 from assistant.types import Chunk, DocumentMeta, Page
 
 _SCHEMA = """
@@ -62,16 +63,30 @@ class StoredDocument:
     indexed_at: float
 
 
+class Idf:
+    """Document frequencies from the postings tables, for the answerer's term weights."""
+
+    def __init__(self, catalog: Catalog) -> None:
+        self._catalog = catalog
+
+    @property
+    def n_docs(self) -> int:
+        return postings.corpus_stats(self._catalog._conn())[0]
+
+    def idf_of(self, term: str) -> float:
+        """BM25 idf of an analysed term (an unseen term gets the highest idf)."""
+        conn = self._catalog._conn()
+        n_docs = postings.corpus_stats(conn)[0]
+        df = postings.document_frequencies(conn, [term]).get(term, 0)
+        return postings.idf(n_docs, df)
+
+
 @dataclass
 class LexicalView:
-    """An immutable snapshot for search: chunk ids, metadata, texts and their BM25."""
+    """What the answerer reads of the lexical index: ``bm25.idf_of(term)``, from disk."""
 
     generation: str
-    ids: list[str]
-    metas: list[dict[str, Any]]
-    texts: list[str]
-    bm25: BM25
-    position: dict[str, int]
+    bm25: Idf
 
 
 class Catalog:
@@ -81,9 +96,27 @@ class Catalog:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self._local = threading.local()
-        self._view: LexicalView | None = None
-        self._view_lock = threading.Lock()
-        self._conn().executescript(_SCHEMA)
+        conn = self._conn()
+        conn.executescript(_SCHEMA)
+        conn.executescript(postings.SCHEMA)
+        if self._postings_stale():
+            # A catalog written before the postings tables, or by a version that did not
+            # keep them: index its stored terms once (checked again under the write lock,
+            # so that instances starting together rebuild once).
+            with self._tx() as tx:
+                if not self._postings_stale():
+                    return
+                postings.rebuild(tx)
+                tx.execute(
+                    "INSERT INTO kv VALUES ('lexical_version', ?) "
+                    "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                    (postings.VERSION,),
+                )
+                self._bump(tx)
+
+    def _postings_stale(self) -> bool:
+        return (self.get("lexical_version"), self.get("lexical_generation")) != (
+            postings.VERSION, self.get("generation"))
 
     def _conn(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
@@ -160,12 +193,31 @@ class Catalog:
             ).fetchall()
         return {r[0] for r in rows}
 
-    def chunks_of(self, doc_id: str) -> list[dict[str, Any]]:
-        rows = self._conn().execute(
-            "SELECT id, ordinal, text, meta FROM chunks WHERE doc_id = ? ORDER BY ordinal",
-            (doc_id,),
-        ).fetchall()
-        return [{"id": r[0], "ordinal": r[1], "text": r[2], "meta": json.loads(r[3])} for r in rows]
+    def chunk_rows(self, ids: list[str]) -> dict[str, tuple[str, dict[str, Any]]]:
+        """``id -> (text, metadata)`` for the ids the catalog holds (others are left out)."""
+        out: dict[str, tuple[str, dict[str, Any]]] = {}
+        conn = self._conn()
+        for start in range(0, len(ids), 500):
+            part = ids[start : start + 500]
+            marks = ",".join("?" * len(part))
+            for cid, text, meta in conn.execute(
+                f"SELECT id, text, meta FROM chunks WHERE id IN ({marks})", part
+            ):
+                out[cid] = (text, json.loads(meta))
+        return out
+
+    def chunk_metas(self, ids: list[str]) -> dict[str, dict[str, Any]]:
+        """``id -> metadata`` for the ids the catalog holds."""
+        out: dict[str, dict[str, Any]] = {}
+        conn = self._conn()
+        for start in range(0, len(ids), 500):
+            part = ids[start : start + 500]
+            marks = ",".join("?" * len(part))
+            for cid, meta in conn.execute(
+                f"SELECT id, meta FROM chunks WHERE id IN ({marks})", part
+            ):
+                out[cid] = json.loads(meta)
+        return out
 
     def replace_document(
         self,
@@ -196,6 +248,7 @@ class Catalog:
                     for c, t, m in zip(chunks, terms, chunk_metas, strict=True)
                 ],
             )
+            postings.add_chunks(conn, [(c.id, t) for c, t in zip(chunks, terms, strict=True)])
             self._bump(conn)
 
     def delete_document(self, doc_id: str) -> None:
@@ -221,6 +274,8 @@ class Catalog:
 
     @staticmethod
     def _delete(conn: sqlite3.Connection, doc_id: str) -> None:
+        ids = [r[0] for r in conn.execute("SELECT id FROM chunks WHERE doc_id = ?", (doc_id,))]
+        postings.remove_chunks(conn, ids)
         conn.execute("DELETE FROM documents WHERE doc_id = ?", (doc_id,))
         conn.execute("DELETE FROM pages WHERE doc_id = ?", (doc_id,))
         conn.execute("DELETE FROM chunks WHERE doc_id = ?", (doc_id,))
@@ -229,10 +284,12 @@ class Catalog:
 
     @staticmethod
     def _bump(conn: sqlite3.Connection) -> None:
-        conn.execute(
-            "INSERT INTO kv VALUES ('generation', ?) "
-            "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-            (f"{time.time_ns()}",),
+        """A new generation; the postings are stamped with it in the same transaction,
+        so a catalog written by a version without postings is seen and re-indexed."""
+        stamp = f"{time.time_ns()}"
+        conn.executemany(
+            "INSERT INTO kv VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            [("generation", stamp), ("lexical_generation", stamp)],
         )
 
     def get(self, key: str) -> str | None:
@@ -253,27 +310,36 @@ class Catalog:
         chunks = conn.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]
         return int(docs), int(chunks)
 
-    # -- lexical view ----------------------------------------------------------------
+    # -- lexical search ----------------------------------------------------------------
+
+    def lexical_search(
+        self,
+        terms: list[str],
+        n: int,
+        allow: Callable[[dict[str, Any]], bool] | None = None,
+    ) -> list[tuple[str, float]]:
+        """The ``n`` best chunks for analysed ``terms`` by BM25, among those ``allow`` keeps."""
+        return postings.search(self._conn(), terms, n, allow=allow, meta_of=self.chunk_metas)
+
+    def lexical_scores(self, terms: list[str], ids: list[str]) -> dict[str, float]:
+        """BM25 of given chunks (0.0 when no term matches), for score fusion."""
+        return postings.score_ids(self._conn(), terms, ids)
+
+    def count_chunks(self, allow: Callable[[dict[str, Any]], bool] | None = None) -> int:
+        """Chunks ``allow`` keeps; filters are per document, so one chunk per document is read."""
+        conn = self._conn()
+        if allow is None:
+            return int(conn.execute("SELECT COUNT(*) FROM chunks").fetchone()[0])
+        rows = conn.execute(
+            "SELECT d.n_chunks, c.meta FROM documents d JOIN chunks c "
+            "ON c.doc_id = d.doc_id AND c.ordinal = 0"
+        )
+        return sum(n for n, meta in rows if allow(json.loads(meta)))
+
+    def idf_of(self, term: str) -> float:
+        """BM25 idf of an analysed term, from the on-disk document frequencies."""
+        return Idf(self).idf_of(term)
 
     def view(self) -> LexicalView:
-        """The BM25 snapshot, rebuilt only when another write changed the catalog."""
-        generation = self.get("generation") or "0"
-        view = self._view
-        if view is not None and view.generation == generation:
-            return view
-        with self._view_lock:
-            if self._view is not None and self._view.generation == generation:
-                return self._view
-            rows = self._conn().execute(
-                "SELECT id, terms, meta, text FROM chunks ORDER BY doc_id, ordinal"
-            ).fetchall()
-            ids = [r[0] for r in rows]
-            self._view = LexicalView(
-                generation=generation,
-                ids=ids,
-                metas=[json.loads(r[2]) for r in rows],
-                texts=[r[3] for r in rows],
-                bm25=BM25(r[1].split() for r in rows),
-                position={cid: i for i, cid in enumerate(ids)},
-            )
-            return self._view
+        """The lexical statistics the answerer reads (``view().bm25.idf_of``), from disk."""
+        return LexicalView(generation=self.get("generation") or "0", bm25=Idf(self))

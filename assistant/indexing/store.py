@@ -145,6 +145,25 @@ class VectorStore:
         for start in range(0, len(ids), _BATCH):
             self._collection.delete(ids=ids[start : start + _BATCH])
 
+    def present(self, ids: list[str]) -> set[str]:
+        """Those of ``ids`` that have a vector."""
+        if not ids:
+            return set()
+        return set(self._collection.get(ids=ids, include=[])["ids"])
+
+    def similarities(self, vector: np.ndarray, ids: list[str]) -> dict[str, float]:
+        """Cosine similarity of the query to the stored vectors of ``ids`` (others left out)."""
+        if not ids:
+            return {}
+        got = self._collection.get(ids=ids, include=["embeddings"])
+        if not len(got["ids"]):  # none of them has a vector (yet, or any more)
+            return {}
+        vectors = np.asarray(got["embeddings"], dtype=np.float32).reshape(len(got["ids"]), -1)
+        query = np.asarray(vector, dtype=np.float32)
+        norms = np.linalg.norm(vectors, axis=1) * (np.linalg.norm(query) or 1.0)
+        sims = vectors @ query / np.where(norms > 0, norms, 1.0)
+        return {cid: float(s) for cid, s in zip(got["ids"], sims, strict=True)}
+
     def query(
         self, vector: np.ndarray, k: int, where: dict[str, Any] | None = None
     ) -> list[tuple[str, float]]:

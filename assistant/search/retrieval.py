@@ -1,9 +1,11 @@
-"""Hybrid retrieval: dense (Chroma) and lexical (BM25) rankings fused by weighted RRF."""
+"""Hybrid retrieval: dense (Chroma) and lexical (BM25) rankings, fused (scores or RRF)."""
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import numpy as np
 
@@ -11,6 +13,8 @@ from assistant.indexing.index import Index
 from assistant.indexing.lexical import analyze, expand_query
 from assistant.search.access import Role
 from assistant.search.filters import Filters
+from assistant.search.fusion import rrf_fuse, score_fuse
+from assistant.settings import Settings
 from assistant.types import Hit
 
 
@@ -21,7 +25,31 @@ class Retrieval:
     hits: list[Hit]
     query_terms: list[str]
     timings_ms: dict[str, float] = field(default_factory=dict)
-    searched_chunks: int = 0
+    _count: Callable[[], int] | None = field(default=None, repr=False)
+
+    @property
+    def searched_chunks(self) -> int:
+        """Chunks the filters allowed (counted on demand: only a refusal says it)."""
+        return self._count() if self._count is not None else 0
+
+
+def _score_fusion(
+    index: Index,
+    terms: list[str],
+    vector: Any,
+    dense: dict[str, float],
+    lexical: dict[str, float],
+    settings: Settings,
+) -> list[tuple[str, float]]:
+    """Score fusion over the union of both candidate lists, each candidate with both of
+    its scores: the dense similarity of lexical-only candidates and the BM25 of dense-only
+    ones are computed (a missing score would rank a candidate below everything seen)."""
+    candidates = list(dict.fromkeys([*dense, *lexical]))
+    dense = {**index.store.similarities(vector, [c for c in lexical if c not in dense]), **dense}
+    lexical = {**index.catalog.lexical_scores(terms, [c for c in dense if c not in lexical]),
+               **lexical}
+    candidates = [c for c in candidates if c in dense]  # in both indexes
+    return score_fuse(candidates, dense, lexical, dense_share=settings.dense_share)
 
 
 def retrieve(
@@ -30,7 +58,6 @@ def retrieve(
     *,
     k: int = 5,
     filters: Filters | None = None,
-    boost_communes: list[str] | None = None,
     boost_types: list[str] | None = None,
     role: Role | None = None,
     query_vector: np.ndarray | None = None,
@@ -46,26 +73,13 @@ def retrieve(
     filters = filters or Filters()
     if role is not None:
         filters = replace(filters, role=role)
+    allow = None if filters.is_empty() else filters.matches
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
-    view = index.catalog.view()
     terms = analyze(expand_query(query))
     n_cand = max(settings.candidates, k)
 
-    allowed: np.ndarray | None = None
-    if not filters.is_empty():
-        allowed = np.fromiter((filters.matches(m) for m in view.metas), bool, len(view.metas))
-
-    lexical_rank: dict[str, int] = {}
-    lexical_score: dict[str, float] = {}
-    if terms and view.ids:
-        scores = view.bm25.scores(terms)
-        if allowed is not None:
-            scores = np.where(allowed, scores, 0.0)
-        top = np.argsort(-scores, kind="stable")[:n_cand]
-        for rank, pos in enumerate(p for p in top if scores[p] > 0):
-            lexical_rank[view.ids[pos]] = rank
-            lexical_score[view.ids[pos]] = float(scores[pos])
+    lexical = index.catalog.lexical_search(terms, n_cand, allow) if terms else []
     timings["lexical"] = (time.perf_counter() - t0) * 1000
 
     t1 = time.perf_counter()
@@ -73,48 +87,46 @@ def retrieve(
               else index.embedder.embed([query], is_query=True)[0])
     timings["embed"] = (time.perf_counter() - t1) * 1000
     t2 = time.perf_counter()
-    dense_rank: dict[str, int] = {}
-    dense_score: dict[str, float] = {}
-    if view.ids and (allowed is None or allowed.any()):
-        pairs = index.store.query(vector, n_cand, where=filters.to_chroma())
-        rank = 0
-        for cid, sim in pairs:
-            if cid in view.position:  # present in both indexes
-                dense_rank[cid] = rank
-                dense_score[cid] = sim
-                rank += 1
+    dense = index.store.query(vector, n_cand, where=filters.to_chroma())
     timings["dense"] = (time.perf_counter() - t2) * 1000
 
-    boost = set(boost_communes or [])
-    fused: dict[str, float] = {}
-    for cid, rank in dense_rank.items():
-        fused[cid] = settings.dense_weight / (settings.rrf_k + rank + 1)
-    for cid, rank in lexical_rank.items():
-        fused[cid] = fused.get(cid, 0.0) + settings.lexical_weight / (settings.rrf_k + rank + 1)
-    boosted_types = set(boost_types or [])
-    if boost or boosted_types:
-        for cid in fused:
-            meta = view.metas[view.position[cid]]
-            if any(meta.get(f"c_{c}") for c in boost):
-                fused[cid] *= 1.25
-            if meta.get("doc_type") in boosted_types:
-                fused[cid] *= 1.5
-
-    ordered = sorted(fused.items(), key=lambda kv: -kv[1])[:k]
-    hits = []
-    for rank, (cid, score) in enumerate(ordered):
-        pos = view.position[cid]
-        hits.append(
-            Hit(
-                chunk_id=cid,
-                text=view.texts[pos],
-                score=score,
-                metadata=view.metas[pos],
-                dense_score=dense_score.get(cid),
-                lexical_score=lexical_score.get(cid),
-                rank=rank,
-            )
+    rows = index.catalog.chunk_rows(list({cid for cid, _ in dense + lexical}))
+    dense = [(cid, sim) for cid, sim in dense if cid in rows]  # present in both indexes
+    dense_score = dict(dense)
+    lexical_score = dict(lexical)
+    t3 = time.perf_counter()
+    if settings.fusion == "score":
+        fused = _score_fusion(index, terms, vector, dense_score, lexical_score, settings)
+    else:
+        vectors = index.store.present([c for c in lexical_score if c not in dense_score])
+        fused = rrf_fuse(
+            [([cid for cid, _ in dense], settings.dense_weight),
+             ([cid for cid, _ in lexical if cid in dense_score or cid in vectors],
+              settings.lexical_weight)],
+            k=settings.rrf_k,
         )
+    timings["fusion"] = (time.perf_counter() - t3) * 1000
+    boosted = set(boost_types or [])
+    if boosted:
+        fused = sorted(
+            ((cid, s * 1.5 if rows[cid][1].get("doc_type") in boosted else s)
+             for cid, s in fused),
+            key=lambda kv: -kv[1],
+        )
+    hits = [
+        Hit(
+            chunk_id=cid,
+            text=rows[cid][0],
+            score=score,
+            metadata=rows[cid][1],
+            dense_score=dense_score.get(cid),
+            lexical_score=lexical_score.get(cid),
+            rank=rank,
+        )
+        for rank, (cid, score) in enumerate(fused[:k])
+    ]
     timings["retrieve"] = (time.perf_counter() - t0) * 1000
-    searched = int(allowed.sum()) if allowed is not None else len(view.ids)
-    return Retrieval(hits=hits, query_terms=terms, timings_ms=timings, searched_chunks=searched)
+    return Retrieval(
+        hits=hits, query_terms=terms, timings_ms=timings,
+        _count=lambda: index.catalog.count_chunks(allow),
+    )
