@@ -23,3 +23,11 @@ class IndexUnavailableError(AssistantError):
 
 class DependencyError(AssistantError):
     """An optional package needed for this feature is not installed."""
+
+
+def missing_extra(extra: str, what: str) -> DependencyError:
+    """The error for an optional package that is not installed, naming the extra to add."""
+    return DependencyError(
+        f"{what} demande l'option [{extra}] de l'installation, absente ici : "
+        f"pip install 'assistant-pvd[{extra}]' (ou bash scripts/bootstrap.sh {extra})"
+    )

@@ -8,7 +8,9 @@ from click.testing import CliRunner
 
 from assistant.answer.conversation import Conversation, answer_question, detect_intent
 from assistant.cli.main import cli
-from assistant.settings import PROJECT_ROOT, get_settings
+from assistant.settings import get_settings
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(scope="module")

@@ -1,11 +1,12 @@
 """Evaluation: question formats, span matching, metrics, the cache key."""
 
 import json
+import sys
 from pathlib import Path
 
 import pytest
 
-from assistant.errors import ConfigError
+from assistant.errors import ConfigError, DependencyError
 from assistant.evaluation.runner import Row, corpus_hash, read_questions, span_in, summarize
 
 
@@ -57,3 +58,11 @@ def test_cache_key_follows_content_not_hidden_files(tmp_path: Path):
     (tmp_path / "a.md").write_text("deux", encoding="utf-8")
     assert corpus_hash(tmp_path, "x") != first
     assert corpus_hash(tmp_path, "y") != corpus_hash(tmp_path, "x")
+
+
+def test_naive_pipeline_without_its_extra_names_the_extra(monkeypatch, tmp_path: Path):
+    from assistant.evaluation.naive import NaivePipeline
+
+    monkeypatch.setitem(sys.modules, "langchain_chroma", None)  # a core install: no [eval]
+    with pytest.raises(DependencyError, match=r"assistant-pvd\[eval\]"):
+        NaivePipeline(tmp_path / "cache", tmp_path)

@@ -267,9 +267,9 @@ def test_background_ingest_on_first_start(tmp_path):
 
 
 def test_build_ui(env):
-    from assistant.web.app import _load_ui
+    import ui
 
-    blocks = _load_ui().build_ui(env)
+    blocks = ui.build_ui(env)
     assert blocks.title == "Assistant PVD"
     assert "Toutes les communes" in str(blocks.config)
 

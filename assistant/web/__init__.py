@@ -1,1 +1,4 @@
-"""Web app building blocks: rendering, tab logic, background ingest (app.py mounts Gradio in FastAPI; the rest has no Gradio imports)."""
+"""The web edge: auth, users, chat, tabs, rendering, discovery, feedback, background ingest.
+
+app.py mounts Gradio in FastAPI; the other modules have no Gradio imports.
+"""
