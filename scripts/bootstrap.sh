@@ -34,4 +34,6 @@ case ",$extras," in
     *,st,*|*,eval,*|*,test,*) .venv/bin/python -m pip install -q torch==2.13.0 ;;
 esac
 .venv/bin/python -m pip install -q -e ".${extras:+[$extras]}"
-{ for extra in $have core "$@"; do echo "$want $extra"; done; } | sort -u > "$stamp"
+# test includes st, eval and llm; eval includes st (see pyproject.toml).
+implied=$(echo " $* " | sed -e 's/ test / test st eval llm /' -e 's/ eval / eval st /')
+{ for extra in $have core $implied; do echo "$want $extra"; done; } | sort -u > "$stamp"
