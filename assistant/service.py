@@ -2,34 +2,24 @@
 
 from __future__ import annotations
 
-import threading
-import time
 from pathlib import Path
 from typing import Any
 
-from assistant.answer.extractive import extractive_answer
+from assistant.answer.pipeline import ask
 from assistant.errors import ConfigError
-from assistant.indexing.index import Index, Progress
+from assistant.indexing.index import Progress, open_index
 from assistant.search.access import Role
 from assistant.search.filters import Filters
+from assistant.search.question import MAX_QUESTION_CHARS, clean_question
 from assistant.search.retrieval import retrieve
 from assistant.settings import Settings
-from assistant.types import Answer, Hit, IngestReport
+from assistant.types import Hit, IngestReport
 
-_INDEXES: dict[tuple[str, str, str], Index] = {}
-_LOCK = threading.Lock()
-MAX_QUESTION_CHARS = 2000
-
-
-def open_index(settings: Settings) -> Index:
-    """One Index per (folder, server, model) and process: models load once."""
-    key = (str(settings.index_dir.resolve()), settings.chroma_url or "", settings.embedder)
-    with _LOCK:
-        index = _INDEXES.get(key)
-        if index is None:
-            index = _INDEXES[key] = Index(settings)
-        index.settings = settings  # per-call knobs (k, weights) follow the caller
-        return index
+# What the edges call, whichever layer implements it.
+__all__ = [
+    "MAX_QUESTION_CHARS", "ask", "clean_question", "hit_to_dict", "info", "ingest",
+    "open_index", "search",
+]
 
 
 def ingest(
@@ -42,15 +32,9 @@ def ingest(
     if visibility is not None and visibility not in ("public", "commune", "interne"):
         raise ConfigError(f"visibility must be public, commune or interne, got {visibility!r}")
     targets = paths or [settings.corpus_dir]
-    return open_index(settings).ingest(targets, progress=progress, visibility=visibility)
-
-
-def clean_question(question: str) -> str:
-    """Trim a question; an empty or punctuation-only one is a usage error."""
-    q = " ".join(question.split())
-    if not any(ch.isalnum() for ch in q):
-        raise ConfigError("la question est vide : posez une question avec des mots")
-    return q[:MAX_QUESTION_CHARS]
+    return open_index(settings).ingest(
+        targets, progress=progress, visibility=visibility, settings=settings
+    )
 
 
 def search(
@@ -65,40 +49,9 @@ def search(
     if k <= 0:
         raise ConfigError(f"k must be > 0, got {k}")
     query = clean_question(query)
-    return retrieve(open_index(settings), query, k=k, filters=filters, role=role).hits
-
-
-def ask(
-    settings: Settings,
-    question: str,
-    *,
-    filters: Filters | None = None,
-    k: int | None = None,
-    scope: str = "",
-    role: Role | None = None,
-    boost_types: list[str] | None = None,
-) -> Answer:
-    """Answer one question from the index, with citations, or refuse."""
-    t0 = time.perf_counter()
-    k = k if k is not None else settings.top_k
-    if k <= 0:
-        raise ConfigError(f"k must be > 0, got {k}")
-    question = clean_question(question)
-    index = open_index(settings)
-    retrieval = retrieve(index, question, k=k, filters=filters, role=role,
-                         boost_types=boost_types)
-    answer = extractive_answer(
-        question,
-        retrieval,
-        index.catalog,
-        max_sentences=settings.max_answer_sentences,
-        threshold=settings.refusal_threshold,
-        contact=settings.contact,
-        scope=scope,
-    )
-    answer.timings_ms["retrieve"] = retrieval.timings_ms.get("retrieve", 0.0)
-    answer.timings_ms["total"] = (time.perf_counter() - t0) * 1000
-    return answer
+    return retrieve(
+        open_index(settings), query, k=k, filters=filters, role=role, settings=settings
+    ).hits
 
 
 def info(settings: Settings) -> dict[str, Any]:

@@ -8,13 +8,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from assistant.answer.extractive import CONTACT_QUESTION, PERSON_QUESTION, extractive_answer
+from assistant.answer.pipeline import ask
 from assistant.communes.eligibility import eligibility_checklist, population_from_text
 from assistant.communes.registry import Commune, Registry, load_registry
+from assistant.indexing.index import open_index
 from assistant.indexing.lexical import fold
 from assistant.search.access import Role
 from assistant.search.filters import Filters
+from assistant.search.question import clean_question
 from assistant.search.retrieval import retrieve
-from assistant.service import clean_question, open_index
 from assistant.settings import Settings
 from assistant.types import Answer, Citation
 
@@ -351,8 +353,6 @@ def answer_question(
     if result is None:
         if target is not None and filters is None:
             filters = _scope_filters(registry, target)
-        from assistant.service import ask
-
         # Vocabulary questions are best answered by the glossary.
         boost = ["glossaire"] if _DEFINITION.search(fold(question)) else None
         result = ask(settings, retrieval_question, filters=filters, k=k, role=role,

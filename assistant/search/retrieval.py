@@ -11,6 +11,7 @@ from assistant.indexing.index import Index
 from assistant.indexing.lexical import analyze, expand_query
 from assistant.search.access import Role
 from assistant.search.filters import Filters
+from assistant.settings import Settings
 from assistant.types import Hit
 
 
@@ -33,15 +34,17 @@ def retrieve(
     boost_communes: list[str] | None = None,
     boost_types: list[str] | None = None,
     role: Role | None = None,
+    settings: Settings | None = None,
 ) -> Retrieval:
     """Top-``k`` chunks for ``query`` among those ``filters`` allow.
 
     Both rankings see the same filters; a chunk present in only one of the two
-    indexes (possible for a moment after a crash) is never returned.
+    indexes (possible for a moment after a crash) is never returned. ``settings``
+    carries the caller's fusion knobs; the index's own settings when it is None.
     """
     if k <= 0:
         raise ValueError(f"k must be > 0, got {k}")
-    settings = index.settings
+    settings = settings or index.settings
     filters = filters or Filters()
     if role is not None:
         filters = replace(filters, role=role)
