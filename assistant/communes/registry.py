@@ -7,7 +7,8 @@ import io
 import json
 import os
 import re
-from collections.abc import Iterable, Iterator
+import threading
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, Literal
@@ -470,11 +471,35 @@ class Registry:
         return None
 
 
+_LOADED: dict[Path, tuple[tuple[int, int], Registry]] = {}
+_LOADED_LOCK = threading.Lock()
+
+
+def _read_cached(path: Path, read: Callable[[Path], Registry]) -> Registry:
+    """``read(path)`` once per process and file version (change time and size): the name
+    index of a national list takes about 190 ms to build, a lookup in it well under 1 ms."""
+    stat = path.stat()
+    version = (stat.st_mtime_ns, stat.st_size)
+    key = path.resolve()
+    with _LOADED_LOCK:
+        cached = _LOADED.get(key)
+    if cached is not None and cached[0] == version:
+        return cached[1]
+    registry = read(path)
+    with _LOADED_LOCK:
+        _LOADED[key] = (version, registry)
+    return registry
+
+
 def load_registry(settings: Settings) -> Registry:
-    """The saved registry, else the corpus CSV ``registre/communes-pvd-savoie.csv``, else empty."""
+    """The saved registry, else the corpus CSV ``registre/communes-pvd-savoie.csv``, else empty.
+
+    Shared by the whole process until its file changes: callers must not modify it (merge
+    into ``Registry(load_registry(settings))`` instead).
+    """
     if settings.registry_path.exists():
-        return Registry.load(settings.registry_path)
+        return _read_cached(settings.registry_path, Registry.load)
     csv_path = settings.corpus_dir / "registre" / "communes-pvd-savoie.csv"
     if csv_path.exists():
-        return Registry.from_csv(csv_path)
+        return _read_cached(csv_path, Registry.from_csv)
     return Registry()
