@@ -80,7 +80,6 @@ class Chunk:
     char_start: int  # offset in the text of page_start
     char_end: int  # offset in the text of page_end (exclusive)
     ordinal: int
-    meta: DocumentMeta | None = None
 
     @property
     def pages(self) -> list[int]:

@@ -29,16 +29,9 @@ from assistant.settings import Settings
 
 MatchStatus = Literal["found", "ambiguous", "not_found"]
 
-# Columns an ANCT-style file must have; the others are read when present.
+# Columns an ANCT-style file must have; the others (id_pvd, lib_reg, regroupement,
+# date_signature, pop_insee_2021, territoire) are read when present.
 REQUIRED_COLUMNS = ("insee_com", "lib_com", "insee_dep", "lib_dep", "siren_epci", "lib_epci", "pop")
-OPTIONAL_COLUMNS = (
-    "id_pvd",
-    "lib_reg",
-    "regroupement",
-    "date_signature",
-    "pop_insee_2021",
-    "territoire",
-)
 _NULLS = frozenset({"", "na", "n/a", "nan", "null", "none", "-"})
 _INSEE_RE = re.compile(r"^(\d{5}|2[AB]\d{3})$")
 REGISTRY_FORMAT = "assistant-pvd-communes"
@@ -73,13 +66,14 @@ class Commune:
         return f"{self.name} ({self.insee}, {self.dep_name or self.dep_code})"
 
     @property
-    def best_population(self) -> int | None:
-        """The most recent population known: INSEE 2021 when present, else the ANCT figure."""
-        return (
-            self.population_insee_2021
-            if self.population_insee_2021 is not None
-            else self.population
-        )
+    def best_population(self) -> tuple[int | None, str]:
+        """The most recent population known and where it comes from: INSEE 2021 when
+        present, else the ANCT list; (None, "") when neither is known."""
+        if self.population_insee_2021 is not None:
+            return self.population_insee_2021, "INSEE 2021"
+        if self.population is not None:
+            return self.population, "liste ANCT 2021"
+        return None, ""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

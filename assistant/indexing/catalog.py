@@ -160,13 +160,6 @@ class Catalog:
             ).fetchall()
         return {r[0] for r in rows}
 
-    def chunks_of(self, doc_id: str) -> list[dict[str, Any]]:
-        rows = self._conn().execute(
-            "SELECT id, ordinal, text, meta FROM chunks WHERE doc_id = ? ORDER BY ordinal",
-            (doc_id,),
-        ).fetchall()
-        return [{"id": r[0], "ordinal": r[1], "text": r[2], "meta": json.loads(r[3])} for r in rows]
-
     def replace_document(
         self,
         root: str,

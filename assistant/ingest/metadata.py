@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 import tomllib
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -106,7 +105,6 @@ def build_meta(
     *,
     sha256: str,
     path: Path,
-    find_communes: Callable[[str], list[str]] | None = None,
     visibility_override: str | None = None,
 ) -> DocumentMeta:
     """Merge manifest values over inferred defaults for one document."""
@@ -116,8 +114,6 @@ def build_meta(
     communes = _as_list(entry.get("communes"))
     if not communes and "communes" not in entry:
         communes = sorted(set(_INSEE_IN_TEXT.findall(head)))
-        if not communes and find_communes is not None:
-            communes = find_communes(head)
     date = entry.get("date")
     date = str(date) if date is not None else None
     if date is None:
