@@ -27,10 +27,10 @@ from common import (
 from assistant.embedding.embedders import make_embedder
 from assistant.indexing.index import Index, embedding_text
 from assistant.indexing.lexical import analyze
+from assistant.indexing.store import chunk_metadata
 from assistant.ingest.chunking import chunk_document, split_sentences
 from assistant.ingest.loaders import load_document
 from assistant.ingest.metadata import Manifest, build_meta
-from assistant.search.filters import chunk_metadata
 from assistant.search.retrieval import retrieve
 from assistant.settings import get_settings
 from assistant.types import Chunk, DocumentMeta, Page

@@ -3,7 +3,8 @@
 import pytest
 
 from assistant.errors import ConfigError
-from assistant.search.filters import Filters, chunk_metadata
+from assistant.indexing.store import chunk_metadata
+from assistant.search.filters import Filters
 from assistant.types import Chunk, DocumentMeta
 
 

@@ -20,10 +20,9 @@ from assistant.errors import AssistantError, ConfigError, IndexBusyError
 from assistant.indexing.catalog import Catalog, StoredDocument
 from assistant.indexing.embedcache import CachedEmbedder
 from assistant.indexing.lexical import analyze
-from assistant.indexing.store import VectorStore, open_client
+from assistant.indexing.store import VectorStore, chunk_metadata, open_client
 from assistant.ingest.chunking import chunk_document
 from assistant.ingest.metadata import MANIFEST_NAME, Manifest, build_meta, read_manifest
-from assistant.search.filters import chunk_metadata
 from assistant.settings import Settings
 from assistant.types import (
     SUPPORTED_SUFFIXES,
