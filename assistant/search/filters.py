@@ -60,6 +60,8 @@ class Filters:
         if self.year_min is not None:
             clauses.append({"year": {"$gte": self.year_min}})
         if self.year_max is not None:
+            if self.year_min is None:  # -1 stands for "unknown": no range keeps it (matches())
+                clauses.append({"year": {"$gte": 0}})
             clauses.append({"year": {"$lte": self.year_max}})
         if self.visibilities is not None:
             clauses.append({"visibility": {"$in": list(self.visibilities) or ["-"]}})
