@@ -67,7 +67,7 @@ def server(tmp_path_factory) -> Iterator[dict]:
     env = {**os.environ, "ASSISTANT_CORPUS_DIR": str(corpus)}
     log = (root / "server.log").open("w")
     proc = subprocess.Popen(
-        [sys.executable, "-c", "from assistant.cli import main; main()", "serve",
+        [sys.executable, "-c", "from assistant.cli.main import main; main()", "serve",
          "--host", "127.0.0.1", "--port", str(port), "--index", str(index_dir)],
         env=env, stdout=log, stderr=subprocess.STDOUT, cwd=PROJECT_ROOT,
     )
