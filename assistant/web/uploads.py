@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from assistant.errors import AccessError, ConfigError
-from assistant.ingest.metadata import MANIFEST_NAME, VISIBILITIES, read_manifest
+from assistant.ingest.metadata import MANIFEST_NAME, read_manifest
+from assistant.types import VISIBILITIES
 from assistant.settings import Settings
 from assistant.types import DOC_TYPES
 
