@@ -15,9 +15,8 @@ from typing import Any
 
 from assistant.errors import AccessError, ConfigError
 from assistant.ingest.metadata import MANIFEST_NAME, read_manifest
-from assistant.types import VISIBILITIES
 from assistant.settings import Settings
-from assistant.types import DOC_TYPES
+from assistant.types import DOC_TYPES, VISIBILITIES
 
 EXPORT_PREFIX = "pvd-export-"
 UPLOAD_VISIBILITY = "interne"  # an upload is internal until its uploader says otherwise
