@@ -27,3 +27,9 @@ class DependencyError(AssistantError):
 
 class AccessError(AssistantError):
     """The visitor's role does not allow the action, or a request names a file it may not."""
+def missing_extra(extra: str, what: str) -> DependencyError:
+    """The error for an optional package that is not installed, naming the extra to add."""
+    return DependencyError(
+        f"{what} demande l'option [{extra}] de l'installation, absente ici : "
+        f"pip install 'assistant-pvd[{extra}]' (ou bash scripts/bootstrap.sh {extra})"
+    )

@@ -2,35 +2,25 @@
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from assistant.answer.conversation import answer_question
+from assistant.answer.state import Conversation
 from assistant.errors import ConfigError
-from assistant.indexing.index import Index, Progress
+from assistant.indexing.index import Progress, open_index
 from assistant.search.access import Role
 from assistant.search.filters import Filters
+from assistant.search.question import MAX_QUESTION_CHARS, clean_question
 from assistant.search.retrieval import retrieve
 from assistant.settings import Settings
-from assistant.types import Answer, Hit, IngestReport
+from assistant.types import VISIBILITIES, Answer, Hit, IngestReport
 
-if TYPE_CHECKING:
-    from assistant.answer.state import Conversation
-
-_INDEXES: dict[tuple[str, str, str], Index] = {}
-_LOCK = threading.Lock()
-MAX_QUESTION_CHARS = 2000
-
-
-def open_index(settings: Settings) -> Index:
-    """One Index per (folder, server, model) and process: models load once."""
-    key = (str(settings.index_dir.resolve()), settings.chroma_url or "", settings.embedder)
-    with _LOCK:
-        index = _INDEXES.get(key)
-        if index is None:
-            index = _INDEXES[key] = Index(settings)
-        index.settings = settings  # per-call knobs (k, weights) follow the caller
-        return index
+# What the edges call, whichever layer implements it.
+__all__ = [
+    "MAX_QUESTION_CHARS", "ask", "clean_question", "hit_to_dict", "info", "ingest",
+    "open_index", "search",
+]
 
 
 def ingest(
@@ -40,18 +30,14 @@ def ingest(
     progress: Progress | None = None,
     visibility: str | None = None,
 ) -> IngestReport:
-    if visibility is not None and visibility not in ("public", "commune", "interne"):
-        raise ConfigError(f"visibility must be public, commune or interne, got {visibility!r}")
+    if visibility is not None and visibility not in VISIBILITIES:
+        raise ConfigError(
+            f"visibility must be one of {', '.join(VISIBILITIES)}, got {visibility!r}"
+        )
     targets = paths or [settings.corpus_dir]
-    return open_index(settings).ingest(targets, progress=progress, visibility=visibility)
-
-
-def clean_question(question: str) -> str:
-    """Trim a question; an empty or punctuation-only one is a usage error."""
-    q = " ".join(question.split())
-    if not any(ch.isalnum() for ch in q):
-        raise ConfigError("la question est vide : posez une question avec des mots")
-    return q[:MAX_QUESTION_CHARS]
+    return open_index(settings).ingest(
+        targets, progress=progress, visibility=visibility, settings=settings
+    )
 
 
 def search(
@@ -66,7 +52,9 @@ def search(
     if k <= 0:
         raise ConfigError(f"k must be > 0, got {k}")
     query = clean_question(query)
-    return retrieve(open_index(settings), query, k=k, filters=filters, role=role).hits
+    return retrieve(
+        open_index(settings), query, k=k, filters=filters, role=role, settings=settings
+    ).hits
 
 
 def ask(
@@ -81,8 +69,6 @@ def ask(
     role: Role | None = None,
 ) -> Answer:
     """Answer one question (in a conversation, for a commune), with citations, or refuse."""
-    from assistant.answer.conversation import answer_question
-
     if k is not None and k <= 0:
         raise ConfigError(f"k must be > 0, got {k}")
     return answer_question(settings, question, commune=commune, conversation=conversation,

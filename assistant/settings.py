@@ -8,7 +8,18 @@ from typing import Any, Literal
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+def checkout_root() -> Path | None:
+    """The source checkout holding this package (run from the repo or an editable install),
+    None when the package is installed from a wheel into site-packages."""
+    root = Path(__file__).resolve().parent.parent
+    return root if (root / "pyproject.toml").is_file() else None
+
+
+def base_dir() -> Path:
+    """Where the default ``index/``, ``corpus/`` and ``.cache/`` live: the source checkout
+    (so ``scripts/run.sh`` and the CLI work from any folder), else the current folder."""
+    return checkout_root() or Path.cwd()
 
 
 class Settings(BaseSettings):
@@ -17,15 +28,16 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="ASSISTANT_", extra="ignore")
 
     index_dir: Path = Field(
-        default=PROJECT_ROOT / "index",
-        description="Folder holding the Chroma store, the lexical index and the registry.",
+        default_factory=lambda: base_dir() / "index",
+        description="Folder holding the Chroma store, the lexical index and the registry "
+        "(default: index/ of the source checkout, else of the current folder).",
     )
     corpus_dir: Path = Field(
-        default=PROJECT_ROOT / "corpus",
+        default_factory=lambda: base_dir() / "corpus",
         description="Folder ingested when `assistant ingest` gets no path.",
     )
     cache_dir: Path = Field(
-        default=PROJECT_ROOT / ".cache",
+        default_factory=lambda: base_dir() / ".cache",
         description="Cache folder (evaluation indexes, converted models).",
     )
     models_dir: Path | None = Field(
@@ -79,7 +91,7 @@ class Settings(BaseSettings):
     max_file_mb: float = Field(default=50.0, description="Files larger than this are refused.")
     max_pages: int = Field(default=3000, description="PDFs with more pages are refused.")
     pdfjs_dir: Path = Field(
-        default=PROJECT_ROOT / "vendor" / "node_modules" / "pdfjs-dist",
+        default_factory=lambda: base_dir() / "vendor" / "node_modules" / "pdfjs-dist",
         description="The pdfjs-dist package (npm) serving the PDF viewer that highlights the "
         "quote; fetched by scripts/bootstrap.sh. Without it, citations open the bare PDF.",
     )

@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
+# The one list of each: every other module (CLI choices, manifest, filters, upload) reads these.
 DocType = Literal["programme", "convention", "etude", "suivi", "glossaire", "autre"]
-DOC_TYPES: tuple[str, ...] = ("programme", "convention", "etude", "suivi", "glossaire", "autre")
-BlockKind = Literal["heading", "paragraph", "list_item", "table_row"]
+DOC_TYPES: tuple[DocType, ...] = get_args(DocType)
 Visibility = Literal["public", "commune", "interne"]
+VISIBILITIES: tuple[Visibility, ...] = get_args(Visibility)
+# File suffix → loader format, for every file the loaders read (ingest, upload, baseline).
+SUFFIX_FORMATS: dict[str, str] = {
+    ".pdf": "pdf", ".docx": "docx", ".md": "md", ".markdown": "md", ".txt": "txt",
+    ".text": "txt", ".csv": "csv", ".tsv": "csv",
+}
+SUPPORTED_SUFFIXES: tuple[str, ...] = tuple(SUFFIX_FORMATS)
+BlockKind = Literal["heading", "paragraph", "list_item", "table_row"]
 
 
 @dataclass(frozen=True)
@@ -42,14 +50,14 @@ class DocumentMeta:
 
     source: str  # path relative to the ingested folder, POSIX separators
     title: str
-    doc_type: str = "autre"
+    doc_type: DocType = "autre"
     communes: list[str] = field(default_factory=list)  # INSEE codes
     epci: list[str] = field(default_factory=list)  # SIREN codes or names
     date: str | None = None  # ISO date "YYYY-MM-DD" or "YYYY"
     year: int | None = None
     sha256: str = ""
     exemple: bool = False  # illustrative document, not a real one
-    visibility: str = "public"
+    visibility: Visibility = "public"
     path: str = ""  # absolute path on disk at ingest time
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -80,7 +88,6 @@ class Chunk:
     char_start: int  # offset in the text of page_start
     char_end: int  # offset in the text of page_end (exclusive)
     ordinal: int
-    meta: DocumentMeta | None = None
 
     @property
     def pages(self) -> list[int]:

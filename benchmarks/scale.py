@@ -34,10 +34,10 @@ from common import (
 from assistant.embedding.embedders import make_embedder
 from assistant.indexing.index import Index
 from assistant.indexing.lexical import BM25, analyze, expand_query
+from assistant.indexing.store import chunk_metadata
 from assistant.ingest.chunking import chunk_document, split_sentences
 from assistant.ingest.loaders import load_document
 from assistant.ingest.metadata import Manifest, build_meta
-from assistant.search.filters import chunk_metadata
 from assistant.search.fusion import rrf_fuse
 from assistant.search.retrieval import retrieve
 from assistant.settings import get_settings

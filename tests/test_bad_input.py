@@ -20,6 +20,7 @@ from assistant.errors import ConfigError
 from assistant.indexing.index import Index
 from assistant.ingest.loaders import load_document
 from assistant.settings import get_settings
+from assistant.types import Answer
 from assistant.web.render import render_answer_html
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -189,7 +190,8 @@ def test_ten_thousand_character_question_is_handled_quickly(ingested) -> None:
     answer = service.ask(settings, question)
     elapsed = time.perf_counter() - t0
     assert elapsed < 5, f"{elapsed:.1f} s"
-    assert answer.refused or answer.citations
+    assert not answer.refused  # the convention's one sentence answers it
+    assert [c.source for c in answer.citations] == ["convention.md"]
     assert len(answer.question) <= service.MAX_QUESTION_CHARS
 
 
@@ -198,14 +200,18 @@ def test_script_in_question_and_passage_is_escaped(ingested) -> None:
     answer = service.ask(settings, f"{SCRIPT} Qu'est-ce qu'une opération de revitalisation ?")
     html = render_answer_html(answer, contact=settings.contact)
     assert "<script" not in html.lower()
-    shown = answer.text + " ".join(c.quote for c in answer.citations)
-    if "<script>" in shown:  # the passage with the script was quoted: escaped, not dropped
-        assert "&lt;script&gt;" in html
+    # Whatever is answered, a script typed in the question never reaches the page raw…
+    assert "alert('pvd')</script>" not in html
+    # …and a refusal that repeats the question shows it escaped.
+    echoed = Answer(question=SCRIPT, text=f"Les documents ne répondent pas à « {SCRIPT} ».",
+                    refused=True, citations=[])
+    assert "&lt;script&gt;alert(" in render_answer_html(echoed, contact=settings.contact)
 
 
 def test_script_answer_html_escapes_a_quoted_script(ingested) -> None:
     settings = ingested[0]
     answer = service.ask(settings, "Qu'est-ce qu'une opération de revitalisation de territoire ?")
-    assert not answer.refused
+    assert not answer.refused and [c.source for c in answer.citations] == ["ort.md"]
     html = render_answer_html(answer, contact=settings.contact)
     assert "<script" not in html.lower()
+    assert "&lt;script&gt;alert(" in html  # the cited passage holds it: shown escaped

@@ -17,8 +17,10 @@ import pytest
 from web_corpus import make_corpus, save_registry
 
 from assistant.search.access import Role
-from assistant.settings import PROJECT_ROOT, get_settings
+from assistant.settings import get_settings
 from assistant.web.users import UserStore
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

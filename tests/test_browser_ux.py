@@ -21,10 +21,12 @@ import pytest
 from assistant import service
 from assistant.embedding.embedders import embedder_fingerprint
 from assistant.search.access import Role
-from assistant.settings import PROJECT_ROOT, get_settings
+from assistant.settings import get_settings
 from assistant.web.users import UserStore
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",

@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from assistant.answer.conversation import Conversation, answer_question
 from assistant.cli.main import cli
 from assistant.indexing.lexical import fold
-from assistant.settings import PROJECT_ROOT, get_settings
+from assistant.settings import get_settings
 
 pytestmark = pytest.mark.slow
 
@@ -20,7 +20,7 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def settings(tmp_path_factory):
     index = tmp_path_factory.mktemp("conv") / "index"
-    s = get_settings(index_dir=index, corpus_dir=PROJECT_ROOT / "corpus")
+    s = get_settings(index_dir=index, corpus_dir=Path(__file__).resolve().parent.parent / "corpus")
     from assistant import service
 
     report = service.ingest(s)

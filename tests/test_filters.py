@@ -1,9 +1,11 @@
-"""Filters: Chroma ``where`` and the lexical predicate agree."""
+"""Filters: Chroma ``where`` and the lexical predicate agree, on a real Chroma collection."""
 
 import pytest
 
 from assistant.errors import ConfigError
-from assistant.search.filters import Filters, chunk_metadata
+from assistant.indexing.store import chunk_metadata
+from assistant.search.access import Role
+from assistant.search.filters import Filters
 from assistant.types import Chunk, DocumentMeta
 
 
@@ -51,3 +53,68 @@ def test_bad_values_are_named():
 
 def test_empty_filter():
     assert Filters().is_empty() and Filters().to_chroma() is None
+
+
+# --- parity on a real Chroma collection ------------------------------------------------------
+
+_DOCS = [  # (communes, epci, doc_type, year, visibility)
+    ([], [], "programme", 2021, "public"),
+    (["73157"], [], "suivi", 2023, "public"),
+    (["73157"], [], "etude", 2022, "commune"),
+    (["73303"], [], "etude", 2024, "interne"),
+    (["73157", "73117"], ["200068997"], "convention", None, "public"),
+    (["73117"], [], "suivi", 2023, "commune"),
+    ([], [], "glossaire", None, "interne"),
+    (["73303"], [], "suivi", 2020, "commune"),
+]
+
+_CASES = {
+    "none": Filters(),
+    "commune": Filters(communes=["73157"]),
+    "commune+general": Filters(communes=["73157"], include_general=True),
+    "epci": Filters(epci=["200068997"]),
+    "commune or epci": Filters(communes=["73303"], epci=["200068997"]),
+    "types": Filters(doc_types=["etude", "suivi"]),
+    "from 2022": Filters(year_min=2022),
+    "to 2023": Filters(year_max=2023),
+    "2021-2023": Filters(year_min=2021, year_max=2023),
+    "public only": Filters(visibilities=["public"]),
+    "no visibility": Filters(visibilities=[]),
+    "role public": Filters(role=Role.parse("public")),
+    "role elu Modane": Filters(role=Role.parse("elu:73157")),
+    "role elu Ugine": Filters(role=Role.parse("elu:73303")),
+    "role agate": Filters(role=Role.parse("agate")),
+    "elu + commune + types + years": Filters(
+        communes=["73157"], include_general=True, doc_types=["suivi", "etude", "programme"],
+        year_min=2021, year_max=2023, role=Role.parse("elu:73157"),
+    ),
+}
+
+
+@pytest.fixture(scope="module")
+def chroma_docs(tmp_path_factory):
+    from assistant.embedding.embedders import HashEmbedder
+    from assistant.indexing.store import VectorStore, open_client
+
+    client = open_client(tmp_path_factory.mktemp("chroma"), None)
+    store = VectorStore(client, HashEmbedder(), "hash")
+    metas = {}
+    for i, (communes, epci, doc_type, year, visibility) in enumerate(_DOCS):
+        meta = DocumentMeta(source=f"d{i}.pdf", title=f"D{i}", doc_type=doc_type,
+                            communes=communes, epci=epci, year=year, visibility=visibility)
+        chunk = Chunk(f"c{i}", f"d{i}", f"texte {i}", [], 1, 1, 0, 1, 0)
+        metas[chunk.id] = chunk_metadata(chunk, meta)
+    ids = list(metas)
+    store.upsert(ids, store.embedder.embed(ids), ids, list(metas.values()))
+    return client.get_collection(store.name), metas
+
+
+@pytest.mark.parametrize("case", list(_CASES))
+def test_chroma_where_and_lexical_predicate_return_the_same_chunks(chroma_docs, case):
+    collection, metas = chroma_docs
+    f = _CASES[case]
+    lexical = {cid for cid, meta in metas.items() if f.matches(meta)}
+    dense = set(collection.get(where=f.to_chroma(), include=[])["ids"])
+    assert dense == lexical
+    if case not in ("none", "role agate"):  # each other filter drops some chunks
+        assert lexical != set(metas)

@@ -175,3 +175,19 @@ def test_prefetch_keeps_each_failure_on_its_own_file(tmp_path: Path, hash_settin
     assert any(name.startswith("ingest-prefetch") for name in threads.values())
     again = Index(hash_settings).ingest([root], loader=loader)
     assert again.unchanged == 3 and len(again.failed) == 1
+
+
+def test_open_index_never_changes_the_shared_settings(tmp_path: Path, hash_settings):
+    from assistant import service
+    from assistant.indexing.index import open_index
+
+    root = _corpus(tmp_path)
+    tiny = hash_settings.model_copy(update={"max_file_mb": 0.00001, "candidates": 7})
+    shared = open_index(hash_settings)
+    assert open_index(tiny) is shared  # one Index per folder and model
+    assert shared.settings is hash_settings  # the second caller did not overwrite it
+    # The caller's own knobs still apply to its call: every file is over its size limit.
+    report = service.ingest(tiny, [root])
+    assert report.added == 0 and len(report.failed) == 3
+    assert all("trop volumineux" in f.error for f in report.failed)
+    assert service.ingest(hash_settings, [root]).added == 3

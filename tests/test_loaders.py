@@ -269,3 +269,23 @@ def test_merge_layout() -> None:
         "Titre\n\nligne un\nligne deux\n\nA | B\n\nPied | Page 1 / 2")
     # Columns side by side in layout mode do not align: plain text comes back unchanged.
     assert merge_layout("a1\nb1\nc1\nd1", "a1      c1\nb1      d1") == "a1\nb1\nc1\nd1"
+
+
+def test_markdown_parsed_by_markdown_it():
+    from assistant.ingest.loaders.text import load_markdown
+
+    md = (
+        "# Titre&#160;**gras**\n\nUn paragraphe\ncoupé en [deux](http://x) lignes.\n\n"
+        "- un\n  - deux\n3. trois\n\n| a | b |\n|---|---|\n| x \\| y | `z` |\n\n"
+        "```\ncode\nici\n```\n"
+    )
+    blocks = load_markdown(md.encode()).pages[0].blocks
+    assert [(b.kind, b.text, b.level) for b in blocks] == [
+        ("heading", "Titre gras", 1),  # entity decoded, emphasis marks dropped
+        ("paragraph", "Un paragraphe coupé en deux lignes.", 0),
+        ("list_item", "• un", 0),
+        ("list_item", "• deux", 0),  # a nested item is an item of its own
+        ("list_item", "3. trois", 0),  # the number as written
+        ("table_row", "a : x | y ; b : z", 0),  # escaped pipe kept inside its cell
+        ("paragraph", "code ici", 0),
+    ]

@@ -63,3 +63,33 @@ def test_bad_manifest_is_a_clear_error(tmp_path: Path):
     (tmp_path / "manifest.toml").write_text("[[document]\n")
     with pytest.raises(ConfigError, match="not valid TOML"):
         read_manifest(tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ('file = "a.md"\ntype = "rapport"', r"a\.md: type: .*'programme'.*got 'rapport'"),
+        ('file = "a.md"\nvisibility = "secret"', r"a\.md: visibility: .*got 'secret'"),
+        ('file = "a.md"\nexemple = "peut-être"', r"a\.md: exemple: .*got 'peut-être'"),
+        ('file = "a.md"\ncommunes = [1.5]', r"a\.md: communes: .*got 1\.5"),
+        ('title = "sans fichier"', r"document #1 has no 'file'"),
+    ],
+)
+def test_manifest_is_validated_by_its_model_with_the_bad_value(tmp_path: Path, body, message):
+    (tmp_path / "manifest.toml").write_text(f"[[document]]\n{body}\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=message):
+        read_manifest(tmp_path)
+
+
+def test_manifest_keeps_its_entries_as_written(tmp_path: Path):
+    import datetime
+
+    (tmp_path / "manifest.toml").write_text(
+        '[defaults]\nexemple = true\n\n[[document]]\nfile = "./a.md"\ndate = 2024-01-02\n'
+        'communes = 73157\nauteur = "Agate"\n', encoding="utf-8",
+    )
+    manifest = read_manifest(tmp_path)
+    # Exactly the keys written (their hash decides re-indexing), extra keys included.
+    assert manifest.get("a.md") == {"file": "./a.md", "date": datetime.date(2024, 1, 2),
+                                    "communes": 73157, "auteur": "Agate"}
+    assert manifest.defaults == {"exemple": True}

@@ -9,7 +9,8 @@ import pytest
 from assistant.indexing import postings
 from assistant.indexing.catalog import Catalog
 from assistant.indexing.lexical import BM25, analyze
-from assistant.search.filters import Filters, chunk_metadata
+from assistant.indexing.store import chunk_metadata
+from assistant.search.filters import Filters
 from assistant.types import Chunk, DocumentMeta, Page
 
 DOCS = {

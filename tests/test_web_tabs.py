@@ -328,9 +328,9 @@ def test_background_ingest_on_first_start(tmp_path):
 
 
 def test_build_ui(env):
-    from assistant.web.app import _load_ui
+    import ui
 
-    blocks = _load_ui().build_ui(env)
+    blocks = ui.build_ui(env)
     assert blocks.title == "Assistant PVD"
     assert "Toutes les communes" in str(blocks.config)
 
@@ -354,7 +354,10 @@ def test_chat_turn_answers_with_cards_and_copy_text(env):
     assert "Sources :" in turn.plain_text
     again = chat_turn(env, "Qu'est-ce qu'une ORT ?", turn.history, "", communes)
     assert len(again.history) == 4
-    assert "cit-1-" in again.history[-1]["content"] or "pvd-refusal" in again.history[-1]["content"]
+    assert again.last is not None and not again.last["refused"]
+    # A definition question: the glossary is boosted to the first citation.
+    assert again.last["citations"][0]["source"] == "glossaire/glossaire-pvd.md"
+    assert 'id="cit-1-1"' in again.history[-1]["content"]
 
 
 def test_chat_turn_while_indexing_and_empty_question(env):

@@ -67,8 +67,8 @@ FEATURE_NAMES = tuple(Features.__dataclass_fields__)
 
 
 def _term_groups(question: str) -> list[tuple[str, set[str]]]:
-    """Each content word of the question with the stems that count as finding it."""
-    groups = []
+    """Each content word of the question (once) with the stems that count as finding it."""
+    groups: list[tuple[str, set[str]]] = []
     for token in _TOKEN_RE.findall(question):
         stems = analyze(token)
         if not stems:
@@ -77,7 +77,8 @@ def _term_groups(question: str) -> list[tuple[str, set[str]]]:
         long_form = ABBREVIATIONS.get(fold(token))
         if long_form:
             alternatives |= set(analyze(long_form))
-        groups.append((stems[0], alternatives))
+        if all(stems[0] != g[0] for g in groups):
+            groups.append((stems[0], alternatives))
     return groups
 
 
@@ -92,7 +93,7 @@ def key_terms(question: str, idf: dict[str, float] | None = None) -> list[str]:
             continue
         if min(idf.get(s, 0.0) for s in stems) >= RARE_IDF + 1.5:
             keys.append(token)
-    return keys
+    return list(dict.fromkeys(keys))  # a word repeated in the question counts once
 
 
 def passage_context(hit: Hit) -> str:

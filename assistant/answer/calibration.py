@@ -18,6 +18,7 @@ from assistant.answer.intents import classifier_for
 from assistant.answer.sentences import collect, score
 from assistant.communes.registry import load_registry
 from assistant.embedding.embedders import embedder_fingerprint
+from assistant.indexing.index import open_index
 from assistant.search.retrieval import retrieve
 from assistant.settings import Settings
 
@@ -26,8 +27,6 @@ def question_features(settings: Settings, question: str, commune: str | None,
                       k: int = 5) -> Features:
     """The features the plain cited route computes for ``question`` (commune-scoped when
     a commune is selected), whatever route would answer it."""
-    from assistant.service import open_index
-
     index = open_index(settings)
     registry = load_registry(settings)
     vector = index.embedder.embed([question], is_query=True)[0]
@@ -38,7 +37,8 @@ def question_features(settings: Settings, question: str, commune: str | None,
              if m.status == "found" and m.commune is not None]
     target = named[0] if named else (registry.match(commune).commune if commune else None)
     filters = scope_filters(registry, target) if target is not None else None
-    retrieval = retrieve(index, question, k=k, filters=filters, query_vector=vector)
+    retrieval = retrieve(index, question, k=k, filters=filters, query_vector=vector,
+                         settings=settings)
     idf = Idf(index)
     weights = {t: idf.get(t) for t in set(retrieval.query_terms)}
     cands = collect(retrieval.hits, index.catalog, question=question)
@@ -86,8 +86,6 @@ def calibrate(settings: Settings, rows: list[dict[str, Any]]) -> AnswerabilityMo
         if f1 > best[0] + 1e-9:
             best = (f1, threshold)
     model.threshold = best[1]
-    from assistant.service import open_index
-
     model.meta = {
         "embedder": open_index(settings).embedder.model_id,
         "fitted_on": "eval/gold.jsonl split=train", "n_train": len(data["train"]),

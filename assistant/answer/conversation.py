@@ -24,11 +24,12 @@ from assistant.answer.state import Conversation, Turn, TurnPlan, looks_elliptic,
 from assistant.answer.status import asked_steps
 from assistant.communes.registry import Commune, Registry, load_registry
 from assistant.embedding.embedders import embedder_fingerprint
-from assistant.indexing.index import Index
+from assistant.indexing.index import Index, open_index
 from assistant.indexing.lexical import analyze, fold
 from assistant.indexing.postings import idf as idf_of_df
 from assistant.search.access import Role
 from assistant.search.filters import Filters
+from assistant.search.question import clean_question
 from assistant.search.retrieval import retrieve
 from assistant.settings import Settings
 from assistant.types import Answer, CommuneRef
@@ -121,6 +122,7 @@ def cited_answer(ctx: Context, question: str, *, filters: Filters | None, k: int
     """Plain cited retrieval: the best sentences of the best passages, or a refusal."""
     settings = ctx.settings
     retrieval = retrieve(ctx.index, question, k=k, filters=filters, role=ctx.role,
+                         settings=settings,
                          boost_types=boost_types, query_vector=vector)
     answer = extractive_answer(
         question, retrieval, ctx.index.catalog, idf=ctx.idf, model=ctx.model,
@@ -271,8 +273,6 @@ def answer_question(
     ``commune`` is the user's selected (or account) commune; ``conversation`` holds the
     previous turns and receives this one.
     """
-    from assistant.service import clean_question, open_index
-
     t0 = time.perf_counter()
     question = clean_question(question)
     k = k if k is not None else settings.top_k

@@ -116,7 +116,7 @@ _CRITERION_QUERIES = {
 def _support(ctx: Context, query: str, *, k: int, max_sentences: int) -> Answer:
     """The best programme sentences for one line of a checklist (never a refusal)."""
     retrieval = retrieve(ctx.index, query, k=k, filters=Filters(doc_types=["programme"]),
-                         role=ctx.role)
+                         role=ctx.role, settings=ctx.settings)
     return extractive_answer(query, retrieval, ctx.index.catalog, idf=ctx.idf, model=ctx.model,
                              max_sentences=max_sentences, force=True)
 

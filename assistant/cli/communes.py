@@ -161,7 +161,7 @@ def import_cmd(file: Path, index: Path | None, as_json: bool) -> None:
     """Importer un CSV au format ANCT dans le registre (ajout ou mise à jour par code INSEE)."""
     settings = _settings(index)
     try:
-        registry = load_registry(settings)
+        registry = Registry(load_registry(settings))  # a copy: the loaded one is shared
         report = registry.merge(Registry.from_csv(file))
         registry.save(settings.registry_path)
     except AssistantError as exc:

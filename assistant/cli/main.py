@@ -16,7 +16,7 @@ from assistant.errors import AssistantError
 from assistant.search.access import Role
 from assistant.search.filters import Filters
 from assistant.settings import Settings, get_settings
-from assistant.types import DOC_TYPES, Answer
+from assistant.types import DOC_TYPES, VISIBILITIES, Answer
 
 _index_option = click.option(
     "--index", "index_dir", type=click.Path(path_type=Path), default=None,
@@ -137,7 +137,7 @@ def cli() -> None:
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @_index_option
 @_chroma_option
-@click.option("--visibility", type=click.Choice(["public", "commune", "interne"]), default=None,
+@click.option("--visibility", type=click.Choice(VISIBILITIES), default=None,
               help="Visibility of files the manifest does not cover.")
 @_json_option
 @edge

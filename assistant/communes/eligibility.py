@@ -104,10 +104,8 @@ def eligibility_checklist(
     name = commune.name if commune else "La commune"
     if population is not None:
         source = "chiffre indiqué"
-    elif commune is not None and commune.population_insee_2021 is not None:
-        population, source = commune.population_insee_2021, "INSEE 2021"
-    elif commune is not None and commune.population is not None:
-        population, source = commune.population, "liste ANCT 2021"
+    elif commune is not None:
+        population, source = commune.best_population
     else:
         source = ""
     results = [_population_result(name, population, source, in_list)]

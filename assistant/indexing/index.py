@@ -6,6 +6,7 @@ import fcntl
 import hashlib
 import logging
 import os
+import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -19,16 +20,21 @@ from assistant.errors import AssistantError, ConfigError, IndexBusyError
 from assistant.indexing.catalog import Catalog, StoredDocument
 from assistant.indexing.embedcache import CachedEmbedder
 from assistant.indexing.lexical import analyze
-from assistant.indexing.store import VectorStore, open_client
+from assistant.indexing.store import VectorStore, chunk_metadata, open_client
 from assistant.ingest.chunking import chunk_document
 from assistant.ingest.metadata import MANIFEST_NAME, Manifest, build_meta, read_manifest
-from assistant.search.filters import chunk_metadata
 from assistant.settings import Settings
-from assistant.types import Chunk, DocumentMeta, IngestFailure, IngestReport, LoadedDocument
+from assistant.types import (
+    SUPPORTED_SUFFIXES,
+    Chunk,
+    DocumentMeta,
+    IngestFailure,
+    IngestReport,
+    LoadedDocument,
+)
 
 log = logging.getLogger(__name__)
 
-SUPPORTED_SUFFIXES = {".pdf", ".docx", ".md", ".markdown", ".txt", ".csv"}
 Progress = Callable[[int, int, str], None]
 
 
@@ -158,9 +164,15 @@ class Index:
         progress: Progress | None = None,
         visibility: str | None = None,
         loader: Callable[[Path], LoadedDocument] | None = None,
+        settings: Settings | None = None,
     ) -> IngestReport:
         """Index files and folders; unchanged files are skipped, changed ones replaced,
-        files gone from an ingested folder removed. One bad file never stops the rest."""
+        files gone from an ingested folder removed. One bad file never stops the rest.
+
+        ``settings`` carries the caller's per-call knobs (size limits, chunk sizes); the
+        index's own settings are used when it is None.
+        """
+        knobs = settings or self.settings
         if loader is None:
             from assistant.ingest.loaders import load_document as loader
         report = IngestReport()
@@ -180,10 +192,10 @@ class Index:
                     if progress:
                         progress(i, len(jobs), job.source)
                     if i + 1 < len(jobs):
-                        self._prefetch(jobs[i + 1], manifest_for, prefetch)
+                        self._prefetch(jobs[i + 1], manifest_for, prefetch, knobs)
                     try:
                         manifest = manifest_for(job)
-                        self._ingest_one(job, manifest, report, prefetch.load, visibility)
+                        self._ingest_one(job, manifest, report, prefetch.load, visibility, knobs)
                     except AssistantError as exc:
                         report.failed.append(IngestFailure(job.source, str(exc)))
                     except (
@@ -223,11 +235,15 @@ class Index:
         return jobs, roots
 
     def _prefetch(
-        self, job: _Job, manifest_for: Callable[[_Job], Manifest], prefetch: _Prefetcher
+        self,
+        job: _Job,
+        manifest_for: Callable[[_Job], Manifest],
+        prefetch: _Prefetcher,
+        knobs: Settings,
     ) -> None:
         """Start parsing ``job``'s file ahead, unless it is unchanged or too big."""
         try:
-            if job.path.stat().st_size / 1e6 > self.settings.max_file_mb:
+            if job.path.stat().st_size / 1e6 > knobs.max_file_mb:
                 return
             existing = self.catalog.document(document_id(str(job.root), job.source))
             if _unchanged(existing, file_sha256(job.path), manifest_for(job), job.source):
@@ -244,12 +260,13 @@ class Index:
         report: IngestReport,
         loader: Callable[[Path], LoadedDocument],
         visibility: str | None,
+        knobs: Settings,
     ) -> None:
         size_mb = job.path.stat().st_size / 1e6
-        if size_mb > self.settings.max_file_mb:
+        if size_mb > knobs.max_file_mb:
             raise ConfigError(
                 f"fichier trop volumineux : {size_mb:.1f} Mo (limite "
-                f"{self.settings.max_file_mb:g} Mo, réglage ASSISTANT_MAX_FILE_MB)"
+                f"{knobs.max_file_mb:g} Mo, réglage ASSISTANT_MAX_FILE_MB)"
             )
         sha = file_sha256(job.path)
         doc_id = document_id(str(job.root), job.source)
@@ -264,9 +281,9 @@ class Index:
             report.duplicates.append({"source": job.source, "same_as": twin.source})
             return
         loaded = loader(job.path)
-        if len(loaded.pages) > self.settings.max_pages:
+        if len(loaded.pages) > knobs.max_pages:
             raise ConfigError(
-                f"trop de pages : {len(loaded.pages)} (limite {self.settings.max_pages})"
+                f"trop de pages : {len(loaded.pages)} (limite {knobs.max_pages})"
             )
         meta = build_meta(
             job.source, loaded, manifest, sha256=sha, path=job.path,
@@ -277,9 +294,9 @@ class Index:
         chunks = chunk_document(
             loaded,
             doc_id,
-            min_tokens=self.settings.chunk_min_tokens,
-            max_tokens=self.settings.chunk_max_tokens,
-            overlap_tokens=self.settings.chunk_overlap_tokens,
+            min_tokens=knobs.chunk_min_tokens,
+            max_tokens=knobs.chunk_max_tokens,
+            overlap_tokens=knobs.chunk_overlap_tokens,
         )
         texts = [embedding_text(c, meta) for c in chunks]
         vectors = self.passage_embedder.embed(texts, is_query=False)
@@ -381,3 +398,21 @@ def _entry_hash(manifest: Manifest, source: str) -> str:
     """A manifest edit must re-index the file even when the file itself is unchanged."""
     entry = {**manifest.defaults, **(manifest.get(source) or {})}
     return hashlib.sha1(repr(sorted(entry.items())).encode()).hexdigest()[:12]
+
+
+_INDEXES: dict[tuple[str, str, str], Index] = {}
+_INDEXES_LOCK = threading.Lock()
+
+
+def open_index(settings: Settings) -> Index:
+    """One Index per (folder, server, model) and process, so models load once.
+
+    The Index keeps the settings it was opened with: callers pass their per-call knobs
+    (``retrieve(settings=)``, ``Index.ingest(settings=)``) instead of changing shared state.
+    """
+    key = (str(settings.index_dir.resolve()), settings.chroma_url or "", settings.embedder)
+    with _INDEXES_LOCK:
+        index = _INDEXES.get(key)
+        if index is None:
+            index = _INDEXES[key] = Index(settings)
+        return index

@@ -1,4 +1,5 @@
-"""The dense half of the index: a Chroma collection per embedding model."""
+"""The dense half of the index: a Chroma collection per embedding model, and the flat
+chunk metadata both halves store (what the search filters read)."""
 
 from __future__ import annotations
 
@@ -11,9 +12,38 @@ import numpy as np
 
 from assistant.embedding.embedders import Embedder, collection_name
 from assistant.errors import ConfigError, DependencyError, IndexUnavailableError
+from assistant.types import Chunk, DocumentMeta
 
 log = logging.getLogger(__name__)
 _BATCH = 500  # Chroma caps a single add; stay well under it
+
+
+def chunk_metadata(chunk: Chunk, meta: DocumentMeta) -> dict[str, Any]:
+    """Flat metadata stored with a chunk in both indexes (Chroma wants scalars only)."""
+    out: dict[str, Any] = {
+        "doc_id": chunk.doc_id,
+        "source": meta.source,
+        "title": meta.title,
+        "doc_type": meta.doc_type,
+        "page_start": chunk.page_start if chunk.page_start is not None else -1,
+        "page_end": chunk.page_end if chunk.page_end is not None else -1,
+        "char_start": chunk.char_start,
+        "char_end": chunk.char_end,
+        "ordinal": chunk.ordinal,
+        "heading": " > ".join(chunk.heading_path),
+        "year": meta.year if meta.year is not None else -1,
+        "date": meta.date or "",
+        "exemple": meta.exemple,
+        "visibility": meta.visibility,
+        "communes": ",".join(meta.communes),
+        "epci": ",".join(meta.epci),
+        "general": not meta.communes and not meta.epci,
+    }
+    for code in meta.communes:
+        out[f"c_{code}"] = True
+    for code in meta.epci:
+        out[f"e_{code}"] = True
+    return out
 
 
 def _chroma() -> Any:

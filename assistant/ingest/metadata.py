@@ -2,21 +2,22 @@
 
 from __future__ import annotations
 
+import datetime
 import re
 import tomllib
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
 from assistant.errors import ConfigError
-from assistant.types import DOC_TYPES, DocumentMeta, LoadedDocument
+from assistant.types import DocType, DocumentMeta, LoadedDocument, Visibility
 
 MANIFEST_NAME = "manifest.toml"
-VISIBILITIES = ("public", "commune", "interne")
 
 # Folder name (folded, singular or plural) → document type.
-_FOLDER_TYPES = {
+_FOLDER_TYPES: dict[str, DocType] = {
     "programme": "programme", "programmes": "programme",
     "convention": "convention", "conventions": "convention",
     "etude": "etude", "etudes": "etude", "études": "etude", "étude": "etude",
@@ -38,6 +39,44 @@ class Manifest:
         return self.entries.get(source)
 
 
+class ManifestEntry(BaseModel):
+    """One ``[[document]]`` of a manifest; keys beyond these are kept as extra metadata."""
+
+    model_config = ConfigDict(extra="allow")
+
+    file: str = Field(min_length=1)
+    title: str | None = None
+    type: DocType | None = None
+    communes: list[str | int] | str | int | None = None  # INSEE codes
+    epci: list[str | int] | str | int | None = None  # SIREN codes or names
+    date: str | int | datetime.date | None = None
+    exemple: bool | None = None
+    visibility: Visibility | None = None
+
+
+class ManifestFile(BaseModel):
+    """A whole ``manifest.toml``: documents, and defaults applied to each of them."""
+
+    model_config = ConfigDict(extra="allow")
+
+    document: list[ManifestEntry] = Field(default_factory=list)
+    defaults: dict[str, Any] = Field(default_factory=dict)
+
+
+def _manifest_error(path: Path, data: dict[str, Any], exc: ValidationError) -> ConfigError:
+    """The first problem, named by file and key, with the bad value."""
+    err = exc.errors()[0]
+    loc = list(err["loc"])
+    where = ".".join(str(x) for x in loc)
+    if loc[:1] == ["document"] and len(loc) >= 2 and isinstance(loc[1], int):
+        raw = data.get("document", [])[loc[1]]
+        file = raw.get("file") if isinstance(raw, dict) else None
+        if len(loc) == 2 or loc[2] == "file":
+            return ConfigError(f"manifest {path}: document #{loc[1] + 1} has no 'file'")
+        where = f"{file}: {loc[2]}"  # the key; union branches in the rest say nothing
+    return ConfigError(f"manifest {path}: {where}: {err['msg']}, got {err['input']!r}")
+
+
 def read_manifest(root: Path) -> Manifest:
     """Read ``root/manifest.toml`` if present; a bad manifest is a clear error, not a crash."""
     path = root / MANIFEST_NAME
@@ -47,28 +86,18 @@ def read_manifest(root: Path) -> Manifest:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"manifest {path} is not valid TOML: {exc}") from exc
-    entries: dict[str, dict[str, Any]] = {}
-    for i, entry in enumerate(data.get("document", [])):
-        file = entry.get("file")
-        if not isinstance(file, str) or not file:
-            raise ConfigError(f"manifest {path}: document #{i + 1} has no 'file'")
-        doc_type = entry.get("type")
-        if doc_type is not None and doc_type not in DOC_TYPES:
-            raise ConfigError(
-                f"manifest {path}: {file}: type must be one of {', '.join(DOC_TYPES)}, "
-                f"got {doc_type!r}"
-            )
-        visibility = entry.get("visibility")
-        if visibility is not None and visibility not in VISIBILITIES:
-            raise ConfigError(
-                f"manifest {path}: {file}: visibility must be one of "
-                f"{', '.join(VISIBILITIES)}, got {visibility!r}"
-            )
-        entries[str(PurePosixPath(file))] = dict(entry)
-    return Manifest(entries=entries, defaults=dict(data.get("defaults", {})))
+    try:
+        parsed = ManifestFile.model_validate(data)
+    except ValidationError as exc:
+        raise _manifest_error(path, data, exc) from None
+    # Entries keep the keys as written: their hash decides whether a file is re-indexed.
+    entries = {
+        str(PurePosixPath(e.file)): e.model_dump(exclude_unset=True) for e in parsed.document
+    }
+    return Manifest(entries=entries, defaults=parsed.defaults)
 
 
-def infer_type(source: str) -> str:
+def infer_type(source: str) -> DocType:
     for part in PurePosixPath(source).parts[:-1]:
         found = _FOLDER_TYPES.get(part.lower())
         if found:
@@ -80,7 +109,7 @@ def infer_type(source: str) -> str:
     return "autre"
 
 
-def default_visibility(doc_type: str) -> str:
+def default_visibility(doc_type: str) -> Visibility:
     return "interne" if doc_type == "etude" else "public"
 
 
@@ -106,7 +135,6 @@ def build_meta(
     *,
     sha256: str,
     path: Path,
-    find_communes: Callable[[str], list[str]] | None = None,
     visibility_override: str | None = None,
 ) -> DocumentMeta:
     """Merge manifest values over inferred defaults for one document."""
@@ -116,8 +144,6 @@ def build_meta(
     communes = _as_list(entry.get("communes"))
     if not communes and "communes" not in entry:
         communes = sorted(set(_INSEE_IN_TEXT.findall(head)))
-        if not communes and find_communes is not None:
-            communes = find_communes(head)
     date = entry.get("date")
     date = str(date) if date is not None else None
     if date is None:

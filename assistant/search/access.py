@@ -8,8 +8,6 @@ from typing import Any
 
 from assistant.errors import ConfigError
 
-ROLES = ("public", "elu", "agate", "admin")
-
 
 @dataclass(frozen=True)
 class Role:

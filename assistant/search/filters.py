@@ -1,4 +1,7 @@
-"""Metadata filters, applied the same way to Chroma (``where``) and to the lexical index."""
+"""Metadata filters, applied the same way to Chroma (``where``) and to the lexical index.
+
+Both read the flat chunk metadata of :func:`assistant.indexing.store.chunk_metadata`.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +10,7 @@ from typing import Any
 
 from assistant.errors import ConfigError
 from assistant.search.access import Role
-from assistant.types import DOC_TYPES, Chunk, DocumentMeta
+from assistant.types import DOC_TYPES
 
 
 @dataclass
@@ -57,6 +60,8 @@ class Filters:
         if self.year_min is not None:
             clauses.append({"year": {"$gte": self.year_min}})
         if self.year_max is not None:
+            if self.year_min is None:  # -1 stands for "unknown": no range keeps it (matches())
+                clauses.append({"year": {"$gte": 0}})
             clauses.append({"year": {"$lte": self.year_max}})
         if self.visibilities is not None:
             clauses.append({"visibility": {"$in": list(self.visibilities) or ["-"]}})
@@ -84,31 +89,3 @@ class Filters:
         if self.visibilities is not None and meta.get("visibility") not in self.visibilities:
             return False
         return self.role is None or self.role.allows(meta)
-
-
-def chunk_metadata(chunk: Chunk, meta: DocumentMeta) -> dict[str, Any]:
-    """Flat metadata stored with a chunk in both indexes (Chroma wants scalars only)."""
-    out: dict[str, Any] = {
-        "doc_id": chunk.doc_id,
-        "source": meta.source,
-        "title": meta.title,
-        "doc_type": meta.doc_type,
-        "page_start": chunk.page_start if chunk.page_start is not None else -1,
-        "page_end": chunk.page_end if chunk.page_end is not None else -1,
-        "char_start": chunk.char_start,
-        "char_end": chunk.char_end,
-        "ordinal": chunk.ordinal,
-        "heading": " > ".join(chunk.heading_path),
-        "year": meta.year if meta.year is not None else -1,
-        "date": meta.date or "",
-        "exemple": meta.exemple,
-        "visibility": meta.visibility,
-        "communes": ",".join(meta.communes),
-        "epci": ",".join(meta.epci),
-        "general": not meta.communes and not meta.epci,
-    }
-    for code in meta.communes:
-        out[f"c_{code}"] = True
-    for code in meta.epci:
-        out[f"e_{code}"] = True
-    return out

@@ -61,15 +61,17 @@ def retrieve(
     boost_types: list[str] | None = None,
     role: Role | None = None,
     query_vector: np.ndarray | None = None,
+    settings: Settings | None = None,
 ) -> Retrieval:
     """Top-``k`` chunks for ``query`` among those ``filters`` allow.
 
     Both rankings see the same filters; a chunk present in only one of the two
-    indexes (possible for a moment after a crash) is never returned.
+    indexes (possible for a moment after a crash) is never returned. ``settings``
+    carries the caller's fusion knobs; the index's own settings when it is None.
     """
     if k <= 0:
         raise ValueError(f"k must be > 0, got {k}")
-    settings = index.settings
+    settings = settings or index.settings
     filters = filters or Filters()
     if role is not None:
         filters = replace(filters, role=role)

@@ -3,47 +3,30 @@
 from __future__ import annotations
 
 import html
-import importlib.util
 import json
 import logging
 import mimetypes
-import sys
 import threading
 import time
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 from fastapi import Request
 
-from assistant.settings import PROJECT_ROOT, Settings
+from assistant.settings import Settings
+from assistant.types import SUFFIX_FORMATS
 
 log = logging.getLogger(__name__)
 
+# By loader format (types.SUFFIX_FORMATS), so every suffix we ingest is served right.
 MEDIA_TYPES = {
-    ".pdf": "application/pdf",
-    ".docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-    ".md": "text/markdown; charset=utf-8",
-    ".markdown": "text/markdown; charset=utf-8",
-    ".txt": "text/plain; charset=utf-8",
-    ".csv": "text/csv; charset=utf-8",
+    "pdf": "application/pdf",
+    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "md": "text/markdown; charset=utf-8",
+    "txt": "text/plain; charset=utf-8",
+    "csv": "text/csv; charset=utf-8",
 }
 TEXT_WINDOW = 6000  # characters of a long section shown around the passage in the text view
-
-
-def _load_ui() -> ModuleType:
-    """Import ``ui.py`` from the project root: it is not part of the installed package,
-    and the ``assistant`` console script does not have the project root on sys.path."""
-    module = sys.modules.get("ui")
-    if module is not None and hasattr(module, "build_ui"):
-        return module
-    spec = importlib.util.spec_from_file_location("ui", PROJECT_ROOT / "ui.py")
-    if spec is None or spec.loader is None:
-        raise ImportError(f"cannot load {PROJECT_ROOT / 'ui.py'}")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["ui"] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 def _text_page(title: str, body: str) -> str:
@@ -211,7 +194,7 @@ def add_document_routes(app: Any, settings: Settings) -> None:
         path = Path(str(doc.meta.get("path", "")))
         if not path.is_file():
             raise HTTPException(status_code=404, detail="Fichier introuvable sur le serveur")
-        media = MEDIA_TYPES.get(path.suffix.lower()) or (
+        media = MEDIA_TYPES.get(SUFFIX_FORMATS.get(path.suffix.lower(), "")) or (
             mimetypes.guess_type(path.name)[0] or "application/octet-stream"
         )
         return FileResponse(
@@ -274,13 +257,13 @@ def create_app(settings: Settings, *, start_ingest: bool = True) -> tuple[Any, A
     import gradio as gr
     from fastapi import FastAPI
 
+    import ui  # the top-level module shipped beside the package (pyproject py-modules)
     from assistant.web.auth import add_auth_routes
     from assistant.web.background import BackgroundIngest, needs_initial_ingest
     from assistant.web.guard import UploadGuard
     from assistant.web.uploads import purge_expired
     from assistant.web.users import UserStore
 
-    ui = _load_ui()
     background = BackgroundIngest(settings)
     if start_ingest and needs_initial_ingest(settings):
         log.info("index empty: indexing %s in the background", settings.corpus_dir)

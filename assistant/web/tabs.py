@@ -17,13 +17,13 @@ from assistant.indexing.index import Index
 from assistant.search.access import Role
 from assistant.search.filters import Filters
 from assistant.settings import Settings
-from assistant.types import Hit
+from assistant.types import SUPPORTED_SUFFIXES, Hit
 from assistant.web.library import Library, find_in
 from assistant.web.render import EXEMPLE_BADGE, document_url, esc, open_label, type_label
 
 ALL_COMMUNES = "Toutes les communes"  # label of the "no commune" choice; its value is ""
 ALL_EPCI = "Tous les EPCI"
-UPLOAD_SUFFIXES = (".pdf", ".docx", ".md", ".txt", ".csv")
+UPLOAD_SUFFIXES = SUPPORTED_SUFFIXES
 DOCUMENT_HEADERS = [
     "Titre", "Type", "Communes", "Date", "Pages", "Passages", "Indexé le", "Exemple",
     "Visibilité", "Fichier",

@@ -14,9 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from assistant.errors import AccessError, ConfigError
-from assistant.ingest.metadata import MANIFEST_NAME, VISIBILITIES, read_manifest
+from assistant.ingest.metadata import MANIFEST_NAME, read_manifest
 from assistant.settings import Settings
-from assistant.types import DOC_TYPES
+from assistant.types import DOC_TYPES, VISIBILITIES
 
 EXPORT_PREFIX = "pvd-export-"
 UPLOAD_VISIBILITY = "interne"  # an upload is internal until its uploader says otherwise

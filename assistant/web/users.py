@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -23,9 +24,14 @@ from assistant.web.passwords import check_password
 NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,63}")
 MIN_PASSWORD = 12
 _HASHER = PasswordHasher()
-# Verified when the name is unknown, so that a wrong name costs as long as a wrong password.
-_DUMMY_HASH = _HASHER.hash("compte-inexistant")
 _LOCK = threading.Lock()
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Verified when the name is unknown, so that a wrong name costs as long as a wrong
+    password; computed at the first login, not at import (it costs about as much as one)."""
+    return _HASHER.hash("compte-inexistant")
 
 
 @dataclass(frozen=True)
@@ -161,7 +167,7 @@ class UserStore:
         """The user when ``password`` is theirs, else None (same cost for unknown names)."""
         user = self.get((name or "").strip())
         try:
-            _HASHER.verify(user.password_hash if user else _DUMMY_HASH, password or "")
+            _HASHER.verify(user.password_hash if user else _dummy_hash(), password or "")
         except (VerificationError, InvalidHashError):
             return None
         return user

@@ -7,11 +7,10 @@ from io import BytesIO
 from pathlib import Path
 
 from assistant.errors import LoaderError
-from assistant.types import LoadedDocument
+from assistant.types import SUFFIX_FORMATS, SUPPORTED_SUFFIXES, LoadedDocument
 
-TEXT_SUFFIXES = {".md": "md", ".markdown": "md", ".txt": "txt", ".text": "txt", ".csv": "csv",
-                 ".tsv": "csv"}
-SUPPORTED = (".pdf", ".docx", *TEXT_SUFFIXES)
+TEXT_SUFFIXES = {s: f for s, f in SUFFIX_FORMATS.items() if f in ("md", "txt", "csv")}
+SUPPORTED = SUPPORTED_SUFFIXES
 _OLD_FORMATS = {".doc": ".docx", ".xls": ".csv", ".odt": ".docx", ".rtf": ".docx",
                 ".xlsx": ".csv", ".ods": ".csv", ".pptx": ".pdf", ".ppt": ".pdf"}
 

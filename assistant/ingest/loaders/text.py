@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import codecs
 import csv
+import functools
 import io
 import re
+from typing import Any
 
 from assistant.errors import LoaderError
 from assistant.ingest.textrepair import (
@@ -16,7 +18,7 @@ from assistant.ingest.textrepair import (
     repair_page,
     table_blocks,
 )
-from assistant.types import BlockKind, LoadedDocument, Page
+from assistant.types import LoadedDocument, Page
 
 CSV_ROWS_PER_PAGE = 1000
 _FRENCH = set("àâäçéèêëîïôöùûüÿœæÀÂÄÇÉÈÊËÎÏÔÖÙÛÜŸŒÆ«»’‘“”–—…€°")
@@ -78,100 +80,86 @@ def load_txt(data: bytes, stem: str = "") -> LoadedDocument:
 
 # --- Markdown -------------------------------------------------------------------------------
 
-_ATX_RE = re.compile(r"^ {0,3}(#{1,6})\s+(.*?)(?:\s+#+)?\s*$")
-_MD_ITEM_RE = re.compile(r"^(\s*)([-*+]|\d{1,3}[.)])\s+(.*)$")
-_TABLE_SEP_RE = re.compile(r"^\s*\|?\s*:?-{2,}:?\s*(\|\s*:?-{2,}:?\s*)*\|?\s*$")
-_HR_RE = re.compile(r"^\s*([-*_])(\s*\1){2,}\s*$")
-_FENCE_RE = re.compile(r"^\s*(```|~~~)")
+_HTML_BREAK_RE = re.compile(r"<br\s*/?>|</?(?:b|i|em|strong|u|sup|sub|span)\b[^>]*>", re.I)
 
 
-def _inline(text: str) -> str:
-    """Strip Markdown inline markup: links and images keep their text, emphasis marks go."""
-    text = re.sub(r"!\[([^\]]*)\]\([^)]*\)", r"\1", text)
-    text = re.sub(r"\[([^\]]+)\]\([^)]*\)", r"\1", text)
-    text = re.sub(r"<br\s*/?>|</?(?:b|i|em|strong|u|sup|sub|span)\b[^>]*>", " ", text)
-    text = re.sub(r"(\*\*|__)(.+?)\1", r"\2", text)
-    text = re.sub(r"(?<![\w*])\*(?!\s)(.+?)(?<!\s)\*(?![\w*])", r"\1", text)
-    text = text.replace("`", "")
-    return re.sub(r"\\([\\`*_{}\[\]()#+\-.!|])", r"\1", text)
+@functools.cache
+def _parser() -> Any:
+    """CommonMark plus GFM pipe tables; markdown-it-py comes with Gradio (and the core)."""
+    from markdown_it import MarkdownIt
+
+    return MarkdownIt("commonmark").enable("table")
 
 
-def _cells(line: str) -> list[str]:
-    line = line.strip()
-    line = line[1:] if line.startswith("|") else line
-    line = line[:-1] if line.endswith("|") and not line.endswith("\\|") else line
-    return [_inline(c.strip()).replace("\\|", "|") for c in re.split(r"(?<!\\)\|", line)]
+def _inline(token: Any) -> str:
+    """The text of an inline token: markup, links and images dropped (their text kept),
+    soft line breaks as "\n" (rejoined by :func:`join_lines`), hard breaks as spaces."""
+    out: list[str] = []
+    for child in token.children or []:
+        if child.type in ("text", "code_inline"):
+            out.append(child.content)
+        elif child.type == "softbreak":
+            out.append("\n")
+        elif child.type == "hardbreak":
+            out.append(" ")
+        elif child.type == "image":
+            out.append(_inline(child))
+        elif child.type == "html_inline" and _HTML_BREAK_RE.fullmatch(child.content):
+            out.append(" ")
+        elif child.type == "html_inline":
+            out.append(child.content)
+    return "".join(out)
+
+
+def _line_text(token: Any) -> str:
+    return join_lines(_inline(token).split("\n"))
 
 
 def markdown_blocks(text: str) -> list[RawBlock]:
-    """Blocks of a Markdown text: # headings, paragraphs, list items, pipe tables as rows."""
+    """Blocks of a Markdown text: headings, paragraphs, list items, pipe tables as rows."""
     text = re.sub(r"<!--.*?-->", "", normalize_chars(text), flags=re.DOTALL)
     lines = text.split("\n")
     if lines and lines[0].strip() in ("---", "+++"):
         fence = lines[0].strip()
         end = next((i for i in range(1, len(lines)) if lines[i].strip() == fence), None)
         if end is not None:
-            lines = lines[end + 1:]
+            text = "\n".join(lines[end + 1:])
     blocks: list[RawBlock] = []
-    kind: BlockKind = "paragraph"
-    parts: list[str] = []
-
-    def flush() -> None:
-        if parts:
-            blocks.append((kind, _inline(join_lines(parts)), 0))
-            parts.clear()
-
-    i = 0
-    while i < len(lines):
-        line = lines[i]
-        nxt = lines[i + 1] if i + 1 < len(lines) else ""
-        i += 1
-        if _FENCE_RE.match(line):
-            flush()
-            code: list[str] = []
-            while i < len(lines) and not _FENCE_RE.match(lines[i]):
-                code.append(lines[i])
-                i += 1
-            i += 1
-            blocks.append(("paragraph", " ".join(code), 0))
-            continue
-        if not line.strip() or (_HR_RE.match(line) and not parts):
-            flush()
-            continue
-        m = _ATX_RE.match(line)
-        if m:
-            flush()
-            blocks.append(("heading", _inline(m.group(2)), len(m.group(1))))
-            continue
-        if parts and kind == "paragraph" and re.match(r"^\s*(=+|-+)\s*$", line):
-            # Setext heading: the paragraph above the underline is a title.
-            level = 1 if line.strip()[0] == "=" else 2
-            blocks.append(("heading", _inline(join_lines(parts)), level))
-            parts.clear()
-            continue
-        if "|" in line and _TABLE_SEP_RE.match(nxt) and "|" in nxt:
-            flush()
-            rows = [_cells(line)]
-            i += 1  # skip the separator row
-            while i < len(lines) and "|" in lines[i] and lines[i].strip():
-                rows.append(_cells(lines[i]))
-                i += 1
+    markers: list[str] = []  # the marker of each open list item, innermost last
+    item_started = False  # the current item's first paragraph is already a block
+    rows: list[list[str]] = []
+    tokens = _parser().parse(text)
+    for i, tok in enumerate(tokens):
+        kind = tok.type
+        if kind == "heading_open":
+            blocks.append(("heading", _line_text(tokens[i + 1]), int(tok.tag[1])))
+        elif kind == "list_item_open":
+            bullet = tok.markup in ("-", "*", "+")
+            markers.append("• " if bullet else f"{tok.info}{tok.markup} ")
+            item_started = False
+        elif kind == "list_item_close":
+            markers.pop()
+            item_started = False
+        elif kind == "paragraph_open":
+            body = _line_text(tokens[i + 1])
+            if markers and not item_started:
+                blocks.append(("list_item", markers[-1] + body, 0))
+                item_started = True
+            elif markers:
+                blocks.append(("list_item", body, 0))
+            else:
+                blocks.append(("paragraph", body, 0))
+        elif kind in ("fence", "code_block"):
+            blocks.append(("paragraph", " ".join(tok.content.rstrip("\n").split("\n")), 0))
+        elif kind == "html_block":
+            blocks.append(("paragraph", re.sub(r"<[^>]+>", " ", tok.content), 0))
+        elif kind == "tr_open":
+            rows.append([])
+        elif kind == "inline" and rows and tokens[i - 1].type in ("th_open", "td_open"):
+            rows[-1].append(" ".join(_inline(tok).split()))
+        elif kind == "table_close":
             blocks.extend(table_blocks(rows))
-            continue
-        m = _MD_ITEM_RE.match(line)
-        if m:
-            flush()
-            kind = "list_item"
-            marker = m.group(2)
-            parts.append(("• " if marker in "-*+" else marker + " ") + m.group(3))
-            continue
-        stripped = re.sub(r"^\s*(>\s?)+", "", line).strip()
-        if parts:
-            parts.append(stripped)
-        else:
-            kind = "paragraph"
-            parts.append(stripped)
-    flush()
+            rows = []
     return blocks
 
 
