@@ -23,3 +23,7 @@ class IndexUnavailableError(AssistantError):
 
 class DependencyError(AssistantError):
     """An optional package needed for this feature is not installed."""
+
+
+class LLMError(AssistantError):
+    """The language model could not give a usable answer (the extractive one is used)."""

@@ -161,6 +161,9 @@ class Answer:
     timings_ms: dict[str, float] = field(default_factory=dict)
     hits: list[Hit] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
+    mode: Literal["llm", "extractive"] = "extractive"  # which answerer wrote ``text``
+    dropped_sentences: int = 0  # written sentences dropped as unsupported by their passage
+    fallback_reason: str | None = None  # why the model's answer was not used
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -169,7 +172,11 @@ class Answer:
             "refused": self.refused,
             "citations": [c.to_dict() for c in self.citations],
             "timings_ms": {k: round(v, 2) for k, v in self.timings_ms.items()},
+            "mode": self.mode,
+            "dropped_sentences": self.dropped_sentences,
         }
+        if self.fallback_reason is not None:
+            out["fallback_reason"] = self.fallback_reason
         out.update(self.extra)
         return out
 
