@@ -102,7 +102,9 @@ class Settings(BaseSettings):
         default=3, gt=0, description="Top passages numbered [1]…[n] in the model's prompt."
     )
     llm_passage_chars: int = Field(
-        default=700, gt=100, description="Characters of each passage given to the model."
+        default=500, gt=100,
+        description="Characters of each passage given to the model (its sentences closest "
+        "to the question when it is longer); the check reads the whole passage.",
     )
     llm_min_coverage: float = Field(
         default=0.6, ge=0, le=1,

@@ -19,6 +19,7 @@ import argparse
 import hashlib
 import json
 import random
+import signal
 import subprocess
 import sys
 import time
@@ -275,7 +276,7 @@ def render(summary: dict[str, Any], calib: dict[str, Any]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sample", type=int, default=40)
-    parser.add_argument("--calib", type=int, default=8, help="Questions for calibration.")
+    parser.add_argument("--calib", type=int, default=4, help="Questions for calibration.")
     parser.add_argument("--seed", type=int, default=15)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--port", type=int, default=18790)
@@ -296,6 +297,8 @@ def main() -> None:
                                       "partial": True}, args.json, render(summary, calib))
         return
     model = ensure_model(args.cache)
+    # A kill (SIGTERM) still stops the server: the finally below runs.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     server = start_server(model, args.threads, args.port)
     settings = settings.model_copy(update={
         "llm_url": f"http://127.0.0.1:{args.port}/v1", "llm_model": "qwen2.5-coder-1.5b",

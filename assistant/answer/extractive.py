@@ -6,6 +6,7 @@ import re
 import time
 from dataclasses import dataclass
 
+from assistant.answer.grounding import INSTRUCTION
 from assistant.indexing.catalog import Catalog
 from assistant.indexing.lexical import ABBREVIATIONS, BM25, analyze, fold
 from assistant.ingest.chunking import split_sentences
@@ -85,7 +86,8 @@ _COVER_LINE = re.compile(r"(Émetteur|Emetteur)\s*:|^Date\s*:|Document d'exemple
 def _not_an_answer(line: str) -> bool:
     """Section titles, questions (FAQ headings) and cover-page lines make poor answers."""
     heading = len(line.split()) < 12 and line[-1] not in ".!…:;»" and ":" not in line
-    return heading or line.rstrip().endswith("?") or bool(_COVER_LINE.search(line))
+    return heading or line.rstrip().endswith("?") or bool(_COVER_LINE.search(line)) or bool(
+        INSTRUCTION.search(line))  # orders planted in a document are never an answer
 
 
 def _clean(sentence: str) -> str:

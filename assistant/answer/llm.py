@@ -59,7 +59,7 @@ def chat_model(settings: Settings, *, max_tokens: int | None = None,
 
 def build_messages(question: str, passages: list[Passage], *, commune: str = "",
                    topic: str = "general", previous: str = "",
-                   passage_chars: int = 700) -> list[tuple[str, str]]:
+                   passage_chars: int = 500) -> list[tuple[str, str]]:
     """System rules first (the same for every question, so servers can cache them)."""
     lines = []
     if commune:
@@ -71,7 +71,7 @@ def build_messages(question: str, passages: list[Passage], *, commune: str = "",
     lines.append("Passages :")
     for p in passages:
         title = p.title or p.source
-        lines.append(f"[{p.n}] ({title}) {p.prompt_text(passage_chars)}")
+        lines.append(f"[{p.n}] ({title}) {p.prompt_text(passage_chars, question)}")
     lines.append("")
     lines.append(f"Question : {question}")
     lines.append("Réponse (chaque phrase suivie de [n]) :")

@@ -29,10 +29,27 @@ class Passage:
     chunk_id: str = ""
     pages: list[tuple[int | None, str]] = field(default_factory=list)  # (number, page text)
 
-    def prompt_text(self, limit: int) -> str:
+    def prompt_text(self, limit: int, question: str = "") -> str:
+        """The passage for the prompt: whole when short, else its sentences closest to
+        the question, in their order, within ``limit`` characters."""
         # Orders planted in a document are not passed on (documents are untrusted input).
         text = _WS.sub(" ", evidence(self.text)).strip()
-        return text if len(text) <= limit else text[: limit - 1].rsplit(" ", 1)[0] + " …"
+        if len(text) <= limit:
+            return text
+        sentences = [text[a:b].strip() for a, b in split_sentences(text)]
+        asked = set(analyze(question))
+        ranked = sorted(range(len(sentences)),
+                        key=lambda i: (-len(asked & set(analyze(sentences[i]))), i))
+        chosen: set[int] = set()
+        used = 0
+        for i in ranked:
+            if used + len(sentences[i]) + 2 > limit:
+                continue
+            chosen.add(i)
+            used += len(sentences[i]) + 2
+        if not chosen:
+            return text[: limit - 1].rsplit(" ", 1)[0] + " …"
+        return " … ".join(sentences[i] for i in sorted(chosen))
 
 
 def passages_for(answer: Answer, catalog: Catalog, limit: int) -> list[Passage]:
@@ -40,7 +57,12 @@ def passages_for(answer: Answer, catalog: Catalog, limit: int) -> list[Passage]:
     out: list[Passage] = []
     if answer.hits:
         pages_cache: dict[str, list] = {}
-        for hit in answer.hits[:limit]:
+        seen: set[str] = set()
+        for hit in answer.hits:
+            key = _WS.sub(" ", hit.text).strip()
+            if len(out) >= limit or key in seen:  # the same text twice wastes the prompt
+                continue
+            seen.add(key)
             doc_id = str(hit.metadata.get("doc_id", ""))
             if doc_id not in pages_cache:
                 pages_cache[doc_id] = catalog.pages(doc_id) if doc_id else []

@@ -26,6 +26,11 @@ _chroma_option = click.option(
     "--chroma-url", default=None, help="Chroma server http://HOST:PORT (ASSISTANT_CHROMA_URL)."
 )
 _json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+_llm_option = click.option(
+    "--llm/--no-llm", "use_llm", default=None,
+    help="Written answer by the model of ASSISTANT_LLM_URL (default: when it is set), "
+    "each sentence checked; --no-llm: extractive only.",
+)
 _role_option = click.option(
     "--role", "role_text", default="agate", show_default=True,
     help="Who is asking: public, elu:INSEE, agate or admin (what documents are visible).",
@@ -203,6 +208,7 @@ def format_answer(answer: Answer) -> str:
 @_filter_options
 @click.option("--history", type=click.Path(path_type=Path), default=None,
               help="JSON file of earlier turns (read, then updated): scripted conversations.")
+@_llm_option
 @_role_option
 @_index_option
 @_chroma_option
@@ -211,10 +217,12 @@ def format_answer(answer: Answer) -> str:
 def ask(
     question: str, commune: str | None, doc_type: tuple[str, ...], epci: str | None,
     year_from: int | None, year_to: int | None, k: int | None, history: Path | None,
-    role_text: str, index_dir: Path | None, chroma_url: str | None, as_json: bool,
+    use_llm: bool | None, role_text: str, index_dir: Path | None, chroma_url: str | None,
+    as_json: bool,
 ) -> None:
     """Answer a question in French, with cited passages."""
-    from assistant.answer.conversation import Conversation, answer_question
+    from assistant.answer.conversation import Conversation
+    from assistant.answer.writer import answer as answer_question
 
     settings = _settings(index_dir, chroma_url)
     filters, scope = _filters(settings, None, doc_type, epci, year_from, year_to, True)
@@ -227,6 +235,7 @@ def ask(
     answer = answer_question(
         settings, question, commune=commune, conversation=conversation,
         filters=None if filters.is_empty() else filters, k=k, scope=scope, role=_role(role_text),
+        llm=use_llm,
     )
     if history is not None:
         history.write_text(json.dumps(conversation.to_list(), ensure_ascii=False, indent=1),
@@ -297,13 +306,21 @@ def search(
 @_json_option
 @edge
 def info(index_dir: Path | None, chroma_url: str | None, as_json: bool) -> None:
-    """Documents, chunks, model and size of the index."""
-    data = service.info(_settings(index_dir, chroma_url))
+    """Documents, chunks, model and size of the index; the language model, if any."""
+    from assistant.answer.llm import health
+
+    settings = _settings(index_dir, chroma_url)
+    data = service.info(settings)
+    data["llm"] = health(settings)
     if as_json:
         _print_json(data)
         return
+    llm = data.pop("llm")
     for key, value in data.items():
         click.echo(f"{key:12} {value}")
+    state = llm["detail"] if not llm["ok"] else f"répond ({llm['latency_ms']:.0f} ms)"
+    where = f"{llm['model']} @ {llm['url']}" if llm["url"] else "aucun"
+    click.echo(f"{'llm':12} {where} — {state}")
 
 
 @cli.command()
