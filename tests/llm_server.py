@@ -124,6 +124,13 @@ class LlamaServer:
         self.stop()
         raise RuntimeError(f"llama-server did not answer /health within {timeout} s")
 
+    def kill(self) -> None:
+        """A crash: SIGKILL, no goodbye to the clients."""
+        if self.proc is not None:
+            self.proc.kill()
+            self.proc.wait()
+            self.proc = None
+
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
             self.proc.terminate()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+import itertools
 import json
 from pathlib import Path
 
@@ -151,7 +153,7 @@ def test_stream_yields_growing_drafts_then_the_verified_answer(clean_index, fake
     fake.behaviour, fake.reply = "ok", GOOD
     items = list(stream_answer(with_llm(clean_index, fake), QUESTION))
     drafts = [i for i in items if isinstance(i, str)]
-    assert len(drafts) >= 5 and all(b.startswith(a) for a, b in zip(drafts, drafts[1:]))
+    assert len(drafts) >= 5 and all(b.startswith(a) for a, b in itertools.pairwise(drafts))
     assert isinstance(items[-1], Answer) and items[-1].mode == "llm"
 
 
@@ -237,3 +239,29 @@ def test_info_says_whether_the_model_answers(clean_index, fake, monkeypatch):
     fake.behaviour = "http500"
     data = json.loads(runner.invoke(cli, args).output)
     assert data["llm"]["ok"] is False and data["llm"]["detail"] == "erreur HTTP 500"
+
+
+def test_web_chat_streams_the_draft_then_the_checked_answer(clean_index, fake):
+    from assistant.web.chat import DRAFT_NOTE, stream_chat_turn
+
+    fake.behaviour, fake.reply = "ok", GOOD + " Le poste est payé par la NASA [1]."
+    turns = list(stream_chat_turn(with_llm(clean_index, fake), QUESTION, [], "", {}))
+    drafts, final = turns[:-1], turns[-1]
+    assert len(drafts) >= 5 and all(t.last is None for t in drafts)
+    assert "NASA" in drafts[-1].history[-1]["content"]  # shown while written…
+    assert html.escape(DRAFT_NOTE) in drafts[-1].history[-1]["content"]
+    content = final.history[-1]["content"]
+    assert "NASA" not in content  # …gone once checked
+    assert "1 phrase non justifiée retirée" in content and final.last is not None
+
+
+def test_web_chat_stop_keeps_the_checked_part(clean_index, fake):
+    from assistant.web.chat import stream_chat_turn
+
+    fake.behaviour, fake.reply = "ok", GOOD + " " + " ".join(["Encore"] * 200)
+    seen = []
+    turns = list(stream_chat_turn(with_llm(clean_index, fake), QUESTION, [], "", {},
+                                  stop=lambda: len(seen) > 20 or bool(seen.append(1))))
+    final = turns[-1].history[-1]["content"]
+    assert len(turns) < 40  # stopped long before the 200 extra words
+    assert "75 %" in final and "Encore" not in final

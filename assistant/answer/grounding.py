@@ -9,8 +9,11 @@ from assistant.indexing.lexical import analyze, fold
 
 _MARKER = re.compile(r"\s*\[(\d+(?:\s*[,;]\s*\d+)*)\]")
 # A sentence ends at . ! ? or … followed by a space (or the end), or after its [n] marker.
-_SENTENCE = re.compile(r".+?(?:(?<!\b[A-Z])(?<!\bMme)[.!?…](?=\s|$)(?:\s*\[[\d,; ]+\])*|\](?=\s+[A-ZÀ-Ý«])|$)",
-                       re.DOTALL)
+_SENTENCE = re.compile(
+    r".+?(?:(?<!\b[A-Z])(?<!\bMme)[.!?…](?=\s|$)(?:\s*\[[\d,; ]+\])*"  # "M." is no end
+    r"|\](?=\s+[A-ZÀ-Ý«])|$)",
+    re.DOTALL,
+)
 _NUMBER = re.compile(r"\d+(?:[ \u00a0\u202f.]\d{3})*(?:,\d+)?")
 _NAME = re.compile(r"(?<![\w-])([A-ZÀ-Ý][\w'’-]*[\w])")
 _MONTHS = ("janvier", "fevrier", "mars", "avril", "mai", "juin", "juillet", "aout",

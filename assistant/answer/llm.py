@@ -93,12 +93,14 @@ def stream_text(settings: Settings, messages: list[tuple[str, str]],
     model = chat_model(settings)
     deadline = time.monotonic() + settings.llm_timeout_s
     errors = _errors()
+    started = False
     try:
         stream = model.stream(messages)
         try:
             for chunk in stream:
                 piece = chunk.content if isinstance(chunk.content, str) else ""
                 if piece:
+                    started = True
                     yield piece
                 if stop is not None and stop():
                     return
@@ -111,10 +113,14 @@ def stream_text(settings: Settings, messages: list[tuple[str, str]],
     except LLMError:
         raise
     except errors as exc:
-        raise LLMError(_describe(exc)) from exc
+        reason = _describe(exc)
+        if started and reason == "serveur injoignable":
+            reason = "connexion interrompue"  # it was answering, then went away
+        raise LLMError(reason) from exc
 
 
 def _describe(exc: BaseException) -> str:
+    import httpx
     import openai
 
     if isinstance(exc, openai.APITimeoutError):
@@ -123,6 +129,8 @@ def _describe(exc: BaseException) -> str:
         return f"erreur HTTP {exc.status_code}"
     if isinstance(exc, openai.APIConnectionError):
         return "serveur injoignable"
+    if isinstance(exc, httpx.TransportError):
+        return "connexion interrompue"
     return f"réponse illisible ({type(exc).__name__})"
 
 

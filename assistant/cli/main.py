@@ -350,12 +350,15 @@ def serve(
 @click.option("--seed", type=int, default=0, help="Seed of the random subset.")
 @click.option("--out", type=click.Path(path_type=Path), default=None,
               help="Write one JSON row per question here.")
+@click.option("--llm", "use_llm", is_flag=True,
+              help="Also score the written answers of ASSISTANT_LLM_URL, beside the "
+              "extractive ones (dropped sentences, fallbacks, latency).")
 @_role_option
 @_json_option
 @edge
 def eval_command(
     questions: Path, corpus: Path | None, k: int, pipeline: str, sample: int | None, seed: int,
-    out: Path | None, role_text: str, as_json: bool,
+    out: Path | None, use_llm: bool, role_text: str, as_json: bool,
 ) -> None:
     """Score retrieval and answers on a question set (own cached index, never the main one)."""
     from assistant.evaluation.runner import evaluate
@@ -366,6 +369,7 @@ def eval_command(
         settings, questions, corpus or settings.corpus_dir, k=k, pipeline=pipeline,
         sample=sample, seed=seed, out=out,
         progress=lambda done, total: bar(done, total, "questions"), role=_role(role_text),
+        llm=use_llm,
     )
     bar.close()
     if as_json:
