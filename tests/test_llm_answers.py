@@ -14,6 +14,7 @@ from assistant import service
 from assistant.answer.grounding import Written, check, evidence, facts, split_written
 from assistant.answer.writer import answer, stream_answer
 from assistant.cli.main import cli
+from assistant.errors import ConfigError
 from assistant.settings import get_settings
 from assistant.types import Answer
 from tests.fake_openai import FakeOpenAI
@@ -265,3 +266,26 @@ def test_web_chat_stop_keeps_the_checked_part(clean_index, fake):
     final = turns[-1].history[-1]["content"]
     assert len(turns) < 40  # stopped long before the 200 extra words
     assert "75 %" in final and "Encore" not in final
+
+
+def test_eval_llm_reports_written_answers_beside_extractive(tmp_path, fake):
+    from assistant.evaluation.runner import evaluate
+
+    corpus = build(tmp_path)
+    questions = tmp_path / "q.jsonl"
+    questions.write_text("\n".join(json.dumps(q, ensure_ascii=False) for q in [
+        {"id": "a", "question": QUESTION, "expected_sources": ["financement.md"],
+         "answer_contains": ["75 %"]},
+        {"id": "b", "question": "Quelle est la recette de la tartiflette ?",
+         "expected_sources": []},
+    ]), encoding="utf-8")
+    fake.behaviour, fake.reply = "ok", GOOD + " Le poste est payé par la NASA [1]."
+    settings = get_settings(embedder="hash", llm_url=fake.url, llm_timeout_s=3.0)
+    report = evaluate(settings, questions, corpus, llm=True)
+    assert report["answer_contains"] == 1.0 and report["citation_validity"] == 1.0
+    llm = report["llm"]
+    assert llm["written"] == 1 and llm["answer_contains"] == 1.0
+    assert llm["citation_validity"] == 1.0 and llm["dropped_share"] == 0.5
+    assert llm["refusal"]["recall"] == 1.0 and llm["fallbacks"] == {}
+    with pytest.raises(ConfigError, match="ASSISTANT_LLM_URL"):
+        evaluate(get_settings(embedder="hash"), questions, corpus, llm=True)

@@ -200,6 +200,11 @@ def format_answer(answer: Answer) -> str:
             badge = " [exemple]" if c.exemple else ""
             lines.append(f"[{c.n}] {c.title}{badge} — {c.source}{page}")
             lines.append(f"    « {c.quote} »")
+    if answer.mode == "llm":
+        lines.append(f"\n(réponse rédigée par le modèle, chaque phrase vérifiée ; "
+                     f"{answer.dropped_sentences} phrase(s) non justifiée(s) retirée(s))")
+    elif answer.fallback_reason:
+        lines.append(f"\n(réponse extractive ; modèle non utilisé : {answer.fallback_reason})")
     return "\n".join(lines)
 
 
@@ -248,12 +253,19 @@ def ask(
 
 @cli.command()
 @click.option("--commune", default=None, help="Your commune (name or INSEE code).")
+@_llm_option
 @_index_option
 @_chroma_option
 @edge
-def chat(commune: str | None, index_dir: Path | None, chroma_url: str | None) -> None:
+def chat(commune: str | None, use_llm: bool | None, index_dir: Path | None,
+         chroma_url: str | None) -> None:
     """Interactive session: follow-ups keep the commune and topic ("Et pour Ugine ?")."""
-    from assistant.answer.conversation import Conversation, answer_question
+    from functools import partial
+
+    from assistant.answer.conversation import Conversation
+    from assistant.answer.writer import answer
+
+    answer_question = partial(answer, llm=use_llm)
 
     settings = _settings(index_dir, chroma_url)
     conversation = Conversation()
