@@ -17,6 +17,7 @@ class FakeOpenAI:
         self.behaviour = "ok"
         self.reply = ""
         self.delay = 5.0
+        self.word_delay = 0.0  # seconds between streamed words (to watch them arrive)
         self.requests: list[dict[str, Any]] = []
         fake = self
 
@@ -62,8 +63,12 @@ class FakeOpenAI:
             h.wfile.write(json.dumps(_completion(text)).encode())
             return
         for word in _pieces(text):
-            h.wfile.write(f"data: {json.dumps(_chunk(word))}\n\n".encode())
-            h.wfile.flush()
+            try:
+                h.wfile.write(f"data: {json.dumps(_chunk(word))}\n\n".encode())
+                h.wfile.flush()
+            except OSError:
+                return  # the client stopped reading
+            time.sleep(self.word_delay)
         h.wfile.write(f"data: {json.dumps(_chunk('', 'stop'))}\n\n".encode())
         h.wfile.write(b"data: [DONE]\n\n")
 
