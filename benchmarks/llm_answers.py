@@ -247,7 +247,12 @@ def summarize(settings: Settings, rows: list[dict[str, Any]]) -> dict[str, Any]:
                     reasons[key] = reasons.get(key, 0) + 1
             firsts = [r["first_token_ms"] for r in rows if r["first_token_ms"] is not None]
             totals = [r["total_ms"] for r in rows]
+            asked = [r["total_ms"] for r in rows if r["first_token_ms"] is not None]
             stats.update(
+                asked=len(asked),
+                asked_total_ms={"p50": round(percentile(asked, 50)),
+                                "p95": round(percentile(asked, 95))},
+                refused_by_model=sum(a["refused"] and a["mode"] == "llm" for a in answers),
                 written=len(written), dropped=dropped,
                 dropped_share=round(dropped / (dropped + kept), 3) if dropped + kept else None,
                 fallbacks=reasons,
@@ -269,14 +274,17 @@ def render(summary: dict[str, Any], calib: dict[str, Any]) -> str:
     rows = [
         ["answer_contains", e["answer_contains"], m["answer_contains"]],
         ["citation validity", e["citation_validity"], m["citation_validity"]],
-        ["refused", e["refused"], m["refused"]],
-        ["written by the model", "—", m["written"]],
+        ["refused (by the model)", e["refused"], f"{m['refused']} ({m['refused_by_model']})"],
+        ["model asked / answer written by it", "—", f"{m['asked']} / {m['written']}"],
         ["sentences dropped (share)", "—", f"{m['dropped']} ({m['dropped_share']})"],
         ["fallbacks", "—", json.dumps(m["fallbacks"], ensure_ascii=False)],
         ["first token p50 / p95 (ms)", "—",
          f"{m['first_token_ms']['p50']} / {m['first_token_ms']['p95']}"],
-        ["total p50 / p95 (ms)", f"{e['total_ms']['p50']} / {e['total_ms']['p95']}",
+        ["total p50 / p95 (ms), all questions",
+         f"{e['total_ms']['p50']} / {e['total_ms']['p95']}",
          f"{m['total_ms']['p50']} / {m['total_ms']['p95']}"],
+        ["total p50 / p95 (ms), model asked", "—",
+         f"{m['asked_total_ms']['p50']} / {m['asked_total_ms']['p95']}"],
     ]
     head = (f"{summary['n']} questions; coverage threshold {calib.get('threshold')} "
             f"(calibrated on {calib.get('positives')} sentences, J={calib.get('youden_j')})")
@@ -304,7 +312,8 @@ def main() -> None:
         test = [r for r in rows if r.get("split") == "test"]
         summary = summarize(settings, test)
         write_results("llm_answers", {"summary": summary, "calibration": calib,
-                                      "partial": True}, args.json, render(summary, calib))
+                                      "partial": len(test) < args.sample, "seed": args.seed},
+                      args.json, render(summary, calib))
         return
     model = ensure_model(args.cache)
     # A kill (SIGTERM) still stops the server: the finally below runs.
