@@ -53,37 +53,27 @@ class Passage:
 
 
 def passages_for(answer: Answer, catalog: Catalog, limit: int) -> list[Passage]:
-    """The answer's top hits, or, for answers read from records, its cited quotes."""
+    """The answer's top hits (distinct texts), with the pages their quotes must come from."""
     out: list[Passage] = []
-    if answer.hits:
-        pages_cache: dict[str, list] = {}
-        seen: set[str] = set()
-        for hit in answer.hits:
-            key = _WS.sub(" ", hit.text).strip()
-            if len(out) >= limit or key in seen:  # the same text twice wastes the prompt
-                continue
-            seen.add(key)
-            doc_id = str(hit.metadata.get("doc_id", ""))
-            if doc_id not in pages_cache:
-                pages_cache[doc_id] = catalog.pages(doc_id) if doc_id else []
-            want = set(hit.pages)
-            pages = [(p.number, p.text) for p in pages_cache[doc_id]
-                     if not want or p.number in want]
-            meta = hit.metadata
-            out.append(Passage(
-                n=len(out) + 1, source=hit.source, title=str(meta.get("title", "")),
-                text=hit.text, score=hit.score, doc_type=str(meta.get("doc_type", "autre")),
-                exemple=bool(meta.get("exemple", False)),
-                communes=[c for c in str(meta.get("communes", "")).split(",") if c],
-                chunk_id=hit.chunk_id, pages=pages,
-            ))
-        return out
-    for cit in answer.citations[:limit]:
-        # The quote is already an exact piece of its page: quotes are picked inside it.
+    pages_cache: dict[str, list] = {}
+    seen: set[str] = set()
+    for hit in answer.hits:
+        key = _WS.sub(" ", hit.text).strip()
+        if len(out) >= limit or key in seen:  # the same text twice wastes the prompt
+            continue
+        seen.add(key)
+        doc_id = str(hit.metadata.get("doc_id", ""))
+        if doc_id not in pages_cache:
+            pages_cache[doc_id] = catalog.pages(doc_id) if doc_id else []
+        want = set(hit.pages)
+        pages = [(p.number, p.text) for p in pages_cache[doc_id] if not want or p.number in want]
+        meta = hit.metadata
         out.append(Passage(
-            n=len(out) + 1, source=cit.source, title=cit.title, text=cit.quote,
-            score=cit.score, doc_type=cit.doc_type, exemple=cit.exemple,
-            communes=list(cit.communes), chunk_id=cit.chunk_id, pages=[(cit.page, cit.quote)],
+            n=len(out) + 1, source=hit.source, title=str(meta.get("title", "")),
+            text=hit.text, score=hit.score, doc_type=str(meta.get("doc_type", "autre")),
+            exemple=bool(meta.get("exemple", False)),
+            communes=[c for c in str(meta.get("communes", "")).split(",") if c],
+            chunk_id=hit.chunk_id, pages=pages,
         ))
     return out
 
