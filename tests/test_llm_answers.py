@@ -289,3 +289,13 @@ def test_eval_llm_reports_written_answers_beside_extractive(tmp_path, fake):
     assert llm["refusal"]["recall"] == 1.0 and llm["fallbacks"] == {}
     with pytest.raises(ConfigError, match="ASSISTANT_LLM_URL"):
         evaluate(get_settings(embedder="hash"), questions, corpus, llm=True)
+
+
+def test_quote_is_the_passage_sentence_holding_the_facts():
+    from assistant.answer.passages import Passage, best_quote
+
+    page = FUNDING
+    passage = Passage(1, "financement.md", "Financement", FUNDING, 1.0, pages=[(None, page)])
+    page_no, quote = best_quote(passage, "En 2023, 904 chefs de projet étaient en poste.")
+    assert quote == "En avril 2023, 904 chefs de projet étaient en poste en France."
+    assert quote in page and page_no is None

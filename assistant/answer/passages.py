@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from assistant.answer.grounding import INSTRUCTION, evidence
+from assistant.answer.grounding import INSTRUCTION, evidence, facts
 from assistant.indexing.catalog import Catalog
-from assistant.indexing.lexical import analyze
+from assistant.indexing.lexical import analyze, fold
 from assistant.ingest.chunking import split_sentences
 from assistant.types import Answer, Citation
 
@@ -96,10 +96,14 @@ def _located_sentences(passage: Passage) -> list[tuple[int | None, str]]:
 def best_quote(passage: Passage, written: str) -> tuple[int | None, str] | None:
     """The passage sentence (an exact substring of its page) closest to a written one."""
     terms = set(analyze(written))
+    stated = [fold(f) for f in facts(written)]
     best: tuple[float, int, int | None, str] | None = None
     for order, (number, sentence) in enumerate(_located_sentences(passage)):
         have = set(analyze(sentence))
         score = len(terms & have) / (len(terms) or 1)
+        if stated:  # the sentence holding the figures and names is the one to show
+            folded = fold(sentence).replace(" ", "").replace("\u00a0", "")
+            score += sum(f.replace(" ", "") in folded for f in stated) / len(stated)
         key = (score, -order, number, sentence)
         if best is None or key[:2] > best[:2]:
             best = key

@@ -136,28 +136,25 @@ def verify(settings: Settings, base: Answer, passages: list[Passage], draft: str
         if not verdict.ok:
             dropped += 1
             continue
+        located = [(n, best_quote(by_n[n], sentence.text)) for n in sentence.refs]
+        if any(where is None for _, where in located):
+            dropped += 1  # no exact quote in one of its passages: not shown
+            continue
         marks = []
-        for n in sentence.refs:
-            located = best_quote(by_n[n], sentence.text)
-            if located is None:
-                break
-            page, quote = located
+        for n, where in located:
+            assert where is not None
+            page, quote = where
             cit = by_quote.get((n, quote))
             if cit is None:
                 cit = by_quote[(n, quote)] = citation_for(by_n[n], len(citations) + 1, page,
                                                           quote)
                 citations.append(cit)
             marks.append(f"[{cit.n}]" + (" (exemple)" if cit.exemple else ""))
-        else:
-            kept.append(f"{sentence.text} {' '.join(marks)}")
-            continue
-        dropped += 1  # no exact quote for one of its passages: not shown
+        kept.append(f"{sentence.text} {' '.join(marks)}")
     if not kept:
         if _NOT_FOUND.search(fold(draft)):
             return _model_refusal(settings, base, dropped)
         return fallback(base, f"aucune phrase vérifiée ({dropped} écartées)", dropped)
-    used = {c.n for c in citations}
-    citations = [c for c in citations if c.n in used]
     return Answer(
         question=base.question, text=_prefix(base) + " ".join(kept), refused=False,
         citations=citations, timings_ms=dict(base.timings_ms), hits=base.hits,
