@@ -112,7 +112,7 @@ def start_server(model: Path, threads: int, port: int) -> subprocess.Popen[bytes
     raise SystemExit("llama-server did not start")
 
 
-def eval_settings(settings: Settings) -> Settings:
+def eval_settings(settings: Settings, build: bool = True) -> Settings:
     """The cached eval index of corpus/ (the one `assistant eval` builds)."""
     from assistant.embedding.embedders import embedder_fingerprint
     from assistant.evaluation.runner import corpus_hash
@@ -122,7 +122,8 @@ def eval_settings(settings: Settings) -> Settings:
             f"{settings.chunk_max_tokens}|{settings.chunk_overlap_tokens}|v1"
     cache = settings.cache_dir / "eval" / f"default-{corpus_hash(settings.corpus_dir, shape)}"
     out = settings.model_copy(update={"index_dir": cache})
-    Index(out).ingest([settings.corpus_dir])
+    if build:
+        Index(out).ingest([settings.corpus_dir])
     return out
 
 
@@ -302,10 +303,12 @@ def main() -> None:
                         help="Seconds per written answer (a loaded machine is slow).")
     parser.add_argument("--cache", type=Path, default=PROJECT_ROOT / ".cache" / "llm-bench")
     parser.add_argument("--summarize", action="store_true", help="Only summarise the rows.")
+    parser.add_argument("--resume", action="store_true",
+                        help="Keep the rows (and calibration) written so far; ask the rest.")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
 
-    settings = eval_settings(get_settings())
+    settings = eval_settings(get_settings(), build=not args.summarize)
     if args.summarize:
         rows = [json.loads(line) for line in ROWS.read_text("utf-8").splitlines() if line]
         calib = next((r["calibration"] for r in rows if "calibration" in r), {})
@@ -326,23 +329,32 @@ def main() -> None:
     })
     test, calib_q = sample(args.seed, args.sample, args.calib)
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
-    rows_out = ROWS.open("w", encoding="utf-8")
+    done: list[dict[str, Any]] = []
+    if args.resume and ROWS.is_file():
+        done = [json.loads(line) for line in ROWS.read_text("utf-8").splitlines() if line]
+    rows_out = ROWS.open("a" if args.resume else "w", encoding="utf-8")
     try:
-        calib_rows = []
-        for i, q in enumerate(calib_q, 1):
-            row = run_one(settings, q) | {"split": "calib"}
-            calib_rows.append(row)
-            rows_out.write(json.dumps(row, ensure_ascii=False) + "\n")
-            rows_out.flush()
-            log(f"calib {i}/{len(calib_q)} {q.id}: {row['llm']['mode']} "
-                f"{row['total_ms'] / 1000:.0f} s")
-        calib = calibrate(calib_rows)
-        log(f"calibrated coverage threshold: {calib}")
-        rows_out.write(json.dumps({"calibration": calib}) + "\n")
+        calib_rows = [r for r in done if r.get("split") == "calib"]
+        calib = next((r["calibration"] for r in done if "calibration" in r), None)
+        if calib is None:
+            for i, q in enumerate(calib_q, 1):
+                if any(r["id"] == q.id for r in calib_rows):
+                    continue
+                row = run_one(settings, q) | {"split": "calib"}
+                calib_rows.append(row)
+                rows_out.write(json.dumps(row, ensure_ascii=False) + "\n")
+                rows_out.flush()
+                log(f"calib {i}/{len(calib_q)} {q.id}: {row['llm']['mode']} "
+                    f"{row['total_ms'] / 1000:.0f} s")
+            calib = calibrate(calib_rows)
+            log(f"calibrated coverage threshold: {calib}")
+            rows_out.write(json.dumps({"calibration": calib}) + "\n")
         if calib["threshold"] is not None:
             settings = settings.model_copy(update={"llm_min_coverage": calib["threshold"]})
-        test_rows = []
+        test_rows = [r for r in done if r.get("split") == "test"]
         for i, q in enumerate(test, 1):
+            if any(r["id"] == q.id for r in test_rows):
+                continue
             row = run_one(settings, q) | {"split": "test"}
             test_rows.append(row)
             rows_out.write(json.dumps(row, ensure_ascii=False) + "\n")
