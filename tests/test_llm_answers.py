@@ -185,6 +185,10 @@ def test_model_saying_passages_do_not_answer_is_a_refusal(clean_index, fake):
     fake.behaviour, fake.reply = "ok", "NON_TROUVÉ"
     result = answer(with_llm(clean_index, fake), QUESTION)
     assert result.refused and result.mode == "llm" and not result.citations
+    assert result.dropped_sentences == 0  # the marker is not a sentence the check dropped
+    fake.reply = "Les passages ne permettent pas de répondre. Le poste coûte 3 € [1]."
+    result = answer(with_llm(clean_index, fake), QUESTION)
+    assert result.refused and result.dropped_sentences == 1
 
 
 def test_refusal_stays_with_the_understanding_step(clean_index, fake):

@@ -131,7 +131,11 @@ def verify(settings: Settings, base: Answer, passages: list[Passage], draft: str
     by_quote: dict[tuple[int, str], Citation] = {}
     kept: list[str] = []
     dropped = 0
+    said_not_found = False
     for sentence in sentences:
+        if _NOT_FOUND.search(fold(sentence.text)) and not sentence.refs:
+            said_not_found = True  # the model's "no answer here", not a claim to check
+            continue
         verdict = check(sentence, texts, base.question, settings.llm_min_coverage)
         if not verdict.ok:
             dropped += 1
@@ -152,7 +156,7 @@ def verify(settings: Settings, base: Answer, passages: list[Passage], draft: str
             marks.append(f"[{cit.n}]" + (" (exemple)" if cit.exemple else ""))
         kept.append(f"{sentence.text} {' '.join(marks)}")
     if not kept:
-        if _NOT_FOUND.search(fold(draft)):
+        if said_not_found:
             return _model_refusal(settings, base, dropped)
         return fallback(base, f"aucune phrase vérifiée ({dropped} écartées)", dropped)
     return Answer(
