@@ -113,6 +113,13 @@ def test_unsupported_sentences_are_rejected_with_a_reason(sentence, reason):
     assert not verdict.ok and verdict.reason == reason
 
 
+def test_names_are_matched_as_whole_words():
+    passages = {1: "Le cadre local du programme prévoit le cofinancement du poste."}
+    verdict = check(Written("La CA prévoit le cofinancement du poste.", [1]), passages,
+                    QUESTION, 0.0)
+    assert not verdict.ok and verdict.reason == "nom absent : CA"  # not inside "cadre"
+
+
 def test_supported_sentence_passes_and_invented_words_do_not():
     passages = {1: FUNDING}
     ok = check(Written("Le taux atteint 75 %, apportés par l'ANCT.", [1]), passages,

@@ -102,7 +102,8 @@ def check(sentence: Written, passages: dict[int, str], question: str,
         if fact[0].isdigit():
             if fact not in numbers:
                 return Verdict(False, f"chiffre absent : {fact}")
-        elif fold(fact) not in folded:
+        elif not re.search(rf"(?<!\w){re.escape(fold(fact))}(?!\w)", folded):
+            # Whole words: "CA" must not be found inside "cadre" or "local".
             return Verdict(False, f"nom absent : {fact}")
     covered = coverage(sentence.text, cited, question)
     if covered < min_coverage:
