@@ -118,6 +118,9 @@ def test_names_are_matched_as_whole_words():
     verdict = check(Written("La CA prévoit le cofinancement du poste.", [1]), passages,
                     QUESTION, 0.0)
     assert not verdict.ok and verdict.reason == "nom absent : CA"  # not inside "cadre"
+    # An acronym is found through its long form.
+    assert check(Written("Le poste est cofinancé dans les communes PVD.", [1]), {1: FUNDING},
+                 QUESTION, 0.0).ok
 
 
 def test_supported_sentence_passes_and_invented_words_do_not():

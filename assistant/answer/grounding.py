@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from assistant.indexing.lexical import analyze, fold
+from assistant.indexing.lexical import ABBREVIATIONS, analyze, fold
 
 _MARKER = re.compile(r"\s*\[(\d+(?:\s*[,;]\s*\d+)*)\]")
 # A sentence ends at . ! ? or … followed by a space (or the end), or after its [n] marker.
@@ -102,13 +102,22 @@ def check(sentence: Written, passages: dict[int, str], question: str,
         if fact[0].isdigit():
             if fact not in numbers:
                 return Verdict(False, f"chiffre absent : {fact}")
-        elif not re.search(rf"(?<!\w){re.escape(fold(fact))}(?!\w)", folded):
-            # Whole words: "CA" must not be found inside "cadre" or "local".
+        elif not _named(fact, folded):
             return Verdict(False, f"nom absent : {fact}")
     covered = coverage(sentence.text, cited, question)
     if covered < min_coverage:
         return Verdict(False, f"mots non couverts ({covered:.2f})", covered)
     return Verdict(True, "", covered)
+
+
+def _named(name: str, folded: str) -> bool:
+    """The name as whole words ("CA" is not inside "cadre"), or its known long form
+    ("PVD" for "Petites villes de demain")."""
+    key = fold(name)
+    if re.search(rf"(?<!\w){re.escape(key)}(?!\w)", folded):
+        return True
+    long_form = ABBREVIATIONS.get(key)
+    return bool(long_form) and fold(long_form) in folded
 
 
 def coverage(sentence: str, passage: str, question: str) -> float:
