@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,7 @@ from assistant.settings import Settings
 from assistant.types import DOC_TYPES
 from assistant.web import auth, discover, render, tabs, uploads
 from assistant.web.background import BackgroundIngest
-from assistant.web.chat import chat_turn
+from assistant.web.chat import stream_chat_turn
 from assistant.web.feedback import FeedbackStore
 from assistant.web.library import Library
 from assistant.web.users import UserStore
@@ -98,15 +99,28 @@ def build_ui(settings: Settings, background: BackgroundIngest | None = None) -> 
 
     # ---- callbacks: Discuter ---------------------------------------------------------
 
+    stops: dict[str, bool] = {}  # session → «Arrêter» pressed during its answer
+
     def respond(question: str, history: list[dict[str, Any]] | None, commune: str,
-                turns: list[dict[str, Any]] | None, request: gr.Request) -> tuple:
+                turns: list[dict[str, Any]] | None, request: gr.Request) -> Iterator[tuple]:
+        """Streamed: the model's draft shows as it is written, then the checked answer."""
         role = role_of(request)
+        session = getattr(request, "session_hash", None) or ""
+        stops[session] = False
         try:
-            turn = chat_turn(settings, question, history, commune, communes,
-                             indexing=background.running, turns=turns, role=role)
+            for turn in stream_chat_turn(settings, question, history, commune, communes,
+                                         indexing=background.running, turns=turns, role=role,
+                                         stop=lambda: stops.get(session, False)):
+                yield turn.history, "", turn.last, turn.plain_text, "", turn.turns
         except AssistantError as exc:
             raise _error(exc) from exc
-        return turn.history, "", turn.last, turn.plain_text, "", turn.turns
+        finally:
+            stops.pop(session, None)
+
+    def stop_answer(request: gr.Request) -> None:
+        session = getattr(request, "session_hash", None) or ""
+        if session in stops:
+            stops[session] = True  # the draft so far is checked and shown
 
     def give_feedback(rating: int, last: dict[str, Any] | None, comment: str) -> tuple[str, str]:
         if not last:
@@ -256,6 +270,8 @@ def build_ui(settings: Settings, background: BackgroundIngest | None = None) -> 
                                           elem_id="pvd-question")
                     send = gr.Button("Envoyer", variant="primary", scale=1, min_width=100,
                                      elem_id="pvd-send")
+                    stop = gr.Button("Arrêter", variant="stop", scale=0, min_width=80,
+                                     elem_id="pvd-stop", size="sm")
                 gr.Markdown("**Exemples de questions**")
                 with gr.Row(elem_classes="pvd-examples"):
                     example_buttons = [gr.Button(q, size="sm") for q in EXAMPLE_QUESTIONS]
@@ -351,6 +367,7 @@ def build_ui(settings: Settings, background: BackgroundIngest | None = None) -> 
         ask_inputs = [question, chat, commune_state, turns_state]
         send.click(respond, ask_inputs, ask_outputs, api_name="ask")
         question.submit(respond, ask_inputs, ask_outputs)
+        stop.click(stop_answer, None, None, queue=False)
         for btn, text in zip(example_buttons, EXAMPLE_QUESTIONS, strict=True):
             btn.click(lambda t=text: t, None, question, queue=False).then(
                 respond, ask_inputs, ask_outputs)
