@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,7 @@ from assistant.types import DOC_TYPES
 from assistant.web import auth, discover, render, tabs, uploads
 from assistant.web.auth import Visitor
 from assistant.web.background import BackgroundIngest
-from assistant.web.chat import chat_turn, check_question
+from assistant.web.chat import check_question, stream_chat_turn
 from assistant.web.feedback import FeedbackStore
 from assistant.web.library import Library
 from assistant.web.users import UserStore
@@ -76,7 +77,7 @@ SCROLL_JS = """() => {
   const go = () => {
     const bots = box.querySelectorAll('.message-row.bot-row');
     const users = box.querySelectorAll('.message-row.user-row');
-    const answers = box.querySelectorAll('.pvd-answer, .pvd-refusal, .pvd-wait');
+    const answers = box.querySelectorAll('.pvd-answer, .pvd-refusal, .pvd-wait, .pvd-draft');
     const target = answers[answers.length - 1] || bots[bots.length - 1];
     if ((!target || bots.length < users.length) && tries++ < 40) { setTimeout(go, 50); return; }
     if (!target) { return; }
@@ -202,16 +203,29 @@ def build_chat_tab(ctx: AppContext, choices: list[tuple[str, str]]) -> ChatTab:
         except AssistantError as exc:
             raise _error(exc) from exc
 
+    stops: dict[str, bool] = {}  # session → «Arrêter» pressed during its answer
+
     def respond(text: str, history: list[dict[str, Any]] | None, insee: str,
-                turns: list[dict[str, Any]] | None, request: gr.Request) -> tuple:
+                turns: list[dict[str, Any]] | None, request: gr.Request) -> Iterator[tuple]:
+        """Streamed: the model's draft shows as it is written, then the checked answer."""
         role = ctx.role_of(request)
+        session = getattr(request, "session_hash", None) or ""
+        stops[session] = False
         try:
-            turn = chat_turn(ctx.settings, text, history, insee, ctx.communes,
-                             indexing=ctx.background.running, turns=turns, role=role)
+            for turn in stream_chat_turn(ctx.settings, text, history, insee, ctx.communes,
+                                         indexing=ctx.background.running, turns=turns,
+                                         role=role, stop=lambda: stops.get(session, False)):
+                yield (turn.history, "", turn.last, turn.plain_text, "", turn.turns,
+                       gr.Column(visible=turn.last is not None))
         except AssistantError as exc:
             raise _error(exc) from exc
-        return (turn.history, "", turn.last, turn.plain_text, "", turn.turns,
-                gr.Column(visible=turn.last is not None))
+        finally:
+            stops.pop(session, None)
+
+    def stop_answer(request: gr.Request) -> None:
+        session = getattr(request, "session_hash", None) or ""
+        if session in stops:
+            stops[session] = True  # the model's draft so far is checked and shown
 
     def give_feedback(rating: int, prev: dict[str, Any] | None, text: str) -> tuple[str, str]:
         if not prev or ctx.feedback is None:
@@ -244,7 +258,12 @@ def build_chat_tab(ctx: AppContext, choices: list[tuple[str, str]]) -> ChatTab:
             show_progress="minimal")
         event.then(idle, None, [send, stop], queue=False).then(None, None, None, js=SCROLL_JS)
         answering.append(event)
-    stop.click(idle, None, [send, stop], cancels=answering, queue=False)
+    if ctx.settings.llm_url:
+        # A model writes: «Arrêter» ends its draft, which is then checked and shown.
+        stop.click(stop_answer, None, None, queue=False).then(idle, None, [send, stop],
+                                                              queue=False)
+    else:  # an extractive answer has no draft to keep: the event is cancelled
+        stop.click(idle, None, [send, stop], cancels=answering, queue=False)
     up.click(lambda prev, c: give_feedback(1, prev, c), [last, comment], [feedback_msg, comment])
     down.click(lambda prev, c: give_feedback(-1, prev, c), [last, comment],
                [feedback_msg, comment])

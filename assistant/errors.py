@@ -33,3 +33,7 @@ def missing_extra(extra: str, what: str) -> DependencyError:
         f"{what} demande l'option [{extra}] de l'installation, absente ici : "
         f"pip install 'assistant-pvd[{extra}]' (ou bash scripts/bootstrap.sh {extra})"
     )
+
+
+class LLMError(AssistantError):
+    """The language model could not give a usable answer (the extractive one is used)."""

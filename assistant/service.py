@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from assistant.answer.conversation import answer_question
 from assistant.answer.state import Conversation
+from assistant.answer.writer import answer as written_answer
 from assistant.errors import ConfigError
 from assistant.indexing.index import Progress, open_index
 from assistant.search.access import Role
@@ -67,12 +67,15 @@ def ask(
     k: int | None = None,
     scope: str = "",
     role: Role | None = None,
+    llm: bool | None = None,
 ) -> Answer:
-    """Answer one question (in a conversation, for a commune), with citations, or refuse."""
+    """Answer one question (in a conversation, for a commune), with citations, or refuse;
+    written by the configured language model and checked, unless ``llm`` is False."""
     if k is not None and k <= 0:
         raise ConfigError(f"k must be > 0, got {k}")
-    return answer_question(settings, question, commune=commune, conversation=conversation,
-                           filters=filters, k=k, scope=scope, role=role)
+    return written_answer(settings, question, llm=llm, commune=commune,
+                          conversation=conversation, filters=filters, k=k, scope=scope,
+                          role=role)
 
 
 def info(settings: Settings) -> dict[str, Any]:

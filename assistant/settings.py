@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -150,6 +150,45 @@ class Settings(BaseSettings):
     min_password_length: int = Field(
         default=12, ge=8, description="Shortest password `assistant users add` accepts."
     )
+
+    llm_url: str | None = Field(
+        default=None,
+        description="Base URL of an OpenAI-compatible server (Albert, Ollama, vLLM, "
+        "llama-server: http://HOST:PORT/v1); unset = extractive answers only.",
+    )
+    llm_model: str = Field(default="local", description="Model name sent to the LLM server.")
+    llm_api_key: SecretStr | None = Field(
+        default=None, description="API key of the LLM server (None: no key is sent)."
+    )
+    llm_timeout_s: float = Field(
+        default=60.0, gt=0,
+        description="Seconds the model may take for a whole answer before the extractive "
+        "answer is given instead.",
+    )
+    llm_max_tokens: int = Field(default=300, gt=0, description="Tokens the model may write.")
+    llm_passages: int = Field(
+        default=3, gt=0, description="Top passages numbered [1]…[n] in the model's prompt."
+    )
+    llm_passage_chars: int = Field(
+        default=500, gt=100,
+        description="Characters of each passage given to the model (its sentences closest "
+        "to the question when it is longer); the check reads the whole passage.",
+    )
+    llm_min_coverage: float = Field(
+        default=0.3, ge=0, le=1,
+        description="A written sentence is kept when this share of its content words not "
+        "taken from the question is in the passages it cites (calibrated on gold questions "
+        "outside the benchmark sample, see docs/llm.md).",
+    )
+
+    @field_validator("llm_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.strip():
+            return None
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError(f"llm_url must start with http:// or https://, got {value!r}")
+        return value.rstrip("/") if value else value
 
     @field_validator("top_k", "candidates", "rrf_k", "chunk_max_tokens", "port")
     @classmethod

@@ -217,9 +217,10 @@ def test_upload_and_removal_reserved_to_agate(env: dict[str, Any], tmp_path: Pat
 def test_chat_answers_follow_the_role(env: dict[str, Any]) -> None:
     settings, respond = env["settings"], _fn(env["blocks"], "respond")
     question = f"Où en est le {SECRET_PHRASE} ?"
-    history, *_ = respond(question, [], "", [], _request(settings))
+    # respond streams (a draft when a model writes); its last output is the answer.
+    history, *_ = list(respond(question, [], "", [], _request(settings)))[-1]
     assert "Note interne Agate" not in history[-1]["content"]
-    history, *_ = respond(question, [], "", [], _request(settings, "marie"))
+    history, *_ = list(respond(question, [], "", [], _request(settings, "marie")))[-1]
     assert "Note interne Agate" in history[-1]["content"]
 
 

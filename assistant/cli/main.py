@@ -26,6 +26,11 @@ _chroma_option = click.option(
     "--chroma-url", default=None, help="Chroma server http://HOST:PORT (ASSISTANT_CHROMA_URL)."
 )
 _json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+_llm_option = click.option(
+    "--llm/--no-llm", "use_llm", default=None,
+    help="Written answer by the model of ASSISTANT_LLM_URL (default: when it is set), "
+    "each sentence checked; --no-llm: extractive only.",
+)
 _role_option = click.option(
     "--role", "role_text", default="agate", show_default=True,
     help="Who is asking: public, elu:INSEE, agate or admin (what documents are visible).",
@@ -195,6 +200,11 @@ def format_answer(answer: Answer) -> str:
             badge = " [exemple]" if c.exemple else ""
             lines.append(f"[{c.n}] {c.title}{badge} — {c.source}{page}")
             lines.append(f"    « {c.quote} »")
+    if answer.mode == "llm":
+        lines.append(f"\n(réponse rédigée par le modèle, chaque phrase vérifiée ; "
+                     f"{answer.dropped_sentences} phrase(s) non justifiée(s) retirée(s))")
+    elif answer.fallback_reason:
+        lines.append(f"\n(réponse extractive ; modèle non utilisé : {answer.fallback_reason})")
     return "\n".join(lines)
 
 
@@ -203,6 +213,7 @@ def format_answer(answer: Answer) -> str:
 @_filter_options
 @click.option("--history", type=click.Path(path_type=Path), default=None,
               help="JSON file of earlier turns (read, then updated): scripted conversations.")
+@_llm_option
 @_role_option
 @_index_option
 @_chroma_option
@@ -211,10 +222,12 @@ def format_answer(answer: Answer) -> str:
 def ask(
     question: str, commune: str | None, doc_type: tuple[str, ...], epci: str | None,
     year_from: int | None, year_to: int | None, k: int | None, history: Path | None,
-    role_text: str, index_dir: Path | None, chroma_url: str | None, as_json: bool,
+    use_llm: bool | None, role_text: str, index_dir: Path | None, chroma_url: str | None,
+    as_json: bool,
 ) -> None:
     """Answer a question in French, with cited passages."""
-    from assistant.answer.conversation import Conversation, answer_question
+    from assistant.answer.conversation import Conversation
+    from assistant.answer.writer import answer as answer_question
 
     settings = _settings(index_dir, chroma_url)
     filters, scope = _filters(settings, None, doc_type, epci, year_from, year_to, True)
@@ -227,6 +240,7 @@ def ask(
     answer = answer_question(
         settings, question, commune=commune, conversation=conversation,
         filters=None if filters.is_empty() else filters, k=k, scope=scope, role=_role(role_text),
+        llm=use_llm,
     )
     if history is not None:
         history.write_text(json.dumps(conversation.to_list(), ensure_ascii=False, indent=1),
@@ -239,12 +253,19 @@ def ask(
 
 @cli.command()
 @click.option("--commune", default=None, help="Your commune (name or INSEE code).")
+@_llm_option
 @_index_option
 @_chroma_option
 @edge
-def chat(commune: str | None, index_dir: Path | None, chroma_url: str | None) -> None:
+def chat(commune: str | None, use_llm: bool | None, index_dir: Path | None,
+         chroma_url: str | None) -> None:
     """Interactive session: follow-ups keep the commune and topic ("Et pour Ugine ?")."""
-    from assistant.answer.conversation import Conversation, answer_question
+    from functools import partial
+
+    from assistant.answer.conversation import Conversation
+    from assistant.answer.writer import answer
+
+    answer_question = partial(answer, llm=use_llm)
 
     settings = _settings(index_dir, chroma_url)
     conversation = Conversation()
@@ -297,13 +318,21 @@ def search(
 @_json_option
 @edge
 def info(index_dir: Path | None, chroma_url: str | None, as_json: bool) -> None:
-    """Documents, chunks, model and size of the index."""
-    data = service.info(_settings(index_dir, chroma_url))
+    """Documents, chunks, model and size of the index; the language model, if any."""
+    from assistant.answer.llm import health
+
+    settings = _settings(index_dir, chroma_url)
+    data = service.info(settings)
+    data["llm"] = health(settings)
     if as_json:
         _print_json(data)
         return
+    llm = data.pop("llm")
     for key, value in data.items():
         click.echo(f"{key:12} {value}")
+    state = llm["detail"] if not llm["ok"] else f"répond ({llm['latency_ms']:.0f} ms)"
+    where = f"{llm['model']} @ {llm['url']}" if llm["url"] else "aucun"
+    click.echo(f"{'llm':12} {where} — {state}")
 
 
 @cli.command()
@@ -342,13 +371,16 @@ def serve(
 @click.option("--seed", type=int, default=0, help="Seed of the random subset.")
 @click.option("--out", type=click.Path(path_type=Path), default=None,
               help="Write one JSON row per question (or dialogue) here.")
+@click.option("--llm", "use_llm", is_flag=True,
+              help="Also score the written answers of ASSISTANT_LLM_URL, beside the "
+              "extractive ones (dropped sentences, fallbacks, latency).")
 @_role_option
 @_json_option
 @edge
 def eval_command(
     questions: Path | None, intents: Path | None, dialogues: Path | None, split: str | None,
     corpus: Path | None, k: int, pipeline: str, sample: int | None, seed: int,
-    out: Path | None, role_text: str, as_json: bool,
+    out: Path | None, use_llm: bool, role_text: str, as_json: bool,
 ) -> None:
     """Score answers on a question set, intents on labelled phrasings, or whole dialogues
     (each over its own cached index, never the main one)."""
@@ -375,6 +407,7 @@ def eval_command(
             settings, questions, corpus or settings.corpus_dir, k=k, pipeline=pipeline,
             sample=sample, seed=seed, out=out, split=split,
             progress=lambda done, total: bar(done, total, "questions"), role=_role(role_text),
+            llm=use_llm,
         )
     bar.close()
     if as_json:

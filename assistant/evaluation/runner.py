@@ -53,6 +53,10 @@ class Row:
     citations_valid: list[bool]
     cited: list[str]
     latency_ms: float
+    mode: str = "extractive"
+    dropped_sentences: int = 0
+    kept_sentences: int = 0  # written sentences shown (mode "llm")
+    fallback_reason: str | None = None
 
 
 def read_questions(path: Path) -> list[EvalQuestion]:
@@ -188,12 +192,32 @@ def summarize(rows: list[Row]) -> dict[str, Any]:
 Asker = Callable[[EvalQuestion], tuple[list[dict[str, Any]], dict[str, Any]]]
 
 
+def llm_summary(rows: list[Row]) -> dict[str, Any]:
+    """How the written answers fared: kept and dropped sentences, fallbacks by reason."""
+    dropped = sum(r.dropped_sentences for r in rows)
+    kept = sum(r.kept_sentences for r in rows)
+    reasons: dict[str, int] = {}
+    for r in rows:
+        if r.fallback_reason:
+            key = r.fallback_reason.split(" (")[0]
+            reasons[key] = reasons.get(key, 0) + 1
+    return {
+        "written": sum(r.mode == "llm" for r in rows),
+        "dropped_share": round(dropped / (dropped + kept), 4) if dropped + kept else None,
+        "fallbacks": reasons,
+    }
+
+
 def _default_asker(
-    settings: Settings, k: int, role: Role | None
+    settings: Settings, k: int, role: Role | None, llm: bool = False
 ) -> tuple[Asker, Callable[[str, int | None], str]]:
     """Our pipeline as users get it: commune-aware answers over an eval index."""
+    from functools import partial
+
     from assistant import service
-    from assistant.answer.conversation import answer_question
+    from assistant.answer.writer import answer
+
+    answer_question = partial(answer, llm=llm)
 
     index = service.open_index(settings)
 
@@ -270,6 +294,38 @@ def evaluate_dialogue_set(settings: Settings, path: Path, corpus: Path, *,
                                 progress=progress)
     report["index_failures"] = failures
     return report
+def _score(q: EvalQuestion, retrieved: list[dict[str, Any]], answer: dict[str, Any],
+           latency: float, page_text: Callable[[str, int | None], str], k: int) -> Row:
+    top5 = retrieved[:5]
+    first = next((r for r, h in enumerate(retrieved[:k]) if h["source"] in q.sources), None)
+    span_found = None
+    if q.span:
+        span_found = any(h["source"] in q.sources and span_in(q.span, h["text"]) for h in top5)
+    folded_answer = fold(answer.get("answer", ""))
+    contains = [fold(s) in folded_answer for s in q.answer_contains]
+    valid = [
+        " ".join(c["quote"].split()) in " ".join(page_text(c["source"], c["page"]).split())
+        for c in answer.get("citations", [])
+    ]
+    mode = answer.get("mode", "extractive")
+    return Row(
+        id=q.id, question=q.question, expected=q.sources,
+        retrieved=[{"source": h["source"], "page": h["page"]} for h in retrieved[:k]],
+        first_hit_rank=first, span_found=span_found, refused=bool(answer.get("refused")),
+        must_refuse=not q.sources, answer=answer.get("answer", ""),
+        contains_found=contains, citations_valid=valid,
+        cited=[c["source"] for c in answer.get("citations", [])],
+        latency_ms=round(latency, 2), mode=mode,
+        dropped_sentences=int(answer.get("dropped_sentences", 0)),
+        kept_sentences=_sentences(answer.get("answer", "")) if mode == "llm" else 0,
+        fallback_reason=answer.get("fallback_reason"),
+    )
+
+
+def _sentences(text: str) -> int:
+    from assistant.answer.grounding import split_written
+
+    return len(split_written(text))
 
 
 def evaluate(
@@ -285,11 +341,15 @@ def evaluate(
     progress: Callable[[int, int], None] | None = None,
     role: Role | None = None,
     split: str | None = None,
+    llm: bool = False,
 ) -> dict[str, Any]:
     """Build (or reuse) an index of ``corpus`` in the cache and score ``questions_path``
-    (only its ``split`` rows when given)."""
+    (only its ``split`` rows when given); with ``llm``, the written answers are scored too,
+    beside the extractive ones."""
     if k <= 0:
         raise ConfigError(f"k must be > 0, got {k}")
+    if llm and not settings.llm_url:
+        raise ConfigError("--llm demande un modèle : définissez ASSISTANT_LLM_URL")
     if not corpus.is_dir():
         raise ConfigError(f"corpus folder not found: {corpus}")
     questions = select_split(read_questions(questions_path), split)
@@ -314,43 +374,32 @@ def evaluate(
         raise ConfigError(f"pipeline must be 'default' or 'naive', got {pipeline!r}")
     build_s = time.perf_counter() - build_t0
 
+    askers = [("extractive", ask)]
+    if llm:
+        if pipeline != "default":
+            raise ConfigError("--llm needs the default pipeline")
+        askers.append(("llm", _default_asker(eval_settings, k, role, llm=True)[0]))
     rows: list[Row] = []
+    llm_rows: list[Row] = []
     for i, q in enumerate(questions):
-        t0 = time.perf_counter()
-        retrieved, answer = ask(q)
-        latency = (time.perf_counter() - t0) * 1000
-        top5 = retrieved[:5]
-        first = next((r for r, h in enumerate(retrieved[:k]) if h["source"] in q.sources), None)
-        span_found = None
-        if q.span:
-            span_found = any(h["source"] in q.sources and span_in(q.span, h["text"])
-                             for h in top5)
-        folded_answer = fold(answer.get("answer", ""))
-        contains = [fold(s) in folded_answer for s in q.answer_contains]
-        valid = [
-            " ".join(c["quote"].split()) in " ".join(page_text(c["source"], c["page"]).split())
-            for c in answer.get("citations", [])
-        ]
-        rows.append(Row(
-            id=q.id, question=q.question, expected=q.sources,
-            retrieved=[{"source": h["source"], "page": h["page"]} for h in retrieved[:k]],
-            first_hit_rank=first, span_found=span_found, refused=bool(answer.get("refused")),
-            must_refuse=not q.sources, answer=answer.get("answer", ""),
-            contains_found=contains, citations_valid=valid,
-            cited=[c["source"] for c in answer.get("citations", [])],
-            latency_ms=round(latency, 2),
-        ))
+        for name, asker in askers:
+            t0 = time.perf_counter()
+            retrieved, answer = asker(q)
+            latency = (time.perf_counter() - t0) * 1000
+            row = _score(q, retrieved, answer, latency, page_text, k)
+            (llm_rows if name == "llm" else rows).append(row)
         if progress:
             progress(i + 1, len(questions))
     report = summarize(rows)
     report["split"] = split or "all"
+    if llm:
+        report["llm"] = summarize(llm_rows) | llm_summary(llm_rows)
     report["pipeline"] = pipeline
-    report["split"] = split
     report["index_build_s"] = round(build_s, 1)
     report["index_failures"] = index_failures
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)
         with out.open("w", encoding="utf-8") as handle:
-            for row in rows:
+            for row in rows + llm_rows:
                 handle.write(json.dumps(asdict(row), ensure_ascii=False) + "\n")
     return report
