@@ -33,7 +33,7 @@ def test_ingest_ask_search_info_json(runner, docs, tmp_path):
     assert out.exit_code == 0, out.output
     report = json.loads(out.stdout)
     assert report == {"added": 2, "updated": 0, "unchanged": 0, "removed": 0, "chunks": 2,
-                      "failed": [], "duplicates": []}
+                      "failed": [], "duplicates": [], "warnings": []}
 
     out = runner.invoke(cli, ["ask", "Quand Modane a-t-elle signé sa convention-cadre ?",
                               "--index", index, "--json"])

@@ -46,15 +46,24 @@ def _settings(index_dir: Path | None, chroma_url: str | None = None, **more: Any
         raise click.UsageError(str(exc)) from exc
 
 
+class _Failure(click.ClickException):
+    """A ClickException with the exit code the error asks for (docs/cli.md)."""
+
+    def __init__(self, message: str, exit_code: int) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
 def edge(func: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn the assistant's errors into clean CLI messages (exit 1)."""
+    """Turn the assistant's errors into clean CLI messages: exit 1, or the error's own
+    ``exit_code`` (3: another ingest holds the index)."""
 
     @wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return func(*args, **kwargs)
         except AssistantError as exc:
-            raise click.ClickException(str(exc)) from exc
+            raise _Failure(str(exc), getattr(exc, "exit_code", 1)) from exc
 
     return wrapper
 
@@ -145,7 +154,11 @@ def ingest(
     paths: tuple[Path, ...], index_dir: Path | None, chroma_url: str | None,
     visibility: str | None, as_json: bool,
 ) -> None:
-    """Index files and folders (default: corpus/); only what changed is redone."""
+    """Index files and folders (default: corpus/); only what changed is redone.
+
+    Exit codes: 0 all indexed, 1 a file failed (or an error), 2 bad usage, 3 another
+    ingest is running on this index (try again later).
+    """
     settings = _settings(index_dir, chroma_url)
     for p in paths:
         if not p.exists():
@@ -160,6 +173,9 @@ def ingest(
             f"{report.added} ajouté(s), {report.updated} mis à jour, {report.unchanged} "
             f"inchangé(s), {report.removed} retiré(s) ; {report.chunks} passages dans l'index."
         )
+        for warned in report.warnings:
+            for warning in warned["warnings"]:
+                click.echo(f"  avertissement : {warned['source']} — {warning}", err=True)
         for failure in report.failed:
             click.echo(f"  échec : {failure.source} — {failure.error}", err=True)
     sys.exit(1 if report.failed else 0)
@@ -333,12 +349,15 @@ def serve(
 @click.option("--seed", type=int, default=0, help="Seed of the random subset.")
 @click.option("--out", type=click.Path(path_type=Path), default=None,
               help="Write one JSON row per question here.")
+@click.option("--index", "index_dir", type=click.Path(path_type=Path, file_okay=False),
+              default=None, help="Score this existing index as it is (e.g. after an ingest "
+              "with --visibility) instead of building one from --corpus.")
 @_role_option
 @_json_option
 @edge
 def eval_command(
     questions: Path, corpus: Path | None, k: int, pipeline: str, sample: int | None, seed: int,
-    out: Path | None, role_text: str, as_json: bool,
+    out: Path | None, index_dir: Path | None, role_text: str, as_json: bool,
 ) -> None:
     """Score retrieval and answers on a question set (own cached index, never the main one)."""
     from assistant.evaluation.runner import evaluate
@@ -349,6 +368,7 @@ def eval_command(
         settings, questions, corpus or settings.corpus_dir, k=k, pipeline=pipeline,
         sample=sample, seed=seed, out=out,
         progress=lambda done, total: bar(done, total, "questions"), role=_role(role_text),
+        index_dir=index_dir,
     )
     bar.close()
     if as_json:

@@ -214,8 +214,10 @@ def evaluate(
     out: Path | None = None,
     progress: Callable[[int, int], None] | None = None,
     role: Role | None = None,
+    index_dir: Path | None = None,
 ) -> dict[str, Any]:
-    """Build (or reuse) an index of ``corpus`` in the cache and score ``questions_path``."""
+    """Build (or reuse) an index of ``corpus`` in the cache and score ``questions_path``;
+    with ``index_dir``, score that existing index as it is (its visibilities included)."""
     if k <= 0:
         raise ConfigError(f"k must be > 0, got {k}")
     if not corpus.is_dir():
@@ -231,7 +233,14 @@ def evaluate(
     cache = settings.cache_dir / "eval" / f"{pipeline}-{corpus_hash(corpus, shape)}"
     build_t0 = time.perf_counter()
     index_failures: list[str] = []
-    if pipeline == "default":
+    if index_dir is not None:
+        if pipeline != "default":
+            raise ConfigError("an existing index (--index) is scored with the default pipeline")
+        if not (index_dir / "catalog.sqlite3").is_file():
+            raise ConfigError(f"no index in {index_dir} (no catalog.sqlite3)")
+        eval_settings = settings.model_copy(update={"index_dir": index_dir})
+        ask, page_text = _default_asker(eval_settings, k, role)
+    elif pipeline == "default":
         eval_settings = settings.model_copy(update={"index_dir": cache})
         ingest_report = Index(eval_settings).ingest([corpus])
         if ingest_report.failed:

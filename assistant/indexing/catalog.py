@@ -198,6 +198,19 @@ class Catalog:
             )
             self._bump(conn)
 
+    def update_metadata(
+        self, meta: DocumentMeta, doc_id: str, chunk_metas: dict[str, dict[str, Any]]
+    ) -> None:
+        """Rewrite a document's metadata and its chunks' (same pages, chunks and terms)."""
+        with self._tx() as conn:
+            conn.execute("UPDATE documents SET meta = ?, indexed_at = ? WHERE doc_id = ?",
+                         (json.dumps(meta.to_dict()), time.time(), doc_id))
+            conn.executemany(
+                "UPDATE chunks SET meta = ? WHERE id = ? AND doc_id = ?",
+                [(json.dumps(m), cid, doc_id) for cid, m in chunk_metas.items()],
+            )
+            self._bump(conn)
+
     def delete_document(self, doc_id: str) -> None:
         with self._tx() as conn:
             self._delete(conn, doc_id)
@@ -234,6 +247,15 @@ class Catalog:
             "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
             (f"{time.time_ns()}",),
         )
+
+    def bump_ingest_generation(self) -> str:
+        """Mark a committed ingest (or removal): processes holding the index reopen it."""
+        value = f"{time.time_ns()}"
+        self.set("ingest_generation", value)
+        return value
+
+    def ingest_generation(self) -> str:
+        return self.get("ingest_generation") or "0"
 
     def get(self, key: str) -> str | None:
         row = self._conn().execute("SELECT value FROM kv WHERE key = ?", (key,)).fetchone()

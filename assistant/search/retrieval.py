@@ -74,10 +74,13 @@ def retrieve(
     dense_rank: dict[str, int] = {}
     dense_score: dict[str, float] = {}
     if view.ids and (allowed is None or allowed.any()):
-        pairs = index.store.query(vector, n_cand, where=filters.to_chroma())
-        rank = 0
-        for cid, sim in pairs:
-            if cid in view.position:  # present in both indexes
+        pairs = index.dense_query(vector, n_cand, where=filters.to_chroma())
+        rank = 0  # pairs is None while another process's ingest is half-written
+        for cid, sim in pairs or []:
+            pos = view.position.get(cid)
+            # Present in both indexes, and allowed by the catalog's metadata too: a
+            # metadata rewrite (a visibility change) is never half-seen.
+            if pos is not None and (allowed is None or allowed[pos]):
                 dense_rank[cid] = rank
                 dense_score[cid] = sim
                 rank += 1
