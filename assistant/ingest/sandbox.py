@@ -184,6 +184,9 @@ def _serve(memory_bytes: int) -> None:
             __import__(module)
         except ImportError:
             pass  # the loader reports the missing dependency for the file that needs it
+    _, hard = resource.getrlimit(resource.RLIMIT_AS)
+    if hard != resource.RLIM_INFINITY:
+        memory_bytes = min(memory_bytes, hard)  # a cap inherited from above only lowers it
     resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
     out.write(_READY)
     out.flush()

@@ -6,6 +6,7 @@ import codecs
 import csv
 import io
 import re
+import threading
 
 from assistant.errors import LoaderError
 from assistant.ingest.textrepair import (
@@ -62,8 +63,12 @@ def decode_text_checked(data: bytes) -> tuple[str, list[str]]:
     if any(ord(c) > 127 and c != "\ufffd" for c in utf8) and bad_utf8 <= max(
         2, len(utf8) // 1000
     ):
-        # Valid multi-byte sequences and a few stray bytes: UTF-8 damaged here and there.
-        return utf8, [_invalid(bad_utf8, "UTF-8")]
+        # Valid multi-byte sequences and a few stray bytes (text pasted from a cp1252
+        # file): the stray bytes are read as cp1252, and said so.
+        _STRAY.count = 0
+        text = data.decode("utf-8", errors="assistant-cp1252-stray")
+        return text, [f"{_STRAY.count} octet(s) hors UTF-8 lu(s) en cp1252 : vérifiez "
+                      "l'encodage du fichier (enregistrez-le en UTF-8)"]
     if cp1252 is None:
         # Bytes cp1252 leaves undefined (0x81, 0x8D, 0x8F, 0x90, 0x9D): French text in
         # cp1252 with a few of them is still cp1252, not another encoding's mojibake.
@@ -84,6 +89,20 @@ def decode_text_checked(data: bytes) -> tuple[str, list[str]]:
     controls = sum(1 for c in text if "\x80" <= c <= "\x9f")
     return text, [f"encodage inconnu, lu en latin-1 : {controls} caractère(s) de contrôle, "
                   "vérifiez l'encodage du fichier (enregistrez-le en UTF-8)"]
+
+
+_STRAY = threading.local()  # invalid bytes met by the handler below, per thread
+
+
+def _cp1252_stray(exc: UnicodeError) -> tuple[str, int]:
+    """Codecs error handler: an invalid UTF-8 byte is read as cp1252 (or U+FFFD)."""
+    assert isinstance(exc, UnicodeDecodeError)
+    bad = exc.object[exc.start:exc.end]
+    _STRAY.count = getattr(_STRAY, "count", 0) + len(bad)
+    return bad.decode("cp1252", errors="replace"), exc.end
+
+
+codecs.register_error("assistant-cp1252-stray", _cp1252_stray)
 
 
 def _decode_replacing(data: bytes, encoding: str) -> tuple[str, list[str]]:
