@@ -159,3 +159,36 @@ def test_a_committed_ingest_elsewhere_reopens_the_store(tmp_path, hash_settings)
     assert index.refresh() is False and index.store is before
     Index(hash_settings).catalog.bump_ingest_generation()  # what another process does
     assert index.refresh() is True and index.store is not before
+
+
+def test_reopening_while_other_threads_query_costs_no_error(tmp_path, hash_settings):
+    """The web app answers on several threads: a reopen closes the client under them."""
+    import threading
+
+    from assistant.search.access import Role
+    from assistant.search.retrieval import retrieve
+
+    index = _indexed(tmp_path, hash_settings)
+    writer = Index(hash_settings)
+    errors: list[str] = []
+    found: list[int] = []
+    stop = threading.Event()
+
+    def ask() -> None:
+        while not stop.is_set():
+            try:
+                hits = retrieve(index, "revitalisation Modane", k=3, role=Role.parse("public"))
+                found.append(len(hits.hits))
+            except Exception as exc:  # counted: the test asserts there are none
+                errors.append(f"{type(exc).__name__}: {exc}")
+
+    threads = [threading.Thread(target=ask) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for _ in range(15):
+        writer.catalog.bump_ingest_generation()
+        time.sleep(0.05)
+    stop.set()
+    for thread in threads:
+        thread.join()
+    assert errors == [] and found and all(n == 1 for n in found)

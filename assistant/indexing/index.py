@@ -122,20 +122,23 @@ class Index:
 
     # -- sharing the index with other processes ---------------------------------------
 
-    def refresh(self, *, force: bool = False) -> bool:
+    def refresh(self) -> bool:
         """Reopen the embedded Chroma client when another process committed an ingest
         since it was opened (its in-memory segments would not know the new ids)."""
         if self._store is None or self.settings.chroma_url:
             return False  # a Chroma server serves every process the same data
-        if not force and self.catalog.ingest_generation() == self._store_generation:
+        if self.catalog.ingest_generation() == self._store_generation:
             return False
+        return self._reopen(self._store, "index changed by another process")
+
+    def _reopen(self, seen: VectorStore | None, why: str) -> bool:
+        """Close ``seen`` and open a new client, unless another thread already did."""
         with self._store_lock:
-            if not force and self.catalog.ingest_generation() == self._store_generation:
+            if self._store is not seen or seen is None:
                 return False
-            old, self._store = self._store, None
-            if old is not None:
-                old.close()
-            log.info("index changed by another process: vector store reopened")
+            self._store = None
+            seen.close()
+            log.info("%s: vector store reopened", why)
         _ = self.store
         return True
 
@@ -148,11 +151,14 @@ class Index:
         from chromadb.errors import ChromaError
 
         self.refresh()
+        store = self.store
         try:
-            return self.store.query(vector, k, where)
-        except ChromaError as first:
+            return store.query(vector, k, where)
+        except (ChromaError, AttributeError) as first:
+            # AttributeError: another thread closed this client (a reopen) mid-query.
             log.warning("vector store query failed (%s); reopening it", first)
-        self.refresh(force=True)
+        if not self.settings.chroma_url:
+            self._reopen(store, "vector store query failed")
         try:
             return self.store.query(vector, k, where)
         except ChromaError as exc:
