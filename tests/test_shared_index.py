@@ -185,10 +185,12 @@ def test_reopening_while_other_threads_query_costs_no_error(tmp_path, hash_setti
     threads = [threading.Thread(target=ask) for _ in range(3)]
     for thread in threads:
         thread.start()
-    for _ in range(60):
-        writer.catalog.bump_ingest_generation()
-        time.sleep(0.02)
-    stop.set()
-    for thread in threads:
-        thread.join()
+    try:
+        for _ in range(60):
+            writer.catalog.bump_ingest_generation()
+            time.sleep(0.02)
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join()
     assert errors == [] and found and all(n == 1 for n in found)
