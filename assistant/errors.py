@@ -14,7 +14,9 @@ class LoaderError(AssistantError):
 
 
 class IndexBusyError(AssistantError):
-    """Another ingest holds the index lock."""
+    """Another ingest holds the index lock (the CLI exits with code 3, see docs/cli.md)."""
+
+    exit_code = 3
 
 
 class IndexUnavailableError(AssistantError):

@@ -89,7 +89,30 @@ class Settings(BaseSettings):
         "shipped with the model (see docs/understanding.md).",
     )
     max_file_mb: float = Field(default=50.0, description="Files larger than this are refused.")
-    max_pages: int = Field(default=3000, description="PDFs with more pages are refused.")
+    max_pages: int = Field(
+        default=3000,
+        description="PDFs with more pages are refused (checked before any text is extracted).",
+    )
+    parse_memory_mb: int = Field(
+        default=2048, gt=0,
+        description="Address-space cap of the child process that parses each file "
+        "(RLIMIT_AS, Mo): a file that needs more is reported as failed, the rest goes on.",
+    )
+    parse_timeout_s: float = Field(
+        default=300.0, gt=0,
+        description="A file whose parsing takes longer than this (seconds) is reported as "
+        "failed and its parser process killed.",
+    )
+    docx_max_unpacked_mb: float = Field(
+        default=200.0, gt=0,
+        description="DOCX (zip) archives whose entries unpack to more than this (Mo) are "
+        "refused before parsing (zip bombs).",
+    )
+    docx_max_ratio: float = Field(
+        default=100.0, gt=1,
+        description="DOCX archives whose unpacked size exceeds this many times the file's "
+        "size are refused before parsing (zip bombs).",
+    )
     pdfjs_dir: Path = Field(
         default_factory=lambda: base_dir() / "vendor" / "node_modules" / "pdfjs-dist",
         description="The pdfjs-dist package (npm) serving the PDF viewer that highlights the "

@@ -265,6 +265,8 @@ class IngestReport:
     chunks: int = 0
     failed: list[IngestFailure] = field(default_factory=list)
     duplicates: list[dict[str, str]] = field(default_factory=list)
+    # Files indexed with a loader warning: {"source": ..., "warnings": [...]}, in French.
+    warnings: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -275,4 +277,5 @@ class IngestReport:
             "chunks": self.chunks,
             "failed": [{"source": f.source, "error": f.error} for f in self.failed],
             "duplicates": self.duplicates,
+            "warnings": self.warnings,
         }

@@ -33,7 +33,7 @@ def test_ingest_ask_search_info_json(runner, docs, tmp_path):
     assert out.exit_code == 0, out.output
     report = json.loads(out.stdout)
     assert report == {"added": 2, "updated": 0, "unchanged": 0, "removed": 0, "chunks": 2,
-                      "failed": [], "duplicates": []}
+                      "failed": [], "duplicates": [], "warnings": []}
 
     out = runner.invoke(cli, ["ask", "Quand Modane a-t-elle signé sa convention-cadre ?",
                               "--index", index, "--json"])
@@ -83,3 +83,29 @@ def test_empty_question_is_a_clear_error(runner, docs, tmp_path):
     out = runner.invoke(cli, ["ask", "?!", "--index", index])
     assert out.exit_code == 1
     assert "question est vide" in out.output
+
+
+def test_loader_warnings_are_in_the_ingest_report(runner, docs, tmp_path):
+    (docs / "suivi.csv").write_bytes("commune;action\nMoûtiers;Rénovation\x81\n".encode(
+        "latin-1"))
+    out = runner.invoke(cli, ["ingest", str(docs), "--index", str(tmp_path / "ix"), "--json"])
+    assert out.exit_code == 0, out.output
+    report = json.loads(out.stdout)
+    assert report["added"] == 3
+    [warned] = report["warnings"]
+    assert warned["source"] == "suivi.csv" and "octet(s) invalide(s)" in warned["warnings"][0]
+    out = runner.invoke(cli, ["ingest", str(docs), "--index", str(tmp_path / "iy")])
+    assert "avertissement : suivi.csv — 1 octet(s) invalide(s)" in out.stderr
+
+
+def test_a_concurrent_ingest_exits_3_with_a_french_message(runner, docs, tmp_path):
+    from assistant.indexing.index import Index
+    from assistant.settings import get_settings
+
+    index = tmp_path / "ix"
+    with Index(get_settings(index_dir=index, embedder="hash")).lock():
+        out = runner.invoke(cli, ["ingest", str(docs), "--index", str(index)])
+    assert out.exit_code == 3
+    assert "une autre indexation est en cours" in out.output
+    out = runner.invoke(cli, ["ingest", str(docs), "--index", str(index)])
+    assert out.exit_code == 0, out.output

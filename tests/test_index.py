@@ -73,7 +73,7 @@ def test_broken_file_is_reported_and_others_indexed(tmp_path: Path, hash_setting
 
 def test_second_ingest_is_refused_while_one_runs(tmp_path: Path, hash_settings):
     index = Index(hash_settings)
-    with index.lock(), pytest.raises(IndexBusyError, match="another ingest"):
+    with index.lock(), pytest.raises(IndexBusyError, match="une autre indexation est en cours"):
         Index(hash_settings).ingest([_corpus(tmp_path)])
 
 

@@ -289,3 +289,36 @@ def test_markdown_parsed_by_markdown_it():
         ("table_row", "a : x | y ; b : z", 0),  # escaped pipe kept inside its cell
         ("paragraph", "code ici", 0),
     ]
+
+
+def test_cp1252_csv_with_invalid_bytes_gives_a_warning_not_garbled_text(tmp_path: Path) -> None:
+    """Bytes cp1252 leaves undefined (0x81, 0x9D...) used to send the file to another
+    encoding's guess: every accent garbled, silently."""
+    rows = ["commune;action;montant", "Ugine;Étude préalable du cœur de bourg;1 500 €",
+            "Moûtiers;Rénovation de l'îlot;2 300 €"]
+    data = "\n".join(rows).encode("cp1252").replace(b"l'\xeelot", b"l'\xeelot\x81") + b"\n"
+    path = tmp_path / "suivi.csv"
+    path.write_bytes(data)
+    doc = load_document(path)
+    assert doc.pages[0].blocks[0].text == (
+        "commune : Ugine ; action : Étude préalable du cœur de bourg ; montant : 1 500 €")
+    assert "Rénovation de l'îlot\ufffd" in doc.pages[0].text
+    assert doc.warnings == ["1 octet(s) invalide(s) en cp1252 remplacé(s) par « \ufffd » : "
+                            "vérifiez l'encodage du fichier (enregistrez-le en UTF-8)"]
+
+
+def test_utf8_text_with_stray_cp1252_bytes_is_read_and_reported(tmp_path: Path) -> None:
+    path = tmp_path / "notes.txt"
+    path.write_bytes("Réunion à Moûtiers, élus présents, ".encode() + "fin de l'été.".encode(
+        "cp1252"))
+    doc = load_document(path)
+    assert doc.pages[0].text == "Réunion à Moûtiers, élus présents, fin de l'été."
+    assert doc.warnings and doc.warnings[0].startswith("2 octet(s) hors UTF-8 lu(s) en cp1252")
+
+
+def test_clean_files_have_no_encoding_warning(tmp_path: Path) -> None:
+    for name, data in [("a.txt", "Réunion à Moûtiers.".encode("cp1252")),
+                       ("b.txt", "Réunion à Moûtiers.".encode()),
+                       ("c.csv", "a;b\nÉté;1\n".encode("latin-1"))]:
+        (tmp_path / name).write_bytes(data)
+        assert load_document(tmp_path / name).warnings == [], name

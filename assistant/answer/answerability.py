@@ -57,6 +57,7 @@ class Features:
     person_or_contact_missing: float  # a name or a phone asked, none in the passages
     commune_missing: float  # a commune is asked about, no top passage is about it
     commune_figure_missing: float  # a figure about that commune asked, none of its passages
+    asked_unknown: float  # «quel est le salaire…»: the thing asked is in no document at all
     max_missing_idf: float  # the most specific question word absent from the best passage
 
     def vector(self) -> list[float]:
@@ -119,10 +120,16 @@ def _covers(hit: Hit, groups: list[tuple[str, set[str]]], weights: dict[str, flo
     return sum(weights[s] for s, alts in mine if alts & terms) / total >= 0.5
 
 
+def _head_unknown(asked: str, known: Callable[[str], bool]) -> bool:
+    """The head noun of «le salaire du chef de projet» is a word no document uses."""
+    stems = analyze(asked)
+    return bool(stems) and not known(stems[0])
+
+
 def features(question: str, hits: list[Hit], idf: dict[str, float], *, best_semantic: float,
              sentence_lexical: float, type_asked: bool, type_ok: bool,
              out_of_scope: float, commune: tuple[str, str] | None = None,
-             figure_asked: bool = False) -> Features:
+             figure_asked: bool = False, asked: str | None = None) -> Features:
     """``commune`` is the (INSEE, name) the question is about, if any."""
     known: Callable[[str], bool] = getattr(idf, "known", lambda term: term in idf)
     groups = _term_groups(question)
@@ -165,6 +172,7 @@ def features(question: str, hits: list[Hit], idf: dict[str, float], *, best_sema
         commune_missing=1.0 if commune and not any(_about(h, *commune) for h in hits[:3])
         else 0.0,
         max_missing_idf=max_missing if contexts else 1.0,
+        asked_unknown=1.0 if asked and _head_unknown(asked, known) else 0.0,
         commune_figure_missing=1.0 if commune and figure_asked and not any(
             _about(h, *commune) and _covers(h, groups, weights, commune[1], known)
             for h in hits) else 0.0,
@@ -183,7 +191,7 @@ class AnswerabilityModel:
     meta: dict[str, object]
 
     def probability(self, f: Features) -> float:
-        if f.person_or_contact_missing or f.commune_figure_missing:
+        if f.person_or_contact_missing or f.commune_figure_missing or f.asked_unknown:
             # A name, a phone number, or a figure about one commune asked, and none of the
             # passages holds one: whatever else they say, they do not answer.
             return 0.0

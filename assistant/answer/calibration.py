@@ -74,7 +74,8 @@ def calibrate(settings: Settings, rows: list[dict[str, Any]]) -> AnswerabilityMo
     # Questions the type rule refuses anyway (a name, a phone asked) teach the model nothing.
     weights, bias, mean, scale = fit([(f, y) for f, y in data["train"]
                                       if not (f.person_or_contact_missing
-                                              or f.commune_figure_missing)])
+                                              or f.commune_figure_missing
+                                              or f.asked_unknown)])
     model = AnswerabilityModel(weights, bias, 0.5, mean, scale, {})
     dev = [(model.probability(f), y) for f, y in data["dev"]]
     best = (-1.0, 0.5)

@@ -62,6 +62,7 @@ def judge(question: str, retrieval: Retrieval, cands: list[Candidate], idf: dict
         type_asked=kind is not None,
         type_ok=any(c.type_ok for c in ranked) if kind else True,
         out_of_scope=out_of_scope, commune=commune, figure_asked=kind in ("nombre", "date"),
+        asked=asked_thing(question),
     )
     p = model.probability(f) if cands else 0.0
     return Judgement(p, f, bool(cands) and p >= model.threshold)

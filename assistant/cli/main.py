@@ -51,15 +51,24 @@ def _settings(index_dir: Path | None, chroma_url: str | None = None, **more: Any
         raise click.UsageError(str(exc)) from exc
 
 
+class _Failure(click.ClickException):
+    """A ClickException with the exit code the error asks for (docs/cli.md)."""
+
+    def __init__(self, message: str, exit_code: int) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
 def edge(func: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn the assistant's errors into clean CLI messages (exit 1)."""
+    """Turn the assistant's errors into clean CLI messages: exit 1, or the error's own
+    ``exit_code`` (3: another ingest holds the index)."""
 
     @wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return func(*args, **kwargs)
         except AssistantError as exc:
-            raise click.ClickException(str(exc)) from exc
+            raise _Failure(str(exc), getattr(exc, "exit_code", 1)) from exc
 
     return wrapper
 
@@ -150,7 +159,11 @@ def ingest(
     paths: tuple[Path, ...], index_dir: Path | None, chroma_url: str | None,
     visibility: str | None, as_json: bool,
 ) -> None:
-    """Index files and folders (default: corpus/); only what changed is redone."""
+    """Index files and folders (default: corpus/); only what changed is redone.
+
+    Exit codes: 0 all indexed, 1 a file failed (or an error), 2 bad usage, 3 another
+    ingest is running on this index (try again later).
+    """
     settings = _settings(index_dir, chroma_url)
     for p in paths:
         if not p.exists():
@@ -165,6 +178,9 @@ def ingest(
             f"{report.added} ajouté(s), {report.updated} mis à jour, {report.unchanged} "
             f"inchangé(s), {report.removed} retiré(s) ; {report.chunks} passages dans l'index."
         )
+        for warned in report.warnings:
+            for warning in warned["warnings"]:
+                click.echo(f"  avertissement : {warned['source']} — {warning}", err=True)
         for failure in report.failed:
             click.echo(f"  échec : {failure.source} — {failure.error}", err=True)
     sys.exit(1 if report.failed else 0)
@@ -374,13 +390,17 @@ def serve(
 @click.option("--llm", "use_llm", is_flag=True,
               help="Also score the written answers of ASSISTANT_LLM_URL, beside the "
               "extractive ones (dropped sentences, fallbacks, latency).")
+@click.option("--index", "index_dir", type=click.Path(path_type=Path, file_okay=False),
+              default=None, help="Score this existing index as it is (e.g. after an ingest "
+              "with --visibility) instead of building one from --corpus.")
 @_role_option
 @_json_option
 @edge
 def eval_command(
     questions: Path | None, intents: Path | None, dialogues: Path | None, split: str | None,
     corpus: Path | None, k: int, pipeline: str, sample: int | None, seed: int,
-    out: Path | None, use_llm: bool, role_text: str, as_json: bool,
+    out: Path | None, use_llm: bool, index_dir: Path | None, role_text: str,
+    as_json: bool,
 ) -> None:
     """Score answers on a question set, intents on labelled phrasings, or whole dialogues
     (each over its own cached index, never the main one)."""
@@ -407,7 +427,7 @@ def eval_command(
             settings, questions, corpus or settings.corpus_dir, k=k, pipeline=pipeline,
             sample=sample, seed=seed, out=out, split=split,
             progress=lambda done, total: bar(done, total, "questions"), role=_role(role_text),
-            llm=use_llm,
+            llm=use_llm, index_dir=index_dir,
         )
     bar.close()
     if as_json:

@@ -342,10 +342,12 @@ def evaluate(
     role: Role | None = None,
     split: str | None = None,
     llm: bool = False,
+    index_dir: Path | None = None,
 ) -> dict[str, Any]:
     """Build (or reuse) an index of ``corpus`` in the cache and score ``questions_path``
     (only its ``split`` rows when given); with ``llm``, the written answers are scored too,
-    beside the extractive ones."""
+    beside the extractive ones; with ``index_dir``, that existing index is scored as it is
+    (its visibilities included)."""
     if k <= 0:
         raise ConfigError(f"k must be > 0, got {k}")
     if llm and not settings.llm_url:
@@ -362,7 +364,14 @@ def evaluate(
     cache = settings.cache_dir / "eval" / f"{pipeline}-{corpus_hash(corpus, shape)}"
     build_t0 = time.perf_counter()
     index_failures: list[str] = []
-    if pipeline == "default":
+    if index_dir is not None:
+        if pipeline != "default":
+            raise ConfigError("an existing index (--index) is scored with the default pipeline")
+        if not (index_dir / "catalog.sqlite3").is_file():
+            raise ConfigError(f"no index in {index_dir} (no catalog.sqlite3)")
+        eval_settings = settings.model_copy(update={"index_dir": index_dir})
+        ask, page_text = _default_asker(eval_settings, k, role)
+    elif pipeline == "default":
         eval_settings, index_failures = eval_index(settings, corpus, shape)
         ask, page_text = _default_asker(eval_settings, k, role)
     elif pipeline == "naive":

@@ -193,6 +193,15 @@ class Catalog:
             ).fetchall()
         return {r[0] for r in rows}
 
+    def chunks_of(self, doc_id: str) -> list[dict[str, Any]]:
+        """The chunks of one document in order: id, ordinal, text, metadata."""
+        rows = self._conn().execute(
+            "SELECT id, ordinal, text, meta FROM chunks WHERE doc_id = ? ORDER BY ordinal",
+            (doc_id,),
+        ).fetchall()
+        return [{"id": r[0], "ordinal": r[1], "text": r[2], "meta": json.loads(r[3])}
+                for r in rows]
+
     def chunk_rows(self, ids: list[str]) -> dict[str, tuple[str, dict[str, Any]]]:
         """``id -> (text, metadata)`` for the ids the catalog holds (others are left out)."""
         out: dict[str, tuple[str, dict[str, Any]]] = {}
@@ -251,6 +260,19 @@ class Catalog:
             postings.add_chunks(conn, [(c.id, t) for c, t in zip(chunks, terms, strict=True)])
             self._bump(conn)
 
+    def update_metadata(
+        self, meta: DocumentMeta, doc_id: str, chunk_metas: dict[str, dict[str, Any]]
+    ) -> None:
+        """Rewrite a document's metadata and its chunks' (same pages, chunks and terms)."""
+        with self._tx() as conn:
+            conn.execute("UPDATE documents SET meta = ?, indexed_at = ? WHERE doc_id = ?",
+                         (json.dumps(meta.to_dict()), time.time(), doc_id))
+            conn.executemany(
+                "UPDATE chunks SET meta = ? WHERE id = ? AND doc_id = ?",
+                [(json.dumps(m), cid, doc_id) for cid, m in chunk_metas.items()],
+            )
+            self._bump(conn)
+
     def delete_document(self, doc_id: str) -> None:
         with self._tx() as conn:
             self._delete(conn, doc_id)
@@ -291,6 +313,15 @@ class Catalog:
             "INSERT INTO kv VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
             [("generation", stamp), ("lexical_generation", stamp)],
         )
+
+    def bump_ingest_generation(self) -> str:
+        """Mark a committed ingest (or removal): processes holding the index reopen it."""
+        value = f"{time.time_ns()}"
+        self.set("ingest_generation", value)
+        return value
+
+    def ingest_generation(self) -> str:
+        return self.get("ingest_generation") or "0"
 
     def get(self, key: str) -> str | None:
         row = self._conn().execute("SELECT value FROM kv WHERE key = ?", (key,)).fetchone()

@@ -16,13 +16,15 @@ from pathlib import Path
 from typing import Any
 
 from assistant.embedding.embedders import Embedder, make_embedder
-from assistant.errors import AssistantError, ConfigError, IndexBusyError
+from assistant.errors import AssistantError, ConfigError, IndexBusyError, IndexUnavailableError
 from assistant.indexing.catalog import Catalog, StoredDocument
 from assistant.indexing.embedcache import CachedEmbedder
 from assistant.indexing.lexical import analyze
 from assistant.indexing.store import VectorStore, chunk_metadata, open_client
 from assistant.ingest.chunking import chunk_document
+from assistant.ingest.loaders import ParseLimits
 from assistant.ingest.metadata import MANIFEST_NAME, Manifest, build_meta, read_manifest
+from assistant.ingest.sandbox import ParserPool
 from assistant.settings import Settings
 from assistant.types import (
     SUPPORTED_SUFFIXES,
@@ -86,6 +88,10 @@ class Index:
         self._embedder = embedder
         self._passage_embedder: Embedder | None = None
         self._store: VectorStore | None = None
+        # The ingest generation the open store has seen; another process's committed
+        # ingest bumps it, and the store is reopened before the next query.
+        self._store_generation = ""
+        self._store_lock = threading.RLock()
 
     @property
     def embedder(self) -> Embedder:
@@ -106,12 +112,93 @@ class Index:
 
     @property
     def store(self) -> VectorStore:
-        if self._store is None:
-            client = open_client(self.settings.chroma_dir, self.settings.chroma_url)
-            self._store = VectorStore(client, self.embedder, self.settings.embedder)
-            if self.catalog.get("model_id") != self.embedder.model_id:
-                self.catalog.set("model_id", self.embedder.model_id)
-        return self._store
+        store = self._store
+        if store is not None:
+            return store
+        with self._store_lock:
+            if self._store is None:
+                generation = self.catalog.ingest_generation()
+                client = open_client(self.settings.chroma_dir, self.settings.chroma_url)
+                self._store = VectorStore(client, self.embedder, self.settings.embedder)
+                self._store_generation = generation
+                if self.catalog.get("model_id") != self.embedder.model_id:
+                    self.catalog.set("model_id", self.embedder.model_id)
+            return self._store
+
+    # -- sharing the index with other processes ---------------------------------------
+
+    def refresh(self) -> bool:
+        """Reopen the embedded Chroma client when another process committed an ingest
+        since it was opened (its in-memory segments would not know the new ids)."""
+        if self._store is None or self.settings.chroma_url:
+            return False  # a Chroma server serves every process the same data
+        if self.catalog.ingest_generation() == self._store_generation:
+            return False
+        return self._reopen(self._store, "index changed by another process")
+
+    def _reopen(self, seen: VectorStore | None, why: str) -> bool:
+        """Close ``seen`` and open a new client, unless another thread already did."""
+        with self._store_lock:
+            if self._store is not seen or seen is None:
+                return False
+            self._store = None
+            seen.close()
+            log.info("%s: vector store reopened", why)
+        _ = self.store
+        return True
+
+    def dense_query(
+        self, vector: Any, k: int, where: dict[str, Any] | None = None
+    ) -> list[tuple[str, float]] | None:
+        """The vector store's ranking; the store is reopened first if another process
+        wrote the index. ``None`` while another process's ingest is half-written (the
+        caller ranks lexically); a store that stays unreadable is an IndexUnavailableError."""
+        from chromadb.errors import ChromaError
+
+        self.refresh()
+        store = self.store
+        try:
+            return store.query(vector, k, where)
+        except (ChromaError, AttributeError) as first:
+            # AttributeError: another thread closed this client (a reopen) mid-query.
+            log.warning("vector store query failed (%s); reopening it", first)
+        if not self.settings.chroma_url:
+            self._reopen(store, "vector store query failed")
+        try:
+            return self.store.query(vector, k, where)
+        except ChromaError as exc:
+            if self.ingest_running_elsewhere():
+                log.warning("vector store unreadable during another ingest: lexical only")
+                return None
+            raise IndexUnavailableError(
+                "l'index vectoriel est momentanément illisible (une indexation lancée par "
+                "un autre processus l'a modifié) : réessayez dans un instant. Si l'application "
+                "et la ligne de commande écrivent souvent dans l'index, utilisez un serveur "
+                "Chroma (ASSISTANT_CHROMA_URL)"
+            ) from exc
+
+    def ingest_running_elsewhere(self) -> bool:
+        """Another live process holds the ingest lock (its pid is written in the file)."""
+        try:
+            text = (self.settings.index_dir / "ingest.lock").read_text().strip()
+            pid = int(text) if text else 0
+        except (OSError, ValueError):
+            return False
+        if pid <= 0 or pid == os.getpid():
+            return False
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True
+        return True
+
+    def _committed(self) -> None:
+        """Bump the ingest generation; this process's own store already has the writes."""
+        generation = self.catalog.bump_ingest_generation()
+        if self._store is not None:
+            self._store_generation = generation
 
     # -- locking ---------------------------------------------------------------------
 
@@ -125,14 +212,20 @@ class Index:
                 fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError as exc:
                 raise IndexBusyError(
-                    f"another ingest is running on this index ({self.settings.index_dir}); "
-                    "try again when it has finished"
+                    "une autre indexation est en cours sur cet index "
+                    f"({self.settings.index_dir}) : réessayez quand elle sera terminée"
                 ) from exc
             handle.seek(0)
             handle.truncate()
             handle.write(f"{os.getpid()}\n")
             handle.flush()
-            yield
+            try:
+                yield
+            finally:
+                # An empty file says "no ingest running" to processes reading the index.
+                handle.seek(0)
+                handle.truncate()
+                handle.flush()
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
             handle.close()
@@ -166,59 +259,89 @@ class Index:
         loader: Callable[[Path], LoadedDocument] | None = None,
         settings: Settings | None = None,
     ) -> IngestReport:
-        """Index files and folders; unchanged files are skipped, changed ones replaced,
-        files gone from an ingested folder removed. One bad file never stops the rest.
+        """Index files and folders; unchanged files are skipped, changed ones replaced
+        (only their metadata when only that changed), files gone from an ingested folder
+        removed. One bad file never stops the rest.
 
-        ``settings`` carries the caller's per-call knobs (size limits, chunk sizes); the
-        index's own settings are used when it is None.
+        Files are parsed in child processes under the ``parse_*`` limits unless a
+        ``loader`` is given (tests), which then runs in this process. ``settings`` carries
+        the caller's per-call knobs (size limits, chunk sizes); the index's own when None.
         """
         knobs = settings or self.settings
+        pool: ParserPool | None = None
         if loader is None:
-            from assistant.ingest.loaders import load_document as loader
+            pool = ParserPool(
+                ParseLimits(
+                    max_pages=knobs.max_pages,
+                    docx_max_unpacked_mb=knobs.docx_max_unpacked_mb,
+                    docx_max_ratio=knobs.docx_max_ratio,
+                ),
+                memory_mb=knobs.parse_memory_mb,
+                timeout_s=knobs.parse_timeout_s,
+            )
+            loader = pool.load
         report = IngestReport()
-        with self.lock():
-            self.reconcile()
-            jobs, roots = self._collect(paths)
-            manifests: dict[Path, Manifest] = {}
-
-            def manifest_for(job: _Job) -> Manifest:
-                if job.root not in manifests:
-                    manifests[job.root] = read_manifest(job.root)
-                return manifests[job.root]
-
-            prefetch = _Prefetcher(loader)
-            try:
-                for i, job in enumerate(jobs):
-                    if progress:
-                        progress(i, len(jobs), job.source)
-                    if i + 1 < len(jobs):
-                        self._prefetch(jobs[i + 1], manifest_for, prefetch, knobs)
-                    try:
-                        manifest = manifest_for(job)
-                        self._ingest_one(job, manifest, report, prefetch.load, visibility, knobs)
-                    except AssistantError as exc:
-                        report.failed.append(IngestFailure(job.source, str(exc)))
-                    except (
-                        OSError, ValueError, KeyError, IndexError, TypeError, RuntimeError
-                    ) as exc:
-                        # A library choking on a malformed file must not stop the ingest.
-                        log.exception("unexpected failure on %s", job.path)
-                        report.failed.append(
-                            IngestFailure(job.source, f"{type(exc).__name__}: {exc}")
-                        )
-            finally:
-                prefetch.close()
-            seen = {(str(j.root), j.source) for j in jobs}
-            for root in roots:
-                for doc in self.catalog.documents(root=str(root)):
-                    if (doc.root, doc.source) not in seen:
-                        self._remove(doc.doc_id)
-                        report.removed += 1
-            if progress:
-                progress(len(jobs), len(jobs), "")
-            self.catalog.set("last_ingest", f"{time.time():.0f}")
+        try:
+            with self.lock():
+                self._ingest_locked(paths, report, loader, progress, visibility, knobs)
+        finally:
+            if pool is not None:
+                pool.close()
         report.chunks = self.catalog.counts()[1]
         return report
+
+    def _ingest_locked(
+        self,
+        paths: list[Path],
+        report: IngestReport,
+        loader: Callable[[Path], LoadedDocument],
+        progress: Progress | None,
+        visibility: str | None,
+        knobs: Settings,
+    ) -> None:
+        self.refresh()  # another process may have written since this store was opened
+        repaired = self.reconcile()
+        jobs, roots = self._collect(paths)
+        manifests: dict[Path, Manifest] = {}
+
+        def manifest_for(job: _Job) -> Manifest:
+            if job.root not in manifests:
+                manifests[job.root] = read_manifest(job.root)
+            return manifests[job.root]
+
+        prefetch = _Prefetcher(loader)
+        try:
+            for i, job in enumerate(jobs):
+                if progress:
+                    progress(i, len(jobs), job.source)
+                if i + 1 < len(jobs):
+                    self._prefetch(jobs[i + 1], manifest_for, prefetch, visibility, knobs)
+                try:
+                    manifest = manifest_for(job)
+                    self._ingest_one(job, manifest, report, prefetch.load, visibility, knobs)
+                except AssistantError as exc:
+                    report.failed.append(IngestFailure(job.source, str(exc)))
+                except (
+                    OSError, ValueError, KeyError, IndexError, TypeError, RuntimeError
+                ) as exc:
+                    # A library choking on a malformed file must not stop the ingest.
+                    log.exception("unexpected failure on %s", job.path)
+                    report.failed.append(
+                        IngestFailure(job.source, f"{type(exc).__name__}: {exc}")
+                    )
+        finally:
+            prefetch.close()
+        seen = {(str(j.root), j.source) for j in jobs}
+        for root in roots:
+            for doc in self.catalog.documents(root=str(root)):
+                if (doc.root, doc.source) not in seen:
+                    self._remove(doc.doc_id)
+                    report.removed += 1
+        if progress:
+            progress(len(jobs), len(jobs), "")
+        self.catalog.set("last_ingest", f"{time.time():.0f}")
+        if report.added or report.updated or report.removed or any(repaired.values()):
+            self._committed()
 
     def _collect(self, paths: list[Path]) -> tuple[list[_Job], list[Path]]:
         jobs: list[_Job] = []
@@ -239,14 +362,17 @@ class Index:
         job: _Job,
         manifest_for: Callable[[_Job], Manifest],
         prefetch: _Prefetcher,
+        visibility: str | None,
         knobs: Settings,
     ) -> None:
         """Start parsing ``job``'s file ahead, unless it is unchanged or too big."""
         try:
             if job.path.stat().st_size / 1e6 > knobs.max_file_mb:
                 return
+            manifest = manifest_for(job)
             existing = self.catalog.document(document_id(str(job.root), job.source))
-            if _unchanged(existing, file_sha256(job.path), manifest_for(job), job.source):
+            key = _meta_key(manifest, job.source, _override(manifest, job, visibility, existing))
+            if _unchanged(existing, file_sha256(job.path), key):
                 return
         except (AssistantError, OSError, ValueError):
             # Not prefetching is always safe: the file's own turn reports the problem.
@@ -271,7 +397,9 @@ class Index:
         sha = file_sha256(job.path)
         doc_id = document_id(str(job.root), job.source)
         existing = self.catalog.document(doc_id)
-        if _unchanged(existing, sha, manifest, job.source):
+        override = _override(manifest, job, visibility, existing)
+        key = _meta_key(manifest, job.source, override)
+        if _unchanged(existing, sha, key):
             report.unchanged += 1
             return
         twin = self.catalog.document_with_sha(sha, str(job.root)) if existing is None else None
@@ -285,11 +413,16 @@ class Index:
             raise ConfigError(
                 f"trop de pages : {len(loaded.pages)} (limite {knobs.max_pages})"
             )
+        if loaded.warnings:
+            report.warnings.append({"source": job.source, "warnings": list(loaded.warnings)})
         meta = build_meta(
             job.source, loaded, manifest, sha256=sha, path=job.path,
-            visibility_override=visibility,
+            visibility_override=override,
         )
-        meta.extra["manifest_hash"] = _entry_hash(manifest, job.source)
+        meta.extra["manifest_hash"] = key
+        if override is not None:
+            # Remembered: a later ingest without --visibility keeps it (never reverts to public).
+            meta.extra["visibility_override"] = override
         meta.extra["format"] = loaded.format
         chunks = chunk_document(
             loaded,
@@ -298,6 +431,11 @@ class Index:
             max_tokens=knobs.chunk_max_tokens,
             overlap_tokens=knobs.chunk_overlap_tokens,
         )
+        if existing is not None and existing.sha256 == sha and self._rewrite_metadata(
+            existing, meta, chunks
+        ):
+            report.updated += 1
+            return
         texts = [embedding_text(c, meta) for c in chunks]
         vectors = self.passage_embedder.embed(texts, is_query=False)
         metas = [chunk_metadata(c, meta) for c in chunks]
@@ -317,6 +455,28 @@ class Index:
         else:
             report.updated += 1
 
+    def _rewrite_metadata(
+        self, existing: StoredDocument, meta: DocumentMeta, chunks: list[Chunk]
+    ) -> bool:
+        """Same bytes, new metadata (visibility, communes, type...): rewrite it in both
+        stores, vectors kept. False when the embedded texts differ (a new title is part
+        of every embedded passage), then the caller re-indexes the document."""
+        stored = self.catalog.chunks_of(existing.doc_id)
+        if meta.title != existing.meta.get("title") or [
+            (c["id"], c["text"]) for c in stored
+        ] != [(c.id, c.text) for c in chunks]:
+            return False
+        aliases = existing.meta.get("extra", {}).get("aliases")
+        if aliases:
+            meta.extra["aliases"] = aliases
+        new = {c.id: chunk_metadata(c, meta) for c in chunks}
+        # Chroma first: a crash in between leaves the catalog's old manifest key, so the
+        # next ingest redoes this; retrieval checks both stores' metadata meanwhile.
+        if new:
+            self.store.update_metadata(new, {c["id"]: c["meta"] for c in stored})
+        self.catalog.update_metadata(meta, existing.doc_id, new)
+        return True
+
     def _remove(self, doc_id: str) -> None:
         ids = sorted(self.catalog.chunk_ids(doc_id))
         if ids:
@@ -329,6 +489,7 @@ class Index:
             if self.catalog.document(doc_id) is None:
                 return False
             self._remove(doc_id)
+            self._committed()
             return True
 
     # -- info ------------------------------------------------------------------------
@@ -383,15 +544,38 @@ class _Prefetcher:
             self._pool = None
 
 
-def _unchanged(
-    existing: StoredDocument | None, sha: str, manifest: Manifest, source: str
-) -> bool:
-    """Same bytes and same manifest entry as when the catalog's document was indexed."""
+def _unchanged(existing: StoredDocument | None, sha: str, key: str) -> bool:
+    """Same bytes and same metadata key (see ``_meta_key``) as when it was indexed."""
     return (
         existing is not None
         and existing.sha256 == sha
-        and existing.meta.get("extra", {}).get("manifest_hash") == _entry_hash(manifest, source)
+        and existing.meta.get("extra", {}).get("manifest_hash") == key
     )
+
+
+def _override(
+    manifest: Manifest, job: _Job, visibility: str | None, existing: StoredDocument | None
+) -> str | None:
+    """The --visibility that applies to this file: none when the manifest lists it (the
+    manifest decides), else the one given now, else the one given at an earlier ingest."""
+    if manifest.get(job.source) is not None:
+        return None
+    if visibility is not None:
+        return visibility
+    if existing is not None:
+        stored = existing.meta.get("extra", {}).get("visibility_override")
+        return str(stored) if stored else None
+    return None
+
+
+def _meta_key(manifest: Manifest, source: str, override: str | None) -> str:
+    """What decides «unchanged» besides the bytes: the manifest entry (title, type,
+    communes, epci, date, exemple, visibility...) and the --visibility that applies.
+    Without an override it is the plain entry hash, as in indexes built before."""
+    entry = _entry_hash(manifest, source)
+    if override is None:
+        return entry
+    return hashlib.sha1(f"{entry}|visibility={override}".encode()).hexdigest()[:12]
 
 
 def _entry_hash(manifest: Manifest, source: str) -> str:

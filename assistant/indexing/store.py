@@ -139,6 +139,7 @@ class VectorStore:
 
     def __init__(self, client: Any, embedder: Embedder, spec: str, prefix: str = "") -> None:
         self.embedder = embedder
+        self.client = client
         self.name = f"{prefix}{collection_name(embedder.model_id)}"
         self._collection = client.get_or_create_collection(
             name=self.name,
@@ -170,6 +171,26 @@ class VectorStore:
                 documents=texts[start:end],
                 metadatas=metas[start:end],
             )
+
+    def update_metadata(
+        self, metas: dict[str, dict[str, Any]], old: dict[str, dict[str, Any]]
+    ) -> None:
+        """Replace chunks' metadata, vectors untouched. Chroma merges an update into the
+        old metadata, so keys gone from the new one (a commune dropped) are set to None."""
+        ids = list(metas)
+        full = [
+            {**{key: None for key in old.get(cid, {}) if key not in metas[cid]}, **metas[cid]}
+            for cid in ids
+        ]
+        for start in range(0, len(ids), _BATCH):
+            end = start + _BATCH
+            self._collection.update(ids=ids[start:end], metadatas=full[start:end])
+
+    def close(self) -> None:
+        """Release the client (an embedded store's files and memory); the store is unusable."""
+        close = getattr(self.client, "close", None)
+        if close is not None:
+            close()
 
     def delete(self, ids: list[str]) -> None:
         for start in range(0, len(ids), _BATCH):

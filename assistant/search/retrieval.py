@@ -89,15 +89,21 @@ def retrieve(
               else index.embedder.embed([query], is_query=True)[0])
     timings["embed"] = (time.perf_counter() - t1) * 1000
     t2 = time.perf_counter()
-    dense = index.store.query(vector, n_cand, where=filters.to_chroma())
+    ranked = index.dense_query(vector, n_cand, where=filters.to_chroma())
+    dense = ranked or []  # None while another process's ingest is half-written
     timings["dense"] = (time.perf_counter() - t2) * 1000
 
     rows = index.catalog.chunk_rows(list({cid for cid, _ in dense + lexical}))
-    dense = [(cid, sim) for cid, sim in dense if cid in rows]  # present in both indexes
+    # Present in both indexes, and allowed by the catalog's metadata too: a metadata
+    # rewrite (a visibility change) is never half-seen.
+    dense = [(cid, sim) for cid, sim in dense
+             if cid in rows and (allow is None or allow(rows[cid][1]))]
     dense_score = dict(dense)
     lexical_score = dict(lexical)
     t3 = time.perf_counter()
-    if settings.fusion == "score":
+    if ranked is None:  # the vector store is being written by another process
+        fused = [(cid, score) for cid, score in lexical if cid in rows]
+    elif settings.fusion == "score":
         fused = _score_fusion(index, terms, vector, dense_score, lexical_score, settings)
     else:
         vectors = index.store.present([c for c in lexical_score if c not in dense_score])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import zipfile
+from dataclasses import dataclass
 from io import BytesIO
 from pathlib import Path
 
@@ -14,7 +15,16 @@ SUPPORTED = SUPPORTED_SUFFIXES
 _OLD_FORMATS = {".doc": ".docx", ".xls": ".csv", ".odt": ".docx", ".rtf": ".docx",
                 ".xlsx": ".csv", ".ods": ".csv", ".pptx": ".pdf", ".ppt": ".pdf"}
 
-__all__ = ["SUPPORTED", "load_document", "sniff_format"]
+__all__ = ["SUPPORTED", "ParseLimits", "load_document", "sniff_format"]
+
+
+@dataclass(frozen=True)
+class ParseLimits:
+    """Bounds checked before a file's text is extracted (the settings of the same names)."""
+
+    max_pages: int = 3000
+    docx_max_unpacked_mb: float = 200.0
+    docx_max_ratio: float = 100.0
 
 
 def _is_pdf(data: bytes) -> bool:
@@ -63,13 +73,14 @@ def sniff_format(data: bytes, suffix: str) -> str:
     raise LoaderError(f"format non pris en charge : {suffix or '(sans extension)'}")
 
 
-def load_document(path: Path) -> LoadedDocument:
+def load_document(path: Path, limits: ParseLimits | None = None) -> LoadedDocument:
     """Read ``path`` into a LoadedDocument, choosing the reader from the file's real content.
 
     Raises LoaderError with a French message ("fichier vide", "PDF protégé par un mot de
     passe", "format non pris en charge : .xyz"...) when the file cannot be read.
     """
     path = Path(path)
+    limits = limits or ParseLimits()
     try:
         data = path.read_bytes()
     except FileNotFoundError as exc:
@@ -85,10 +96,11 @@ def load_document(path: Path) -> LoadedDocument:
     if fmt == "pdf":
         from assistant.ingest.loaders.pdf import load_pdf
 
-        doc = load_pdf(data)
+        doc = load_pdf(data, max_pages=limits.max_pages)
     elif fmt == "docx":
-        from assistant.ingest.loaders.office import load_docx
+        from assistant.ingest.loaders.office import check_archive, load_docx
 
+        check_archive(data, limits.docx_max_unpacked_mb, limits.docx_max_ratio)
         doc = load_docx(data)
     else:
         from assistant.ingest.loaders.text import load_csv, load_markdown, load_txt

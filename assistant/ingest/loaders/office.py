@@ -82,6 +82,30 @@ def _row_cells(row: Any) -> list[str]:
     return cells
 
 
+def check_archive(data: bytes, max_unpacked_mb: float, max_ratio: float) -> None:
+    """Refuse a zip whose entries unpack to too much, in total or for its size (a zip bomb),
+    from its directory alone: nothing is decompressed. The declared sizes bind: zipfile
+    never returns more than an entry's declared size, and a lie fails its CRC."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(BytesIO(data)) as zf:
+            unpacked = sum(info.file_size for info in zf.infolist())
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise LoaderError(f"DOCX illisible : {exc}") from exc
+    if unpacked > max_unpacked_mb * 1e6:
+        raise LoaderError(
+            f"archive DOCX refusée : {unpacked / 1e6:.0f} Mo une fois décompressée (limite "
+            f"{max_unpacked_mb:g} Mo, réglage ASSISTANT_DOCX_MAX_UNPACKED_MB)"
+        )
+    ratio = unpacked / max(len(data), 1)
+    if ratio > max_ratio:
+        raise LoaderError(
+            f"archive DOCX refusée : taux de compression {ratio:.0f}:1 (limite "
+            f"{max_ratio:g}:1, réglage ASSISTANT_DOCX_MAX_RATIO), probable bombe de décompression"
+        )
+
+
 def load_docx(data: bytes) -> LoadedDocument:
     """Read a DOCX into a single Page (number=None) whose blocks follow the body order.
 

@@ -168,7 +168,7 @@ def _title(reader: Any) -> str | None:
     return title
 
 
-def load_pdf(data: bytes) -> LoadedDocument:
+def load_pdf(data: bytes, *, max_pages: int | None = None) -> LoadedDocument:
     """Read a PDF: one Page per page numbered 1, 2, 3… (index + 1, as a viewer shows them).
 
     Empty pages are kept without blocks; if no page has text, LoaderError (OCR needed).
@@ -178,6 +178,12 @@ def load_pdf(data: bytes) -> LoadedDocument:
     reader = _open(data)
     warnings: list[str] = []
     try:
+        # The page tree's count, read before any page is parsed or any text extracted.
+        count = len(reader.pages)
+        if max_pages is not None and count > max_pages:
+            raise LoaderError(
+                f"trop de pages : {count} (limite {max_pages}) ; réglage ASSISTANT_MAX_PAGES"
+            )
         pages = list(reader.pages)
     except (pypdf.errors.PdfReadError, ValueError, KeyError, TypeError, AttributeError,
             IndexError, RecursionError) as exc:

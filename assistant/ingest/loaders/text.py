@@ -7,6 +7,7 @@ import csv
 import functools
 import io
 import re
+import threading
 from typing import Any
 
 from assistant.errors import LoaderError
@@ -34,20 +35,48 @@ def _looks_french(text: str) -> bool:
 def decode_text(data: bytes) -> str:
     """Decode bytes: UTF-8 (with or without BOM), UTF-16 with BOM, else the detected
     encoding, preferring cp1252 for French text (latin-1 and cp1252 files come out right)."""
+    return decode_text_checked(data)[0]
+
+
+def _invalid(count: int, encoding: str) -> str:
+    return (f"{count} octet(s) invalide(s) en {encoding} remplacé(s) par « \ufffd » : "
+            "vérifiez l'encodage du fichier (enregistrez-le en UTF-8)")
+
+
+def decode_text_checked(data: bytes) -> tuple[str, list[str]]:
+    """:func:`decode_text`, with a warning when bytes had to be replaced or guessed at
+    (a cp1252 file with bytes cp1252 leaves undefined, a UTF-8 file with stray bytes)."""
     if data.startswith(codecs.BOM_UTF8):
-        return data[len(codecs.BOM_UTF8):].decode("utf-8", errors="replace")
+        return _decode_replacing(data[len(codecs.BOM_UTF8):], "utf-8")
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return data.decode("utf-16", errors="replace")
+        return _decode_replacing(data, "utf-16")
     try:
-        return data.decode("utf-8")
+        return data.decode("utf-8"), []
     except UnicodeDecodeError:
         pass
     try:
-        cp1252 = data.decode("cp1252")
+        cp1252: str | None = data.decode("cp1252")
     except UnicodeDecodeError:
         cp1252 = None
     if cp1252 is not None and _looks_french(cp1252):
-        return cp1252
+        return cp1252, []
+    utf8 = data.decode("utf-8", errors="replace")
+    bad_utf8 = utf8.count("\ufffd")
+    if any(ord(c) > 127 and c != "\ufffd" for c in utf8) and bad_utf8 <= max(
+        2, len(utf8) // 1000
+    ):
+        # Valid multi-byte sequences and a few stray bytes (text pasted from a cp1252
+        # file): the stray bytes are read as cp1252, and said so.
+        _STRAY.count = 0
+        text = data.decode("utf-8", errors="assistant-cp1252-stray")
+        return text, [f"{_STRAY.count} octet(s) hors UTF-8 lu(s) en cp1252 : vérifiez "
+                      "l'encodage du fichier (enregistrez-le en UTF-8)"]
+    if cp1252 is None:
+        # Bytes cp1252 leaves undefined (0x81, 0x8D, 0x8F, 0x90, 0x9D): French text in
+        # cp1252 with a few of them is still cp1252, not another encoding's mojibake.
+        replaced = data.decode("cp1252", errors="replace")
+        if _looks_french(replaced.replace("\ufffd", "")):
+            return replaced, [_invalid(replaced.count("\ufffd"), "cp1252")]
     try:
         from charset_normalizer import from_bytes
     except ImportError:  # optional: without it, fall back to the Western encodings
@@ -55,8 +84,35 @@ def decode_text(data: bytes) -> str:
     else:
         best = from_bytes(data).best()
     if best is not None and best.encoding not in _WESTERN:
-        return str(best)
-    return cp1252 if cp1252 is not None else data.decode("latin-1")
+        return str(best), [f"encodage deviné : {best.encoding} (vérifiez le texte indexé)"]
+    if cp1252 is not None:
+        return cp1252, []
+    text = data.decode("latin-1")
+    controls = sum(1 for c in text if "\x80" <= c <= "\x9f")
+    return text, [f"encodage inconnu, lu en latin-1 : {controls} caractère(s) de contrôle, "
+                  "vérifiez l'encodage du fichier (enregistrez-le en UTF-8)"]
+
+
+_STRAY = threading.local()  # invalid bytes met by the handler below, per thread
+
+
+def _cp1252_stray(exc: UnicodeError) -> tuple[str, int]:
+    """Codecs error handler: an invalid UTF-8 byte is read as cp1252 (or U+FFFD)."""
+    assert isinstance(exc, UnicodeDecodeError)
+    bad = exc.object[exc.start:exc.end]
+    _STRAY.count = getattr(_STRAY, "count", 0) + len(bad)
+    return bad.decode("cp1252", errors="replace"), exc.end
+
+
+codecs.register_error("assistant-cp1252-stray", _cp1252_stray)
+
+
+def _decode_replacing(data: bytes, encoding: str) -> tuple[str, list[str]]:
+    try:
+        return data.decode(encoding), []
+    except UnicodeDecodeError:
+        text = data.decode(encoding, errors="replace")
+        return text, [_invalid(text.count("\ufffd"), encoding.upper())]
 
 
 def _title(page: Page) -> str | None:
@@ -72,10 +128,11 @@ def _title(page: Page) -> str | None:
 def load_txt(data: bytes, stem: str = "") -> LoadedDocument:
     """Read a text file into one Page (number=None): blank lines end paragraphs; headings,
     list items and wrapped lines are handled as for PDF pages."""
-    page = repair_page(decode_text(data), None)
+    text, warnings = decode_text_checked(data)
+    page = repair_page(text, None)
     if not page.blocks:
         raise LoaderError("fichier vide")
-    return LoadedDocument(pages=[page], title=_title(page), format="txt")
+    return LoadedDocument(pages=[page], title=_title(page), format="txt", warnings=warnings)
 
 
 # --- Markdown -------------------------------------------------------------------------------
@@ -165,10 +222,11 @@ def markdown_blocks(text: str) -> list[RawBlock]:
 
 def load_markdown(data: bytes, stem: str = "") -> LoadedDocument:
     """Read a Markdown file into one Page (number=None); title = the top-level heading."""
-    page = make_page(None, markdown_blocks(decode_text(data)))
+    text, warnings = decode_text_checked(data)
+    page = make_page(None, markdown_blocks(text))
     if not page.blocks:
         raise LoaderError("fichier vide")
-    return LoadedDocument(pages=[page], title=_title(page), format="md")
+    return LoadedDocument(pages=[page], title=_title(page), format="md", warnings=warnings)
 
 
 # --- CSV -------------------------------------------------------------------------------------
@@ -196,7 +254,8 @@ def load_csv(data: bytes, stem: str = "") -> LoadedDocument:
     """Read a CSV: one "table_row" block per record, "col : val ; col2 : val2", with the
     header row as labels; one Page (number=None) per 1000 records. Title from the file name."""
     # Cells are normalised one by one: normalize_chars would turn tab delimiters into spaces.
-    text = decode_text(data).replace("\r\n", "\n")
+    text, warnings = decode_text_checked(data)
+    text = text.replace("\r\n", "\n")
     delim = sniff_delimiter(text)
     try:
         rows = [[" ".join(normalize_chars(c).split()) for c in row]
@@ -219,4 +278,4 @@ def load_csv(data: bytes, stem: str = "") -> LoadedDocument:
     pages = [make_page(None, records[k:k + CSV_ROWS_PER_PAGE])
              for k in range(0, len(records), CSV_ROWS_PER_PAGE)]
     title = " ".join(stem.replace("_", " ").split()) or None
-    return LoadedDocument(pages=pages, title=title, format="csv")
+    return LoadedDocument(pages=pages, title=title, format="csv", warnings=warnings)
