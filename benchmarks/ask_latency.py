@@ -185,8 +185,8 @@ def main() -> None:
         a = service.ask(settings, q)
         total = a.timings_ms["total"]
         totals.append(total)
-        retrieves.append(a.timings_ms["retrieve"])
-        answers.append(total - a.timings_ms["retrieve"])
+        retrieves.append(a.timings_ms.get("retrieve", 0.0))
+        answers.append(total - a.timings_ms.get("retrieve", 0.0))
         refused += int(a.refused)
     parts: dict[str, list[float]] = {"lexical": [], "embed": [], "dense": []}
     for q in QUESTIONS:

@@ -14,7 +14,7 @@ from assistant.communes.eligibility import eligibility_checklist, population_fro
 from assistant.communes.registry import Commune
 from assistant.indexing.lexical import analyze, fold
 from assistant.search.filters import Filters
-from assistant.search.retrieval import retrieve
+from assistant.search.retrieval import Retrieval, retrieve
 from assistant.types import Answer, ChecklistItem, Citation, FundingItem
 
 if TYPE_CHECKING:
@@ -113,10 +113,22 @@ _CRITERION_QUERIES = {
 }
 
 
+# Checklist and funding lines search fixed queries: their passages are kept per index
+# generation and role, so a second checklist costs no search.
+_SUPPORT_CACHE: dict[tuple[int, str, str, int, str], Retrieval] = {}
+
+
 def _support(ctx: Context, query: str, *, k: int, max_sentences: int) -> Answer:
     """The best programme sentences for one line of a checklist (never a refusal)."""
-    retrieval = retrieve(ctx.index, query, k=k, filters=Filters(doc_types=["programme"]),
-                         role=ctx.role, settings=ctx.settings)
+    key = (id(ctx.index), ctx.index.catalog.ingest_generation(), query, k,
+           repr(ctx.role))
+    retrieval = _SUPPORT_CACHE.get(key)
+    if retrieval is None:
+        retrieval = retrieve(ctx.index, query, k=k, filters=Filters(doc_types=["programme"]),
+                             role=ctx.role, settings=ctx.settings)
+        if len(_SUPPORT_CACHE) > 512:
+            _SUPPORT_CACHE.clear()
+        _SUPPORT_CACHE[key] = retrieval
     return extractive_answer(query, retrieval, ctx.index.catalog, idf=ctx.idf, model=ctx.model,
                              max_sentences=max_sentences, force=True)
 
