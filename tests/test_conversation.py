@@ -208,3 +208,13 @@ def test_ask_history_file_scripts_a_conversation(settings, tmp_path: Path):
     assert data["commune"] == {"insee": "73303", "name": "Ugine", "epci": "CA Arlysère"}
     assert data["intent"] == "status" and data["mode"] == "extractive"
     assert len(json.loads(history.read_text())) == 2
+
+
+def test_short_commune_names_typed_in_lower_case(settings):
+    answer = _ask(settings, "quelles etudes ont ete faites a saint genix ?", commune="Modane")
+    assert "Saint-Genix-les-Villages" in answer.text and "Modane" not in answer.text
+
+
+def test_nearby_passage_is_about_the_thing_asked(settings):
+    answer = _ask(settings, "quel budget pour la halle de modane ?")
+    assert answer.refused and "chef de projet" not in answer.text

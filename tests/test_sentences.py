@@ -92,3 +92,12 @@ def test_asked_thing(question, thing):
 
 def test_clean_sentence():
     assert clean_sentence("• le poste est cofinancé à 75 %") == "Le poste est cofinancé à 75 %."
+
+
+def test_table_cells_run_together_are_not_an_answer():
+    row = ("Maires, président de l'EPCI, préfet ou sous-préfet, partenaires Pilotage stratégique, "
+           "validation, arbitrages Comité technique Chef de projet, services, DDT, techniciens "
+           "des partenaires Préparation, suivi opérationnel Comité régional des financeurs.")
+    assert not_an_answer(row)
+    assert not not_an_answer("Le poste peut être cofinancé jusqu'à 75 % par l'ANCT, la Banque "
+                             "des Territoires et l'Anah.")

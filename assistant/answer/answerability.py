@@ -35,7 +35,7 @@ _PERSON_A = re.compile(r"\b(M\.|Mme|Monsieur|Madame)\s+[A-ZÀ-Ý]")
 RARE_IDF = 3.0
 _MAX_IDF = 7.0  # about the idf of a word absent from a corpus of a thousand passages
 # Words of how a figure is asked, not of what it is about.
-_QUESTION_TERMS = set(analyze(
+QUESTION_TERMS = set(analyze(
     "combien cb cbien montant budget coût coûte total somme taux part nombre date quand année "
     "obtenu touché reçu versé attribué prix"))
 
@@ -111,7 +111,7 @@ def _covers(hit: Hit, groups: list[tuple[str, set[str]]], weights: dict[str, flo
     """The passage holds at least half of the question's own words (the commune's name,
     the words of the question form and words no document uses aside): it speaks of the
     thing asked."""
-    own = set(analyze(name)) | _QUESTION_TERMS
+    own = set(analyze(name)) | QUESTION_TERMS
     mine = [(s, alts) for s, alts in groups if s not in own and known(s)]
     total = sum(weights[s] for s, _ in mine)
     if total <= 0:

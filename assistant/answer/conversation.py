@@ -164,19 +164,32 @@ def _lenient_commune(registry: Registry, question: str) -> tuple[Commune | None,
     """A Savoie commune typed in lower case («fourneaux», «les echelles»): the strict scan
     wants a capital for names that are also words, but officials rarely type one."""
     folded = f" {_folded_words(question)} "
-    best: Commune | None = None
+    best: tuple[int, Commune, str] | None = None
     for c in registry.all():
         if c.dep_code != "73":
             continue
-        name = _folded_words(c.name)
-        if name and f" {name} " in folded and (best is None or len(name) > len(best.name)):
-            best = c
+        for form in _short_forms(c.name):
+            if f" {form} " in folded and (best is None or len(form) > best[0]):
+                best = (len(form), c, form)
     if best is None:
         return None, []
     # The span in the original text, for removing the name from a follow-up.
-    pattern = r"\W+".join(re.escape(w) for w in _folded_words(best.name).split())
+    pattern = r"\W+".join(re.escape(w) for w in best[2].split())
     m = re.search(pattern, fold(question))
-    return best, [(m.start(), m.end())] if m else []
+    return best[1], [(m.start(), m.end())] if m else []
+
+
+def _short_forms(name: str) -> list[str]:
+    """How officials type a Savoie name: whole, without its article («pont de
+    beauvoisin»), or its first two words when it starts with Saint («saint genix», «st
+    genix»)."""
+    words = _folded_words(name).split()
+    forms = [" ".join(words)]
+    if words and words[0] in ("le", "la", "les") and len(words) > 1:
+        forms.append(" ".join(words[1:]))
+    if len(words) >= 3 and words[0] == "saint":
+        forms += [f"saint {words[1]}", f"st {words[1]}", "st " + " ".join(words[1:])]
+    return forms
 
 
 def _named_commune(registry: Registry, question: str) -> tuple[Commune | None,
@@ -249,7 +262,10 @@ def _route(ctx: Context, plan: TurnPlan, question: str, *, target: Commune | Non
     if filters is None and scoped and target is not None:
         filters = scope_filters(ctx.registry, target)
         scope = scope or f"commune : {target.name}"
-    boost = ["glossaire"] if definition else None
+    # A definition reads best in the glossary; a rule of the programme in its texts, not in
+    # one commune's record.
+    boost = ["glossaire"] if definition else (
+        ["programme", "glossaire"] if plan.intent == "programme" and not scoped else None)
     ignore = set(analyze(target.name)) if target is not None else set()
     answer = cited_answer(ctx, query, filters=filters, k=k, scope=scope, boost_types=boost,
                           vector=vector, ignore_terms=ignore, concise=definition,

@@ -8,7 +8,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from assistant.answer.answerability import AnswerabilityModel, Features, features
+from assistant.answer.answerability import (
+    QUESTION_TERMS,
+    AnswerabilityModel,
+    Features,
+    features,
+)
 from assistant.answer.sentences import (
     Candidate,
     clean_sentence,
@@ -19,6 +24,7 @@ from assistant.answer.sentences import (
 )
 from assistant.embedding.embedders import Embedder
 from assistant.indexing.catalog import Catalog
+from assistant.indexing.lexical import analyze
 from assistant.search.retrieval import Retrieval
 from assistant.types import Answer, Citation, NearSource
 
@@ -156,8 +162,13 @@ def extractive_answer(
     score(cands, question, query_vector, embedder, weights)
     verdict = judge(question, retrieval, cands, idf, model, out_of_scope, commune)
     if not force and not verdict.answerable:
+        # What the documents say nearest must be about the question's most specific word
+        # («halle» in «quel budget pour la halle ?», not «budget»).
+        known = {t: w for t, w in weights.items()
+                 if t not in QUESTION_TERMS and getattr(idf, "known", lambda _: True)(t)}
+        focus = max(known, key=known.__getitem__, default="")
         answer = refusal(question, retrieval, cands, catalog, verdict.probability, contact,
-                         scope)
+                         scope, focus)
     else:
         # A definition reads best short: the defining sentence and what closely follows.
         picked = pick(cands, min(max_sentences, 3), 0.8) if concise else pick(cands,
@@ -178,7 +189,7 @@ _NEARBY_LEXICAL = 0.3
 
 
 def refusal(question: str, retrieval: Retrieval, cands: list[Candidate], catalog: Catalog,
-            probability: float, contact: str, scope: str) -> Answer:
+            probability: float, contact: str, scope: str, focus: str = "") -> Answer:
     """Say first that the documents do not answer; then, if any, the closest cited passage."""
     thing = asked_thing(question)
     where = f" ({scope})" if scope else ""
@@ -189,7 +200,7 @@ def refusal(question: str, retrieval: Retrieval, cands: list[Candidate], catalog
                 f"(« {_short(question)} »).")
     citations: list[Citation] = []
     near = [c for c in sorted(cands, key=lambda c: -c.score) if c.semantic >= _NEARBY_SEMANTIC
-            and c.lexical >= _NEARBY_LEXICAL][:1]
+            and c.lexical >= _NEARBY_LEXICAL and (not focus or focus in analyze(c.text))][:1]
     if near:
         sentences, citations = compose(near, catalog)
         text += f" Au plus près, ils indiquent : {sentences[0]}"

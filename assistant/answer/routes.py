@@ -15,7 +15,7 @@ from assistant.communes.registry import Commune
 from assistant.indexing.lexical import analyze, fold
 from assistant.search.filters import Filters
 from assistant.search.retrieval import Retrieval, retrieve
-from assistant.types import Answer, ChecklistItem, Citation, FundingItem
+from assistant.types import Answer, ChecklistItem, Citation, FundingItem, NearSource
 
 if TYPE_CHECKING:
     from assistant.answer.conversation import Context
@@ -41,17 +41,19 @@ def _status_record(ctx: Context, commune: Commune):
     return None
 
 
-def _missing_subject(ctx: Context, question: str, record_text: str, commune: Commune) -> bool:
+def _missing_subject(ctx: Context, question: str, record_text: str,
+                     commune: Commune) -> str | None:
     """A rare word of the question that the record never mentions («salaire», «DDT»): the
-    record cannot answer, whatever its steps say."""
+    record cannot answer, whatever its steps say. Returns that word as typed."""
     record_terms = set(analyze(record_text))
     name_terms = set(analyze(commune.name)) | set(analyze(commune.epci_name or ""))
-    for term in analyze(question):
-        if term in _STATUS_WORDS or term in name_terms or term in record_terms:
-            continue
-        if ctx.idf.get(term) >= RARE_IDF:
-            return True
-    return False
+    for token in re.findall(r"[^\W_]+", question):
+        for term in analyze(token):
+            if term in _STATUS_WORDS or term in name_terms or term in record_terms:
+                continue
+            if ctx.idf.get(term) >= RARE_IDF:
+                return token
+    return None
 
 
 def status_answer(ctx: Context, commune: Commune, question: str, *,
@@ -65,8 +67,18 @@ def status_answer(ctx: Context, commune: Commune, question: str, *,
     rows = step_rows(pages)
     if not rows:
         return None
-    if _missing_subject(ctx, question, "\n".join(p.text for p in pages), commune):
-        return None
+    missing = _missing_subject(ctx, question, "\n".join(p.text for p in pages), commune)
+    if missing:
+        # The project's state is what its record says: a question it does not cover is
+        # answered as such, not with the programme's general texts.
+        text = (f"La fiche de suivi {of(commune.name)} ne répond pas à cette question : elle "
+                f"ne mentionne pas « {missing} ».")
+        if ctx.settings.contact:
+            text += f" Pour le savoir, adressez-vous {ctx.settings.contact}."
+        return Answer(question=question, text=text, refused=True, citations=[],
+                      confidence=0.0,
+                      nearest=[NearSource(record.source, str(record.meta.get("title", "")),
+                                          rows[0].page_number if rows else None)])
     wanted = asked_steps(question)
     chosen: list[StepRow] = []
     if wanted:

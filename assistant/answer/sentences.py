@@ -26,6 +26,9 @@ _FIELD_ROW = re.compile(r"^(Étape|Commune|id_pvd|Code INSEE|Rubrique)\s*:|ident
                         r"\bpvd-\d+-\d+|\.(pdf|md|docx|csv)\)", re.IGNORECASE)
 # «Clé : valeur ; Clé : valeur»: a table row flattened by the PDF; quoted only when nothing
 # reads better.
+# «partenaires Pilotage stratégique, validation, arbitrages Comité technique…»: table cells
+# run together, a lower-case word followed by a capitalised one with no punctuation between.
+_RUN_ON = re.compile(r"[a-zà-ÿ]{3,} [A-ZÀ-Ý][a-zà-ÿ]{2,}")
 _ID_LINE = re.compile(r"identifiant PVD|\bpvd-\d+-\d+", re.IGNORECASE)
 _TABLE_ROW = re.compile(r"^[^:;]{1,40} : [^;]+ ; [^:;]{1,40} : ")
 _MONTHS = ("janvier|fevrier|mars|avril|mai|juin|juillet|aout|septembre|octobre|novembre|"
@@ -113,7 +116,7 @@ def not_an_answer(line: str, headings: tuple[str, ...] = (), *, ids_asked: bool 
     # punctuation nor a figure: a heading.
     if _NUMBERED_HEADING.match(stripped) and len(words) < 12 and stripped[-1] not in ".;:":
         return True
-    if len(words) > 70:
+    if len(words) > 70 or len(_RUN_ON.findall(stripped)) >= 4:
         return True  # a flattened table or a run-on list: unreadable as an answer
     return len(words) < 8 and not re.search(r"\d", stripped) and stripped[-1] not in ".!…;:"
 
