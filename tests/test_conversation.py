@@ -217,4 +217,4 @@ def test_short_commune_names_typed_in_lower_case(settings):
 
 def test_nearby_passage_is_about_the_thing_asked(settings):
     answer = _ask(settings, "quel budget pour la halle de modane ?")
-    assert answer.refused and "chef de projet" not in answer.text
+    assert answer.refused and not answer.citations  # not «le budget du poste de chef…»

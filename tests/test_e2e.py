@@ -112,7 +112,7 @@ def test_off_topic_question_is_refused(indexed):
     answer = _ask(index, "Quelle est la meilleure recette de tartiflette savoyarde ?")
     assert answer["refused"] is True
     assert answer["citations"] == []
-    assert answer["answer"].startswith("Je n'ai pas trouvé cette information")
+    assert answer["answer"].startswith("Cette question sort du champ des documents indexés")
 
 
 def test_incremental_reingest_with_the_real_model(indexed, tmp_path):
