@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import itertools
-import json
 import re
 import threading
 import zlib
@@ -16,6 +15,7 @@ import numpy as np
 from assistant.embedding.embedders import Embedder
 from assistant.errors import ConfigError
 from assistant.indexing.lexical import fold
+from assistant.jsonl import jsonl_rows
 
 # The kinds of question the assistant handles differently.
 INTENTS: tuple[str, ...] = (
@@ -57,18 +57,13 @@ class Prediction:
 
 def read_examples(path: Path = INTENTS_FILE) -> list[Example]:
     """The labelled phrasings, with a clear error on a bad line or label."""
-    if not path.is_file():
-        raise ConfigError(f"intent examples not found: {path}")
     out = []
-    for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip():
-            continue
+    for lineno, item in jsonl_rows(path, "intent examples"):
         try:
-            item = json.loads(line)
             example = Example(str(item["id"]), str(item["text"]), str(item["intent"]),
                               str(item.get("split", "train")))
-        except (json.JSONDecodeError, KeyError, TypeError) as exc:
-            raise ConfigError(f"{path}:{lineno}: not an intent example ({exc})") from exc
+        except KeyError as exc:
+            raise ConfigError(f"{path}:{lineno}: not an intent example (no {exc})") from exc
         if example.intent not in INTENTS:
             raise ConfigError(f"{path}:{lineno}: unknown intent {example.intent!r} "
                               f"(expected one of {', '.join(INTENTS)})")

@@ -10,6 +10,7 @@ from typing import Any
 
 from assistant.errors import ConfigError
 from assistant.indexing.lexical import fold
+from assistant.jsonl import jsonl_rows
 from assistant.search.access import Role
 from assistant.settings import Settings
 
@@ -41,14 +42,9 @@ class DialogueResult:
 
 
 def read_dialogues(path: Path) -> list[Dialogue]:
-    if not path.is_file():
-        raise ConfigError(f"dialogue file not found: {path}")
     out = []
-    for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip():
-            continue
+    for lineno, item in jsonl_rows(path, "dialogue file"):
         try:
-            item = json.loads(line)
             expect = item["expect"]
             turns = [str(t) for t in item["turns"]]
             out.append(Dialogue(
@@ -59,7 +55,7 @@ def read_dialogues(path: Path) -> list[Dialogue]:
                 commune=expect.get("commune"), sources_any=list(expect.get("sources_any") or []),
                 kind=str(item.get("kind", "")), split=item.get("split"),
             ))
-        except (json.JSONDecodeError, KeyError, TypeError) as exc:
+        except (KeyError, TypeError) as exc:
             raise ConfigError(f"{path}:{lineno}: not a dialogue ({exc})") from exc
         if not turns:
             raise ConfigError(f"{path}:{lineno}: a dialogue needs at least one turn")

@@ -18,6 +18,7 @@ from assistant.errors import ConfigError
 from assistant.indexing.index import Index, corpus_files
 from assistant.indexing.lexical import fold
 from assistant.ingest.metadata import MANIFEST_NAME
+from assistant.jsonl import jsonl_rows
 from assistant.search.access import Role
 from assistant.settings import Settings
 
@@ -61,16 +62,8 @@ class Row:
 
 def read_questions(path: Path) -> list[EvalQuestion]:
     """Gold lines (expected_sources...) or shared-set lines (source, answer)."""
-    if not path.is_file():
-        raise ConfigError(f"question file not found: {path}")
     out = []
-    for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            item = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise ConfigError(f"{path}:{lineno}: not JSON ({exc.msg})") from exc
+    for lineno, item in jsonl_rows(path, "question file"):
         if "expected_sources" in item:
             out.append(EvalQuestion(
                 id=str(item["id"]), question=item["question"],
