@@ -78,7 +78,9 @@ def _corpus_index() -> Path:
         report = service.ingest(get_settings(index_dir=building, corpus_dir=CORPUS))
         assert not report.failed, report.failed
         (building / "done").write_text("ok")
-        service._INDEXES.clear()  # release the folder before moving it
+        from assistant.indexing import index as index_module
+
+        index_module._INDEXES.clear()  # release the folder before moving it
         if not (folder / "done").exists():
             shutil.rmtree(folder, ignore_errors=True)
             building.rename(folder)
