@@ -218,3 +218,13 @@ def test_short_commune_names_typed_in_lower_case(settings):
 def test_nearby_passage_is_about_the_thing_asked(settings):
     answer = _ask(settings, "quel budget pour la halle de modane ?")
     assert answer.refused and not answer.citations  # not «le budget du poste de chef…»
+
+
+def test_greeting_gets_a_welcome_not_a_refusal(settings):
+    answer = _ask(settings, "bjr")
+    assert not answer.refused and answer.text.startswith("Bonjour")
+
+
+def test_status_with_a_short_commune_name(settings):
+    answer = _ask(settings, "st jean ou en est")
+    assert not answer.refused and "31 mars 2023" in answer.text

@@ -141,6 +141,21 @@ def _not_french(question: str) -> bool:
     return len(_ENGLISH.findall(folded)) >= 2 and not _FRENCH_HINT.search(folded)
 
 
+_GREETING = re.compile(r"^(bonjour|bonsoir|bjr|slt|salut|hello|coucou|merci|merci beaucoup|"
+                       r"ok merci|au revoir|bonne journee)[ !.,]*$")
+
+
+def _greet(question: str) -> Answer:
+    text = ("Bonjour ! Je réponds, avec les passages cités, aux questions sur le programme "
+            "Petites villes de demain en Savoie : étapes, éligibilité, financements, avancement "
+            "de votre commune, études. Par exemple : « Où en est notre convention-cadre ? » ou "
+            "« Qu'est-ce qu'une ORT ? ».")
+    if fold(question).startswith(("merci", "ok merci", "au revoir", "bonne")):
+        text = "Avec plaisir. D'autres questions sur le programme ? Je reste disponible."
+    return Answer(question=question, text=text, refused=False, citations=[],
+                  intent="out_of_scope")
+
+
 def _decline(question: str, contact: str, english: bool = False) -> Answer:
     if english:
         text = ("Je réponds en français, à partir des documents du programme Petites villes "
@@ -330,6 +345,11 @@ def answer_question(
     )
     target = registry.get(plan.commune) if plan.commune else None
 
+    if _GREETING.match(fold(question).strip()):
+        result = _greet(question)
+        result.timings_ms.update(timings)
+        result.intent_confidence = prediction.confidence
+        return result
     if _not_french(question) and prediction.intent == "out_of_scope":
         result, about_target = _decline(question, settings.contact, english=True), False
     else:

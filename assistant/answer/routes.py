@@ -12,7 +12,7 @@ from assistant.answer.extractive import extractive_answer
 from assistant.answer.status import StepRow, asked_steps, of, row_sentence, step_rows
 from assistant.communes.eligibility import eligibility_checklist, population_from_text
 from assistant.communes.registry import Commune
-from assistant.indexing.lexical import analyze, fold
+from assistant.indexing.lexical import ABBREVIATIONS, analyze, fold
 from assistant.search.filters import Filters
 from assistant.search.retrieval import Retrieval, retrieve
 from assistant.types import Answer, ChecklistItem, Citation, FundingItem, NearSource
@@ -48,6 +48,8 @@ def _missing_subject(ctx: Context, question: str, record_text: str,
     record_terms = set(analyze(record_text))
     name_terms = set(analyze(commune.name)) | set(analyze(commune.epci_name or ""))
     for token in re.findall(r"[^\W_]+", question):
+        if fold(token) in ABBREVIATIONS:  # «st jean», «bdt»: a name or a known short form
+            continue
         for term in analyze(token):
             if term in _STATUS_WORDS or term in name_terms or term in record_terms:
                 continue
