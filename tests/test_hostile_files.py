@@ -131,7 +131,7 @@ def test_a_file_beyond_the_memory_cap_is_reported_and_the_rest_indexed(tmp_path,
 
 
 def test_a_file_beyond_the_timeout_is_reported_and_the_rest_indexed(tmp_path, hash_settings):
-    docs = _with_big_text(tmp_path, 12)
+    docs = _with_big_text(tmp_path, 40)  # ~1.6 s to parse, the limit 0.5 s
     settings = hash_settings.model_copy(update={"parse_timeout_s": 0.5})
     report = Index(settings).ingest([docs])
     assert report.added == 2
