@@ -7,6 +7,7 @@ import math
 import re
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from functools import lru_cache
 from pathlib import Path
 
 from assistant.errors import ConfigError
@@ -222,11 +223,19 @@ class AnswerabilityModel:
 
     @classmethod
     def load(cls, path: Path = MODEL_FILE) -> AnswerabilityModel:
+        """The model in ``path``, read once per process and change of the file."""
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-            return cls(**data)
-        except (OSError, json.JSONDecodeError, TypeError) as exc:
+            return _load(path, path.stat().st_mtime_ns)
+        except OSError as exc:
             raise ConfigError(f"answerability model unreadable: {path} ({exc})") from exc
+
+
+@lru_cache(maxsize=4)
+def _load(path: Path, mtime_ns: int) -> AnswerabilityModel:
+    try:
+        return AnswerabilityModel(**json.loads(path.read_text(encoding="utf-8")))
+    except (json.JSONDecodeError, TypeError) as exc:
+        raise ConfigError(f"answerability model unreadable: {path} ({exc})") from exc
 
 
 def fit(rows: list[tuple[Features, bool]], *, l2: float = 0.05, epochs: int = 3000,

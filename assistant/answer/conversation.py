@@ -20,7 +20,15 @@ from assistant.answer.routes import (
     studies_answer,
 )
 from assistant.answer.sentences import DEFINITION
-from assistant.answer.state import Conversation, Turn, TurnPlan, looks_elliptic, plan_turn
+from assistant.answer.state import (
+    Conversation,
+    Turn,
+    TurnPlan,
+    content_words,
+    looks_elliptic,
+    plan_turn,
+    strip_spans,
+)
 from assistant.answer.status import asked_steps
 from assistant.communes.registry import Commune, Registry, load_registry
 from assistant.embedding.embedders import embedder_fingerprint
@@ -224,8 +232,6 @@ def _named_commune(registry: Registry, question: str) -> tuple[Commune | None,
 
 def _content_intent(ctx: Context, question: str, spans: list[tuple[int, int]]) -> str | None:
     """The intent of a follow-up's new words alone («et son salaire ?» → contact?)."""
-    from assistant.answer.state import content_words, strip_spans
-
     words = content_words(strip_spans(question, spans))
     if not words:
         return None
