@@ -12,6 +12,7 @@ from assistant.answer.extractive import extractive_answer
 from assistant.answer.status import StepRow, asked_steps, of, row_sentence, step_rows
 from assistant.communes.eligibility import eligibility_checklist, population_from_text
 from assistant.communes.registry import Commune
+from assistant.indexing.catalog import StoredDocument
 from assistant.indexing.lexical import ABBREVIATIONS, analyze, fold
 from assistant.search.filters import Filters
 from assistant.search.retrieval import Retrieval, retrieve
@@ -31,7 +32,19 @@ _STATUS_WORDS = set(analyze(
 ))
 
 
-def _status_record(ctx: Context, commune: Commune):
+def line_citation(doc: StoredDocument, n: int, page: int | None, quote: str, *,
+                  communes: bool = True) -> Citation:
+    """Citation ``n`` of a line read from a stored document (a record row, a title, a
+    glossary entry): the quote is that line, exact."""
+    return Citation(
+        n=n, source=doc.source, title=str(doc.meta.get("title", "")), page=page,
+        pages=[page] if page else [], quote=quote, score=1.0,
+        doc_type=str(doc.meta.get("doc_type", "autre")), exemple=bool(doc.meta.get("exemple")),
+        communes=list(doc.meta.get("communes", [])) if communes else [],
+    )
+
+
+def _status_record(ctx: Context, commune: Commune) -> StoredDocument | None:
     members = {m.insee for m in ctx.registry.territory_members(commune)} | {commune.insee}
     for doc in ctx.index.catalog.documents():
         if ctx.role is not None and not ctx.role.allows(doc.meta):
@@ -97,13 +110,7 @@ def status_answer(ctx: Context, commune: Commune, question: str, *,
         n = by_row.get(row.quote)
         if n is None:
             n = by_row[row.quote] = len(citations) + 1
-            citations.append(Citation(
-                n=n, source=record.source, title=record.meta.get("title", ""),
-                page=row.page_number, pages=[row.page_number] if row.page_number else [],
-                quote=row.quote, score=1.0, doc_type="suivi",
-                exemple=bool(record.meta.get("exemple")),
-                communes=list(record.meta.get("communes", [])),
-            ))
+            citations.append(line_citation(record, n, row.page_number, row.quote))
         sentences.append(f"{row_sentence(row, name)} [{n}]")
     text = " ".join(sentences)
     if any(not r.known and not r.unconfirmed for r in chosen if r.key != "maj"):
@@ -318,12 +325,7 @@ def studies_answer(ctx: Context, commune: Commune | None, question: str, *, k: i
             continue
         quote = first.text.strip().split("\n")[0]
         n = len(citations) + 1
-        citations.append(Citation(
-            n=n, source=doc.source, title=doc.meta.get("title", ""), page=first.number,
-            pages=[first.number] if first.number else [], quote=quote, score=1.0,
-            doc_type="etude", exemple=bool(doc.meta.get("exemple")),
-            communes=list(doc.meta.get("communes", [])),
-        ))
+        citations.append(line_citation(doc, n, first.number, quote))
         mark = f"[{n}]" + (" (exemple)" if doc.meta.get("exemple") else "")
         year = doc.meta.get("year")
         suffix = f" ({year})" if year else ""
@@ -373,12 +375,8 @@ def facts_answer(ctx: Context, commune: Commune, question: str) -> Answer | None
                                      f"{m['epci'].strip()} (SIREN {m['siren']}).")
                 if "insee" in folded:
                     sentences.append(f"Son code INSEE est {m['insee']}.")
-                citation = Citation(
-                    n=1, source=doc.source, title=doc.meta.get("title", ""), page=page.number,
-                    pages=[page.number] if page.number else [], quote=line.strip(), score=1.0,
-                    doc_type=str(doc.meta.get("doc_type", "autre")),
-                    exemple=bool(doc.meta.get("exemple")),
-                )
+                # The registry names all 14 communes: the citation is about none of them.
+                citation = line_citation(doc, 1, page.number, line.strip(), communes=False)
                 return Answer(question=question, text=" ".join(f"{x} [1]" for x in sentences),
                               refused=False, citations=[citation], confidence=1.0)
     return None
@@ -420,11 +418,7 @@ def glossary_answer(ctx: Context, question: str) -> Answer | None:
     if best is None or best[0] < 0.5:
         return None
     _, doc, page, line = best
-    citation = Citation(
-        n=1, source=doc.source, title=doc.meta.get("title", ""), page=page.number,
-        pages=[page.number] if page.number else [], quote=line, score=1.0,
-        doc_type="glossaire", exemple=bool(doc.meta.get("exemple")),
-    )
+    citation = line_citation(doc, 1, page.number, line)
     text = line if line.endswith((".", "»", ")")) else line + "."
     return Answer(question=question, text=f"{text} [1]", refused=False, citations=[citation],
                   confidence=1.0)
