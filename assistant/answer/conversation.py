@@ -37,7 +37,7 @@ from assistant.indexing.lexical import analyze, fold
 from assistant.indexing.postings import idf as idf_of_df
 from assistant.search.access import Role
 from assistant.search.filters import Filters
-from assistant.search.question import clean_question
+from assistant.search.question import clean_question, expand_shorthand
 from assistant.search.retrieval import retrieve
 from assistant.settings import Settings
 from assistant.types import Answer, CommuneRef
@@ -311,7 +311,10 @@ def answer_question(
     previous turns and receives this one.
     """
     t0 = time.perf_counter()
-    question = clean_question(question)
+    typed = clean_question(question)
+    # Everything below reads what was meant («c koi», «cb», «bsm» spelled out); the answer
+    # keeps the question as typed.
+    question = expand_shorthand(typed)
     k = k if k is not None else settings.top_k
     conversation = conversation if conversation is not None else Conversation()
     index = open_index(settings)
@@ -352,7 +355,7 @@ def answer_question(
     target = registry.get(plan.commune) if plan.commune else None
 
     if _GREETING.match(fold(question).strip()):
-        result = _greet(question)
+        result = _greet(typed)
         result.timings_ms.update(timings)
         result.intent_confidence = prediction.confidence
         return result
@@ -362,7 +365,7 @@ def answer_question(
         result, about_target = _route(ctx, plan, question, target=target, filters=filters, k=k,
                                       scope=scope)
     shown = target if about_target else None
-    result.question = question
+    result.question = typed
     result.intent = plan.intent
     result.intent_confidence = prediction.confidence
     result.commune = commune_ref(shown)

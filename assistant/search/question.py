@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import re
+import unicodedata
+from functools import lru_cache
+from pathlib import Path
+
 from assistant.errors import ConfigError
 
 MAX_QUESTION_CHARS = 2000
@@ -13,3 +18,44 @@ def clean_question(question: str) -> str:
     if not any(ch.isalnum() for ch in q):
         raise ConfigError("la question est vide : posez une question avec des mots")
     return q[:MAX_QUESTION_CHARS]
+
+
+SHORTHAND_FILE = Path(__file__).with_name("data") / "shorthand.tsv"
+
+
+@lru_cache(maxsize=1)
+def _shorthand() -> tuple[re.Pattern[str], dict[str, str]]:
+    table: dict[str, str] = {}
+    for line in SHORTHAND_FILE.read_text(encoding="utf-8").splitlines():
+        if not line.strip() or line.startswith("#"):
+            continue
+        typed, meant = line.split("\t")
+        table[_fold(typed)] = meant
+    # Longest first, so «c koi» wins over «koi»; apostrophes and hyphens belong to words
+    # («c'est», «Saint-Jean») so that an expansion is never expanded again.
+    keys = sorted(table, key=len, reverse=True)
+    words = "|".join(r"\s+".join(re.escape(w) for w in k.split()) for k in keys)
+    return re.compile(rf"(?<![\w'’-])({words})(?![\w'’-])"), table
+
+
+def _fold(text: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", text.lower())
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+def expand_shorthand(question: str) -> str:
+    """«c koi une ort», «ugine friche cb ca coute», «etude mobilite bsm»: phone shorthand
+    spelled out («c'est quoi», «combien», «Bourg-Saint-Maurice») from the table in
+    ``data/shorthand.tsv``, so that the intent, the retrieval and the sentence choice read
+    what the official meant. Idempotent; other words are left exactly as typed."""
+    pattern, table = _shorthand()
+    folded = _fold(question)
+    if len(folded) != len(question):  # a ligature changed the length: match on the text
+        folded = question.lower()
+    out, last = [], 0
+    for m in pattern.finditer(folded):
+        out.append(question[last:m.start()])
+        out.append(table[" ".join(m.group(1).split())])
+        last = m.end()
+    out.append(question[last:])
+    return "".join(out)

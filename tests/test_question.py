@@ -1,0 +1,51 @@
+"""The question as searches see it: cleaned, and phone shorthand spelled out."""
+
+from __future__ import annotations
+
+import pytest
+
+from assistant.errors import ConfigError
+from assistant.search.question import clean_question, expand_shorthand
+
+
+@pytest.mark.parametrize(
+    ("typed", "meant"),
+    [
+        ("c koi une ort", "c'est quoi une ort"),
+        ("C KOI le PVD ?", "c'est quoi le PVD ?"),
+        ("ugine friche cb ca coute", "ugine friche combien ca coute"),
+        ("etude mobilite bsm parts modales", "etude mobilite Bourg-Saint-Maurice parts modales"),
+        ("la bdt met des sous ds les foncieres", "la Banque des Territoires met des sous dans "
+                                                 "les foncieres"),
+        ("Quelle pop à Moûtiers ?", "Quelle population à Moûtiers ?"),
+        ("c qui la plus grosse commune", "c'est qui la plus grosse commune"),
+        ("pq on a pas ete retenus", "pourquoi on a pas ete retenus"),
+    ],
+)
+def test_shorthand_is_spelled_out(typed: str, meant: str) -> None:
+    assert expand_shorthand(typed) == meant
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Qu'est-ce qu'une ORT ?",
+        "c'est quoi une ORT",  # already spelled out: «c'est» is not «c»
+        "Saint-Jean-de-Maurienne a signé",
+        "Le cb-radio", "abc cbd",  # parts of other words are left alone
+        "Quel est le coût total du plan ?",
+    ],
+)
+def test_ordinary_text_is_left_alone(text: str) -> None:
+    assert expand_shorthand(text) == text
+
+
+def test_expansion_is_idempotent() -> None:
+    for typed in ("c koi une ort", "cb hab a bsm", "qd c signe la conv ?"):
+        once = expand_shorthand(typed)
+        assert expand_shorthand(once) == once
+
+
+def test_empty_question_is_refused_with_a_message() -> None:
+    with pytest.raises(ConfigError, match="vide"):
+        clean_question(" ?! ")
