@@ -228,3 +228,27 @@ def test_greeting_gets_a_welcome_not_a_refusal(settings):
 def test_status_with_a_short_commune_name(settings):
     answer = _ask(settings, "st jean ou en est")
     assert not answer.refused and "31 mars 2023" in answer.text
+
+
+# --- Typed as on a phone ------------------------------------------------------------------
+
+def test_phone_shorthand_is_understood(settings):
+    answer = _ask(settings, "c koi une ort")
+    assert not answer.refused and "revitalisation de territoire" in answer.text
+    assert answer.question == "c koi une ort"  # shown as typed
+
+
+def test_abbreviated_commune_is_recognised(settings):
+    answer = _ask(settings, "etude mobilite bsm, le velo c combien ?")
+    assert answer.commune is not None and answer.commune.name == "Bourg-Saint-Maurice"
+
+
+def test_a_figure_on_a_thing_no_document_names_is_refused(settings):
+    answer = _ask(settings, "quel est le taux de chômage à Ugine ?")
+    assert answer.refused, answer.text
+
+
+def test_a_typo_in_the_thing_asked_is_not_a_reason_to_refuse(settings):
+    answer = _ask(settings, "combien coute la depolution de la friche a ugine ?")
+    assert not answer.refused, answer.text
+    assert "1 600 000" in answer.text

@@ -157,3 +157,20 @@ def test_common_terms_past_the_budget_still_score_exactly(tmp_path: Path):
     keep = Filters(visibilities=["public"]).matches
     assert postings.search(conn, terms, 3, allow=keep, meta_of=catalog.chunk_metas,
                            budget=1)[0][0] == pruned[0][0]
+
+
+@pytest.mark.parametrize(("a", "b", "near"), [
+    ("subvent", "subvant", True), ("subvent", "subvet", True), ("subvent", "subvente", True),
+    ("subvent", "suvbent", True), ("chomag", "chantag", False), ("budget", "budget", True),
+    ("abc", "abcde", False),
+])
+def test_one_edit(a: str, b: str, near: bool):
+    assert postings._one_edit(a, b) is near
+
+
+def test_near_terms_finds_typos_of_indexed_terms(tmp_path: Path):
+    conn = sqlite3.connect(tmp_path / "p.sqlite3")
+    conn.executescript(postings.SCHEMA)
+    postings.add_chunks(conn, [("c1", analyze("La subvention finance la dépollution du site"))])
+    assert postings.near_terms(conn, analyze("subvantion")[0]) == analyze("subvention")
+    assert postings.near_terms(conn, analyze("chômage")[0]) == []

@@ -108,23 +108,32 @@ def _about(hit: Hit, insee: str, name: str) -> bool:
 
 
 def _covers(hit: Hit, groups: list[tuple[str, set[str]]], weights: dict[str, float],
-            name: str, known: Callable[[str], bool]) -> bool:
-    """The passage holds at least half of the question's own words (the commune's name,
-    the words of the question form and words no document uses aside): it speaks of the
-    thing asked."""
+            name: str, known: Callable[[str], bool], misspelt: Callable[[str], bool]) -> bool:
+    """The passage holds the question's most specific word and at least half of its own
+    words (the commune's name, the words of the question form and words no document uses
+    aside): it speaks of the thing asked."""
     own = set(analyze(name)) | QUESTION_TERMS
+    if any(len(s) >= 5 and not known(s) and not misspelt(s) for s, _ in groups if s not in own):
+        return False  # «le taux de chômage»: a word of the thing asked no document uses
     mine = [(s, alts) for s, alts in groups if s not in own and known(s)]
     total = sum(weights[s] for s, _ in mine)
     if total <= 0:
         return True
     terms = set(analyze(passage_context(hit)))
+    # «le taux de chômage à Ugine»: a passage on Ugine's «taux» of something else does not
+    # speak of it; the most specific word must be there.
+    _, head = max(mine, key=lambda g: weights[g[0]])
+    if not head & terms:
+        return False
     return sum(weights[s] for s, alts in mine if alts & terms) / total >= 0.5
 
 
-def _head_unknown(asked: str, known: Callable[[str], bool]) -> bool:
-    """The head noun of «le salaire du chef de projet» is a word no document uses."""
+def _head_unknown(asked: str, known: Callable[[str], bool],
+                  misspelt: Callable[[str], bool]) -> bool:
+    """The head noun of «le salaire du chef de projet» is a word no document uses (nor a
+    typo of one)."""
     stems = analyze(asked)
-    return bool(stems) and not known(stems[0])
+    return bool(stems) and not known(stems[0]) and not misspelt(stems[0])
 
 
 def features(question: str, hits: list[Hit], idf: dict[str, float], *, best_semantic: float,
@@ -133,6 +142,7 @@ def features(question: str, hits: list[Hit], idf: dict[str, float], *, best_sema
              figure_asked: bool = False, asked: str | None = None) -> Features:
     """``commune`` is the (INSEE, name) the question is about, if any."""
     known: Callable[[str], bool] = getattr(idf, "known", lambda term: term in idf)
+    misspelt: Callable[[str], bool] = getattr(idf, "misspelt", lambda term: False)
     groups = _term_groups(question)
     weights = {stem: idf.get(stem, 0.0) for stem, _ in groups}
     total = sum(weights.values())
@@ -173,9 +183,9 @@ def features(question: str, hits: list[Hit], idf: dict[str, float], *, best_sema
         commune_missing=1.0 if commune and not any(_about(h, *commune) for h in hits[:3])
         else 0.0,
         max_missing_idf=max_missing if contexts else 1.0,
-        asked_unknown=1.0 if asked and _head_unknown(asked, known) else 0.0,
+        asked_unknown=1.0 if asked and _head_unknown(asked, known, misspelt) else 0.0,
         commune_figure_missing=1.0 if commune and figure_asked and not any(
-            _about(h, *commune) and _covers(h, groups, weights, commune[1], known)
+            _about(h, *commune) and _covers(h, groups, weights, commune[1], known, misspelt)
             for h in hits) else 0.0,
     )
 

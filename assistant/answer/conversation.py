@@ -78,6 +78,10 @@ class Idf:
         """The term occurs in at least one passage."""
         return self.get(term) < self._unseen - 1e-9
 
+    def misspelt(self, term: str) -> bool:
+        """An unseen term one typo away from an indexed one («subvantion»)."""
+        return bool(self._idf.near(term))
+
 
 @dataclass
 class Context:

@@ -130,8 +130,12 @@ def pick(cands: list[Candidate], max_sentences: int, ratio: float = 0.7) -> list
         if any(similar(cand.text, p.text) for p in picked):
             continue
         picked.append(cand)
-    # The best sentence first (the answer), then the others in reading order.
-    return picked[:1] + sorted(picked[1:], key=lambda c: (c.hit_rank, c.page_idx, c.start))
+    # The best sentence first (the answer; for «combien ?» the best one with a figure),
+    # then the others in reading order.
+    lead = next((c for c in picked if c.type_ok), picked[0]) if picked else None
+    rest = [c for c in picked if c is not lead]
+    return ([lead] if lead else []) + sorted(rest, key=lambda c: (c.hit_rank, c.page_idx,
+                                                                   c.start))
 
 
 def extractive_answer(

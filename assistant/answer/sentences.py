@@ -40,8 +40,9 @@ _TYPE_CUES: list[tuple[str, re.Pattern[str]]] = [
                          r"en combien de|pendant combien|jusqu a quand)\b")),
     ("date", re.compile(r"\b(quand|quelle date|a quelle date|depuis quand|en quelle annee|"
                         r"quelle annee|date de|date d)\b")),
-    ("nombre", re.compile(r"\b(combien|cb|cbien|montant|quel taux|quelle part|pourcentage|budget|"
-                          r"quelle somme|cout|prix|nombre de|a hauteur de|jusqu a combien)\b")),
+    ("nombre", re.compile(r"\b(combien|cb|cbien|montant|taux|quelle part|pourcentage|budget|"
+                          r"quelle somme|cout|couts|coute|prix|nombre de|a hauteur de|total|"
+                          r"jusqu a combien)\b")),
     ("acteur", re.compile(r"\b(qui (signe|finance|porte|pilote|cofinance|decide|selectionne|"
                           r"accompagne|paie|paye|valide)|quels? (organismes?|partenaires?|"
                           r"acteurs?|financeurs?|signataires?)|par qui|aupres de qui)\b")),
@@ -64,6 +65,12 @@ DEFINITION = re.compile(
 )
 # A sentence that opens on a term and defines it: «Term : …», «Term – …», «Le X est un …».
 _DEFINES = re.compile(r"^[^.:;]{2,80}?(\s[:–—-]\s|\s(est|sont|désigne|désignent)\s)")
+
+
+# What an answer of the expected type gains, and what a sentence without it loses.
+TYPE_BONUS = 0.1
+TYPE_MALUS = 0.0
+_FIGURES = ("nombre", "date", "duree")
 
 
 def expected_type(question: str) -> str | None:
@@ -195,9 +202,13 @@ def score(cands: list[Candidate], question: str, query_vector: np.ndarray | None
     definition = bool(DEFINITION.search(fold(question)))
     for c in cands:
         c.score = (0.5 * semantic_scale(c.semantic) + 0.35 * c.lexical
-                   + 0.05 / (1 + c.hit_rank) + (0.1 if c.type_ok and kind else 0.0))
-        if _TABLE_ROW.match(c.text.strip()):
-            c.score -= 0.15
+                   + 0.05 / (1 + c.hit_rank))
+        if kind:
+            # «combien coûte la dépollution ?» is answered by a figure, never by the
+            # sentence that only repeats the question's words.
+            c.score += TYPE_BONUS if c.type_ok else -TYPE_MALUS
+        if _TABLE_ROW.match(c.text.strip()) and not (kind in _FIGURES and c.type_ok):
+            c.score -= 0.15  # a flattened row reads badly, unless it holds the figure asked
         if definition and _DEFINES.match(c.text.strip()) and _opens_with_term(c.text, weights):
             c.score += 0.2  # «ORT – opération de … : convention prévue …» defines the term
 

@@ -80,6 +80,10 @@ class Idf:
         df = postings.document_frequencies(conn, [term]).get(term, 0)
         return postings.idf(n_docs, df)
 
+    def near(self, term: str) -> list[str]:
+        """Indexed terms one typo away from an analysed ``term``."""
+        return postings.near_terms(self._catalog._conn(), term)
+
 
 @dataclass
 class LexicalView:
@@ -351,6 +355,21 @@ class Catalog:
     ) -> list[tuple[str, float]]:
         """The ``n`` best chunks for analysed ``terms`` by BM25, among those ``allow`` keeps."""
         return postings.search(self._conn(), terms, n, allow=allow, meta_of=self.chunk_metas)
+
+    def correct_spelling(self, terms: list[str]) -> list[str]:
+        """Analysed query terms with each unseen one (of 5 letters or more) replaced by the
+        most frequent indexed term one typo away, if any: «depolution» finds «dépollution»."""
+        conn = self._conn()
+        df = postings.document_frequencies(conn, terms)
+        out = []
+        for term in terms:
+            if df.get(term, 0) == 0 and len(term) >= 5:
+                near = postings.near_terms(conn, term)
+                if near:
+                    counts = postings.document_frequencies(conn, near)
+                    term = max(near, key=lambda t: (counts.get(t, 0), t))
+            out.append(term)
+        return out
 
     def lexical_scores(self, terms: list[str], ids: list[str]) -> dict[str, float]:
         """BM25 of given chunks (0.0 when no term matches), for score fusion."""

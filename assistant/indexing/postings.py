@@ -151,6 +151,34 @@ def document_frequencies(conn: sqlite3.Connection, terms: Sequence[str]) -> dict
 POSTINGS_BUDGET = 50_000
 
 
+def near_terms(conn: sqlite3.Connection, term: str) -> list[str]:
+    """Indexed terms one edit away from ``term`` (a typo: «subvantion», «depolution»),
+    among those sharing its first two letters (reads one range of the terms index)."""
+    if len(term) < 3:
+        return []
+    prefix = term[:2]
+    rows = conn.execute(
+        "SELECT term FROM lex_terms WHERE term >= ? AND term < ? AND length(term) BETWEEN ? AND ?",
+        (prefix, prefix + "\uffff", len(term) - 1, len(term) + 1),
+    ).fetchall()
+    return [t for (t,) in rows if t != term and _one_edit(t, term)]
+
+
+def _one_edit(a: str, b: str) -> bool:
+    """``a`` and ``b`` differ by one insertion, deletion, substitution or swap."""
+    if len(a) > len(b):
+        a, b = b, a
+    if len(b) - len(a) > 1:
+        return False
+    i = 0
+    while i < len(a) and a[i] == b[i]:
+        i += 1
+    if len(a) == len(b):
+        swapped = i + 1 < len(a) and a[i] == b[i + 1] and a[i + 1] == b[i]
+        return a[i + 1:] == b[i + 1:] or (swapped and a[i + 2:] == b[i + 2:])
+    return a[i:] == b[i + 1:]
+
+
 def search(
     conn: sqlite3.Connection,
     query_terms: Sequence[str],

@@ -78,7 +78,7 @@ def retrieve(
     allow = None if filters.is_empty() else filters.matches
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
-    terms = analyze(expand_query(query))
+    terms = index.catalog.correct_spelling(analyze(expand_query(query)))
     n_cand = max(settings.candidates, k)
 
     lexical = index.catalog.lexical_search(terms, n_cand, allow) if terms else []
