@@ -252,3 +252,43 @@ def test_a_typo_in_the_thing_asked_is_not_a_reason_to_refuse(settings):
     answer = _ask(settings, "combien coute la depolution de la friche a ugine ?")
     assert not answer.refused, answer.text
     assert "1 600 000" in answer.text
+
+
+# --- Registry facts -----------------------------------------------------------------------
+
+def test_population_follow_up_for_another_commune(settings):
+    conv = Conversation()
+    _ask(settings, "population de moutiers", conversation=conv)
+    answer = _ask(settings, "et bourg st maurice ?", conversation=conv)
+    assert "7 302" in answer.text and "3 501" not in answer.text
+    assert answer.citations[0].source.startswith("registre/")
+
+
+def test_programme_id_of_our_commune(settings):
+    answer = _ask(settings, "notre identifiant pvd c lequel ?", commune="Valgelon-La Rochette")
+    assert "pvd-84-73-7" in answer.text
+
+
+@pytest.mark.parametrize(("commune", "expected"), [
+    ("Bourg-Saint-Maurice", "seule commune"),
+    ("Montmélian", "Saint-Pierre-d'Albigny et Valgelon-La Rochette"),
+])
+def test_other_communes_of_our_intercommunality(settings, commune, expected):
+    answer = _ask(settings, "on est la seule commune pvd de notre communauté de communes ?",
+                  commune=commune)
+    assert expected in answer.text, answer.text
+    assert all(c.source.startswith("registre/") for c in answer.citations)
+
+
+def test_eligibility_with_a_population_is_not_a_registry_fact(settings):
+    answer = _ask(settings,
+                  "Albertville a presque 20000 habitants, elle peut quand même être PVD ?")
+    assert "20 000" in answer.text, answer.text
+
+
+def test_and_us_after_a_programme_rule_reads_our_record(settings):
+    conv = Conversation()
+    _ask(settings, "l ort ca apporte quoi", commune="Albertville", conversation=conv)
+    answer = _ask(settings, "on l a nous ?", commune="Albertville", conversation=conv)
+    assert not answer.refused and answer.citations[0].source == "suivi/suivi-albertville.pdf"
+    assert "ORT" in answer.text

@@ -10,10 +10,11 @@ import numpy as np
 
 from assistant.answer.answerability import AnswerabilityModel
 from assistant.answer.extractive import REFUSAL, extractive_answer
+from assistant.answer.facts import facts_answer
 from assistant.answer.intents import IntentClassifier, Prediction, classifier_for
 from assistant.answer.routes import (
+    ELIGIBILITY_CUE,
     eligibility_answer,
-    facts_answer,
     funding_answer,
     glossary_answer,
     status_answer,
@@ -255,8 +256,11 @@ def _route(ctx: Context, plan: TurnPlan, question: str, *, target: Commune | Non
     if plan.intent == "out_of_scope" and ctx.out_of_scope >= OUT_OF_SCOPE_CONFIDENCE:
         return _decline(question, settings.contact), False
     result: Answer | None = None
-    if target is not None and plan.intent in ("programme", "status", "eligibility") and (
-            plan.commune_source != "selected" or _OURS.search(fold(question))):
+    # «population de moutiers» (whatever the classifier made of it), «notre identifiant
+    # PVD», «on est la seule commune PVD de l'interco ?»: a fact of the registry.
+    if target is not None and plan.intent not in ("out_of_scope", "contact", "funding") and (
+            plan.commune_source != "selected" or _OURS.search(fold(question))) and not (
+            DEFINITION.search(fold(query)) or ELIGIBILITY_CUE.search(fold(query))):
         result = facts_answer(ctx, target, query)
     if result is not None:
         pass

@@ -120,7 +120,7 @@ def status_answer(ctx: Context, commune: Commune, question: str, *,
                   confidence=1.0)
 
 
-_ELIGIBILITY_CUE = re.compile(
+ELIGIBILITY_CUE = re.compile(
     r"\b(eligib\w*|peut|peuvent|pourrait|pourrions|entrer|integrer|rentrer|criteres?|"
     r"conditions?|retenue?s?|selectionnee?s?|faire partie|candidat\w*|pvd ?\?|"
     r"etre pvd|devenir pvd|dans pvd|dans le programme)"
@@ -159,7 +159,7 @@ def eligibility_answer(ctx: Context, commune: Commune | None, question: str) -> 
     population = population_from_text(question)
     if commune is None and population is None:
         return None  # the criteria in general: the programme texts say them best
-    if not _ELIGIBILITY_CUE.search(fold(question)):
+    if not ELIGIBILITY_CUE.search(fold(question)):
         return None  # «population de Fourneaux»: a fact, not a checklist
     checklist = eligibility_checklist(commune, population=population)
     citations: list[Citation] = []
@@ -334,52 +334,6 @@ def studies_answer(ctx: Context, commune: Commune | None, question: str, *, k: i
     text = f"{head}{where} :\n" + "\n".join(f"• {x}" for x in lines)
     return Answer(question=question, text=text, refused=False, citations=citations,
                   confidence=1.0)
-
-
-# «Commune : Albertville ; Code INSEE : 73011 ; EPCI : CA Arlysère ; … Pop. ANCT : 18 899 ; …»
-_REGISTRY_ROW = re.compile(r"^Commune : (?P<name>[^;]+?) ; Code INSEE : (?P<insee>\d{5}) ; "
-                           r"EPCI : (?P<epci>[^;]+?) ; SIREN de l'EPCI : (?P<siren>\d+) ; "
-                           r"Pop\. ANCT : (?P<anct>[\d  ]+) ; Pop\. INSEE 2021 : (?P<insee_pop>"
-                           r"[\d  ]+)$")
-_FACT_ASKED = re.compile(
-    r"\b(population|habitants?|hab|combien d.habitants|interco\w*|epci|communaute|"
-    r"agglo\w*|code insee|siren)\b"
-)
-
-
-def facts_answer(ctx: Context, commune: Commune, question: str) -> Answer | None:
-    """Population and intercommunality of a commune, read from the registry document's row
-    for it (cited), as a sentence."""
-    folded = fold(question)
-    if not _FACT_ASKED.search(folded):
-        return None
-    for doc in ctx.index.catalog.documents():
-        if doc.meta.get("doc_type") not in ("autre", "registre") or not doc.source.endswith(
-                ".pdf"):
-            continue
-        if ctx.role is not None and not ctx.role.allows(doc.meta):
-            continue
-        for page in ctx.index.catalog.pages(doc.doc_id):
-            for line in page.text.split("\n"):
-                m = _REGISTRY_ROW.match(line.strip())
-                if not m or m["insee"] != commune.insee:
-                    continue
-                sentences = []
-                if re.search(r"population|habitant|hab\b", folded):
-                    sentences.append(
-                        f"{commune.name} compte {m['anct'].strip()} habitants selon la liste "
-                        f"nationale ANCT de 2021 ({m['insee_pop'].strip()} au recensement "
-                        "INSEE 2021).")
-                if re.search(r"interco|epci|communaute|agglo|siren", folded) or not sentences:
-                    sentences.append(f"{commune.name} fait partie de l'intercommunalité "
-                                     f"{m['epci'].strip()} (SIREN {m['siren']}).")
-                if "insee" in folded:
-                    sentences.append(f"Son code INSEE est {m['insee']}.")
-                # The registry names all 14 communes: the citation is about none of them.
-                citation = line_citation(doc, 1, page.number, line.strip(), communes=False)
-                return Answer(question=question, text=" ".join(f"{x} [1]" for x in sentences),
-                              refused=False, citations=[citation], confidence=1.0)
-    return None
 
 
 # «ORT – opération de revitalisation de territoire : convention prévue …», «Cerema : …»

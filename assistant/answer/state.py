@@ -18,6 +18,7 @@ import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from assistant.answer.status import status_query
 from assistant.indexing.lexical import fold
 
 # Words that open an elliptic turn, and filler words around the new element.
@@ -31,7 +32,8 @@ _OURS = re.compile(r"\b(notre|nos|nous|on|chez nous)\b")
 _FILLER = re.compile(
     r"\b(et|puis|pareil|idem|meme|chose|question|aussi|sinon|ok|alors|du|coup|pour|chez|sur|"
     r"a|au|aux|en|de|des|la|le|les|l|d|un|une|concernant|cote|niveau|question|svp|stp|"
-    r"ca|cela|ce|qu|quoi|il|elle|ils|elles|y|est|dans|c|donc|nous|notre|nos|vous|votre)\b"
+    r"ca|cela|ce|qu|quoi|il|elle|ils|elles|y|est|dans|c|donc|nous|notre|nos|vous|votre|"
+    r"on|avons|ont)\b"
 )
 # Words asking for an attribute of the previous topic («et la date ?», «et le montant ?»):
 # the previous question is asked again with them.
@@ -153,10 +155,11 @@ def plan_turn(
     if not words:
         # «et pour Ugine ?»: the previous question again, for this commune; «et nous ?»,
         # «on l'a ?» after a rule of the programme: where our commune stands on it.
-        repeat = previous.intent
+        repeat, query = previous.intent, previous.topic
         if repeat == "programme" and commune and _OURS.search(fold(without_names)):
-            repeat = "status"
-        return TurnPlan(previous.topic, previous.topic, repeat, commune, source, True)
+            # Asked of the commune's record: the steps the topic names, not its other words.
+            repeat, query = "status", status_query(previous.topic) or previous.topic
+        return TurnPlan(query, previous.topic, repeat, commune, source, True)
     folded = fold(without_names)
     if _ATTRIBUTE.search(folded):
         # «et la date ?», «et son salaire ?»: the previous topic, asking for this attribute.

@@ -145,3 +145,16 @@ def asked_steps(question: str) -> list[str]:
     if not out and any(w.startswith("sign") for w in words):
         out = ["adhesion", "cadre"]
     return out
+
+
+_STEP_NAMES = {"adhesion": "la convention d'adhésion", "cadre": "la convention-cadre",
+               "ort": "l'ORT", "chef": "le chef de projet", "selection": "la sélection"}
+
+
+def status_query(topic: str) -> str | None:
+    """«où en est l'ORT» for a topic that names steps («l'ORT ça apporte quoi»): what «et
+    nous, on l'a ?» asks of the commune's record; None when the topic names no step."""
+    steps = [k for k in asked_steps(topic) if k in _STEP_NAMES]
+    if not steps:
+        return None
+    return "où en est " + " et ".join(_STEP_NAMES[k] for k in steps)

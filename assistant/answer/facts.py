@@ -1,0 +1,140 @@
+"""A commune's registry facts (population, intercommunality, codes, programme id, partners),
+read from the rows of the registry document and told as cited sentences."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from assistant.answer.routes import line_citation
+from assistant.communes.registry import Commune
+from assistant.indexing.catalog import StoredDocument
+from assistant.indexing.lexical import fold
+from assistant.types import Answer, Citation
+
+if TYPE_CHECKING:
+    from assistant.answer.conversation import Context
+
+# «Commune : Albertville ; Code INSEE : 73011 ; EPCI : CA Arlysère ; … Pop. ANCT : 18 899 ; …»
+_COMMUNE_ROW = re.compile(r"^Commune : (?P<name>[^;]+?) ; Code INSEE : (?P<insee>\d{5}) ; "
+                          r"EPCI : (?P<epci>[^;]+?) ; SIREN de l'EPCI : (?P<siren>\d+) ; "
+                          r"Pop\. ANCT : (?P<anct>[\d  ]+) ; Pop\. INSEE 2021 : (?P<insee_pop>"
+                          r"[\d  ]+)$")
+# «Territoire (slug) : coeur-de-savoie ; Identifiant PVD : pvd-84-73-7 ; Communes de Savoie :
+# Montmélian, Saint-Pierre-d'Albigny, Valgelon-La Rochette ; EPCI : CC Cœur de Savoie»
+_TERRITORY_ROW = re.compile(r"^Territoire \(slug\) : (?P<slug>[^;]+?) ; Identifiant PVD : "
+                            r"(?P<id>[^;]+?) ; Communes de Savoie : (?P<communes>[^;]+?) ; "
+                            r"EPCI : (?P<epci>.+)$")
+
+_POPULATION = re.compile(r"\b(population|habitants?|hab|peuplee?s?)\b")
+_EPCI = re.compile(r"\b(interco\w*|epci|communaute|agglo\w*|siren)\b")
+_INSEE = re.compile(r"\b(code insee|insee)\b")
+_PROGRAMME_ID = re.compile(r"\b(identifiant|id pvd|numero pvd|code pvd)\b")
+# «on est la seule commune PVD de notre interco ?», «avec qui on partage le programme ?»
+_PARTNERS = re.compile(r"\b(seule?s? commune|autres? communes?|quelles? (autres )?communes?|"
+                       r"partage\w* (le |notre |son |leur )?programme)\b")
+FACT_ASKED = re.compile("|".join(p.pattern for p in (_POPULATION, _EPCI, _INSEE, _PROGRAMME_ID,
+                                                      _PARTNERS)))
+
+
+@dataclass
+class _Row:
+    doc: StoredDocument
+    page: int | None
+    line: str
+    match: re.Match[str]
+
+
+def _registry_rows(ctx: Context) -> Iterator[_Row]:
+    for doc in ctx.index.catalog.documents():
+        if doc.meta.get("doc_type") not in ("autre", "registre") or not doc.source.endswith(
+                ".pdf"):
+            continue
+        if ctx.role is not None and not ctx.role.allows(doc.meta):
+            continue
+        for page in ctx.index.catalog.pages(doc.doc_id):
+            for raw in page.text.split("\n"):
+                line = raw.strip()
+                m = _COMMUNE_ROW.match(line) or _TERRITORY_ROW.match(line)
+                if m:
+                    yield _Row(doc, page.number, line, m)
+
+
+def _names(listed: str) -> list[str]:
+    return [n.strip() for n in re.sub(r"\([^)]*\)", "", listed).split(",") if n.strip()]
+
+
+def _join(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " et " + names[-1]
+
+
+def facts_answer(ctx: Context, commune: Commune, question: str) -> Answer | None:
+    """The registry facts the question asks about this commune, each cited to its row; None
+    when it asks none of them or the registry has no row for the commune."""
+    folded = fold(question)
+    if not FACT_ASKED.search(folded):
+        return None
+    rows = list(_registry_rows(ctx))
+    own = next((r for r in rows if "insee" in r.match.groupdict()
+                and r.match["insee"] == commune.insee), None)
+    territory = next((r for r in rows if "slug" in r.match.groupdict()
+                      and commune.name in _names(r.match["communes"])), None)
+    if own is None:
+        return None
+    said: list[tuple[str, _Row]] = []
+    m = own.match
+    if _POPULATION.search(folded):
+        said.append((f"{commune.name} compte {m['anct'].strip()} habitants selon la liste "
+                     f"nationale ANCT de 2021 ({m['insee_pop'].strip()} au recensement INSEE "
+                     "2021).", own))
+    if _PROGRAMME_ID.search(folded) and territory is not None:
+        # The PDF text can split an id («pvd-84-73-1 4»): the id has no spaces.
+        programme_id = re.sub(r"\s+", "", territory.match["id"])
+        said.append((f"L'identifiant PVD de {commune.name} dans la liste nationale est "
+                     f"{programme_id}.", territory))
+    if _PARTNERS.search(folded):
+        others = [r for r in rows if "insee" in r.match.groupdict()
+                  and r.match["siren"] == m["siren"] and r.match["insee"] != commune.insee]
+        if others:
+            said.append((f"Dans l'intercommunalité {m['epci'].strip()}, les autres communes "
+                         f"du programme en Savoie sont {_join([r.match['name'] for r in others])}.",
+                         own))
+            said += [("", r) for r in others]  # cited beside the sentence above
+        else:
+            said.append((f"{commune.name} est la seule commune du programme en Savoie dans "
+                         f"l'intercommunalité {m['epci'].strip()}.", own))
+        if territory is not None:
+            partners = [n for n in _names(territory.match["communes"]) if n != commune.name]
+            if partners:
+                said.append((f"Elle porte le programme avec {_join(partners)}.", territory))
+            if "(" in territory.match["communes"]:
+                shared = re.search(r"\(([^)]*)\)", territory.match["communes"])
+                if shared:
+                    said.append((f"Son programme est partagé {shared[1]}.", territory))
+    if _INSEE.search(folded):
+        said.append((f"Son code INSEE est {m['insee']}.", own))
+    if (_EPCI.search(folded) and not _PARTNERS.search(folded)) or not said:
+        said.append((f"{commune.name} fait partie de l'intercommunalité {m['epci'].strip()} "
+                     f"(SIREN {m['siren']}).", own))
+    return _cited(question, said)
+
+
+def _cited(question: str, said: list[tuple[str, _Row]]) -> Answer:
+    """Sentences each followed by the numbers of the rows they come from; a row read twice
+    is cited once. The registry names all the communes: no citation is about one of them."""
+    citations: list[Citation] = []
+    number: dict[str, int] = {}
+    text: list[str] = []
+    for sentence, row in said:
+        n = number.get(row.line)
+        if n is None:
+            n = number[row.line] = len(citations) + 1
+            citations.append(line_citation(row.doc, n, row.page, row.line, communes=False))
+        if sentence:
+            text.append(f"{sentence} [{n}]")
+        elif text:
+            text[-1] += f" [{n}]"
+    return Answer(question=question, text=" ".join(text), refused=False,
+                  citations=citations, confidence=1.0)
