@@ -83,3 +83,29 @@ def test_history_round_trip_and_old_intents():
     conv = Conversation.from_list([{"question": "q", "commune": MODANE, "intent": "general"}])
     assert conv.turns[0].intent == "programme" and conv.turns[0].topic == "q"
     assert Conversation.from_list(conv.to_list()).turns == conv.turns
+
+
+@pytest.mark.parametrize("question", [
+    "le parcours il fait cb de km ?", "sa population ?", "cette etude date de quand ?",
+    "ses objectifs c'est quoi ?",
+])
+def test_pointing_back_is_a_follow_up(question):
+    assert looks_elliptic(question)
+
+
+@pytest.mark.parametrize("question", [
+    "le chef de projet il faut quel diplome ?", "la commune il y a combien d'habitants",
+    "Qu'est-ce qu'une ORT ?", "le programme finance quoi ?",
+])
+def test_a_question_standing_alone_is_not_a_follow_up(question):
+    assert not looks_elliptic(question)
+
+
+def test_a_definition_in_a_follow_up_stands_alone():
+    previous = Turn("notre commune a pas ete retenue, on peut candidater ?", None,
+                    "eligibility", "notre commune a pas ete retenue, on peut candidater ?")
+    plan = plan_turn("et le dispositif du departement c'est quoi ?", intent="follow_up",
+                     confidence=0.9, content_intent=None, named=None, named_spans=[],
+                     selected=None, previous=previous, min_confidence=0.45)
+    assert plan.follow_up and plan.query == "le dispositif du departement c'est quoi"
+    assert plan.intent == "programme"

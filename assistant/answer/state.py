@@ -18,6 +18,7 @@ import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from assistant.answer.sentences import DEFINITION
 from assistant.answer.status import status_query
 from assistant.indexing.lexical import fold
 
@@ -26,7 +27,11 @@ _FOLLOW_UP_START = re.compile(
     r"^(et|puis|pareil|idem|meme chose|la meme chose|meme question|aussi|sinon|ok et|"
     r"d'accord et|et alors|et du coup|et pour|et chez|et a|et au|et sur|et en)\b|"
     # «on l'a ?», «elle est signée ?»: a pronoun standing for the previous subject.
-    r"^(on|nous|vous) (l|la|le|les|en|y)\b|^(elle|il|ca|c) (est|a|sont|ont|etait)\b"
+    r"^(on|nous|vous) (l|la|le|les|en|y)\b|^(elle|il|ca|c) (est|a|sont|ont|etait)\b|"
+    # «sa population ?», «cette étude date de quand ?», «le parcours il fait combien ?»:
+    # a possessive, a demonstrative or a subject taken up by a pronoun points back.
+    r"^(son|sa|ses|leur|leurs) |^(cette|ces|cet) |"
+    r"^(le|la|les|l) \w+( \w+)? (il|elle|ils|elles) (?!faut|y a)"
 )
 _OURS = re.compile(r"\b(notre|nos|nous|on|chez nous)\b")
 _FILLER = re.compile(
@@ -161,6 +166,10 @@ def plan_turn(
             repeat, query = "status", status_query(previous.topic) or previous.topic
         return TurnPlan(query, previous.topic, repeat, commune, source, True)
     folded = fold(without_names)
+    if DEFINITION.search(folded):
+        # «et le dispositif du département, c'est quoi ?»: a term to define stands alone.
+        query = _without_link(without_names)
+        return TurnPlan(query, query, "programme", commune, source, True)
     if _ATTRIBUTE.search(folded):
         # «et la date ?», «et son salaire ?»: the previous topic, asking for this attribute.
         new_intent = "contact" if _CONTACT_ATTRIBUTE.search(folded) else previous.intent
