@@ -292,3 +292,20 @@ def test_and_us_after_a_programme_rule_reads_our_record(settings):
     answer = _ask(settings, "on l a nous ?", commune="Albertville", conversation=conv)
     assert not answer.refused and answer.citations[0].source == "suivi/suivi-albertville.pdf"
     assert "ORT" in answer.text
+
+
+# --- Near-domain questions the documents cannot answer ------------------------------------
+
+def test_a_figure_about_a_place_no_document_names_is_refused(settings):
+    answer = _ask(settings, "combien d'habitants compte Chambéry ?")
+    assert answer.refused, answer.text
+
+
+def test_the_content_of_our_step_is_not_its_date(settings):
+    answer = _ask(settings, "quelles sont les fiches actions de notre convention-cadre ?",
+                  commune="Saint-Jean-de-Maurienne")
+    assert answer.refused, answer.text
+    assert "vos fiches actions" in answer.text
+    dated = _ask(settings, "quelle est la date de notre convention cadre ?",
+                 commune="Saint-Jean-de-Maurienne")
+    assert "31 mars 2023" in dated.text and "29 mars" not in dated.text

@@ -113,7 +113,7 @@ def _covers(hit: Hit, groups: list[tuple[str, set[str]]], weights: dict[str, flo
     words (the commune's name, the words of the question form and words no document uses
     aside): it speaks of the thing asked."""
     own = set(analyze(name)) | QUESTION_TERMS
-    if any(len(s) >= 5 and not known(s) and not misspelt(s) for s, _ in groups if s not in own):
+    if _unknown_word([g for g in groups if g[0] not in own], known, misspelt):
         return False  # «le taux de chômage»: a word of the thing asked no document uses
     mine = [(s, alts) for s, alts in groups if s not in own and known(s)]
     total = sum(weights[s] for s, _ in mine)
@@ -126,6 +126,19 @@ def _covers(hit: Hit, groups: list[tuple[str, set[str]]], weights: dict[str, flo
     if not head & terms:
         return False
     return sum(weights[s] for s, alts in mine if alts & terms) / total >= 0.5
+
+
+def _proper_names(question: str) -> list[tuple[str, set[str]]]:
+    """The stems of the words written with a capital, past the first word: names."""
+    words = question.split()[1:]
+    return [(st, {st}) for w in words if w[:1].isupper() for st in analyze(w)]
+
+
+def _unknown_word(groups: list[tuple[str, set[str]]], known: Callable[[str], bool],
+                  misspelt: Callable[[str], bool]) -> bool:
+    """A content word of 5 letters or more that no document uses, nor a typo of one."""
+    return any(len(s) >= 5 and s not in QUESTION_TERMS and not known(s) and not misspelt(s)
+               for s, _ in groups)
 
 
 def _head_unknown(asked: str, known: Callable[[str], bool],
@@ -183,7 +196,11 @@ def features(question: str, hits: list[Hit], idf: dict[str, float], *, best_sema
         commune_missing=1.0 if commune and not any(_about(h, *commune) for h in hits[:3])
         else 0.0,
         max_missing_idf=max_missing if contexts else 1.0,
-        asked_unknown=1.0 if asked and _head_unknown(asked, known, misspelt) else 0.0,
+        # «combien d'habitants à Saint-Julien-Montdenis ?»: a figure about a place no
+        # document names cannot be read in them.
+        asked_unknown=1.0 if (asked and _head_unknown(asked, known, misspelt)) or (
+            figure_asked and _unknown_word(_proper_names(question), known, misspelt))
+        else 0.0,
         commune_figure_missing=1.0 if commune and figure_asked and not any(
             _about(h, *commune) and _covers(h, groups, weights, commune[1], known, misspelt)
             for h in hits) else 0.0,

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from assistant.answer.answerability import AnswerabilityModel
-from assistant.answer.extractive import REFUSAL, extractive_answer
+from assistant.answer.extractive import REFUSAL, asked_thing, extractive_answer
 from assistant.answer.facts import facts_answer
 from assistant.answer.intents import IntentClassifier, Prediction, classifier_for
 from assistant.answer.routes import (
@@ -235,6 +235,21 @@ def _named_commune(registry: Registry, question: str) -> tuple[Commune | None,
     return lenient, spans + lenient_spans, None
 
 
+_STEP_STATE = re.compile(r"\b(date|signature|etat|avancement|statut|situation|echeance|"
+                         r"calendrier)\b")
+
+
+def _detail_of_a_step(question: str) -> bool:
+    """«quelles sont les fiches actions de notre convention-cadre ?» asks what the step
+    holds, not where it stands: the record's dates do not answer it."""
+    thing = asked_thing(question)
+    if not thing:
+        return False
+    head = " ".join(re.sub(r"^(le|la|les|l'|un|une|des|son|sa|ses|notre|nos)\s*", "",
+                           thing, flags=re.IGNORECASE).split()[:2])
+    return not (asked_steps(head) or _STEP_STATE.search(fold(head)))
+
+
 def _content_intent(ctx: Context, question: str, spans: list[tuple[int, int]]) -> str | None:
     """The intent of a follow-up's new words alone («et son salaire ?» → contact?)."""
     words = content_words(strip_spans(question, spans))
@@ -270,7 +285,8 @@ def _route(ctx: Context, plan: TurnPlan, question: str, *, target: Commune | Non
         result = funding_answer(ctx, target, query)
     elif target is not None and (plan.intent == "status" or (
             plan.intent == "programme" and _OURS.search(fold(question))
-            and asked_steps(question) and not DEFINITION.search(fold(question)))):
+            and asked_steps(question) and not DEFINITION.search(fold(question))
+            and not _detail_of_a_step(question))):
         # «avons-nous une ORT ?»: a step of the programme, for our commune.
         result = status_answer(ctx, target, query, vector=vector)
     elif plan.intent == "studies":

@@ -40,6 +40,9 @@ _ASKED_THING = re.compile(
 )
 
 
+_OURS_THING = re.compile(r"\b(notre|nos)\b", re.IGNORECASE)
+
+
 @dataclass
 class Judgement:
     """The answerability decision and what it was made from."""
@@ -58,6 +61,7 @@ def asked_thing(question: str) -> str | None:
 def judge(question: str, retrieval: Retrieval, cands: list[Candidate], idf: dict[str, float],
           model: AnswerabilityModel, out_of_scope: float,
           commune: tuple[str, str] | None = None) -> Judgement:
+    asked = asked_thing(question)
     ranked = sorted(cands, key=lambda c: -c.score)[:3]
     best = max(cands, key=lambda c: c.semantic, default=None)
     kind = expected_type(question)
@@ -67,8 +71,11 @@ def judge(question: str, retrieval: Retrieval, cands: list[Candidate], idf: dict
         sentence_lexical=max((c.lexical for c in cands), default=0.0),
         type_asked=kind is not None,
         type_ok=any(c.type_ok for c in ranked) if kind else True,
-        out_of_scope=out_of_scope, commune=commune, figure_asked=kind in ("nombre", "date"),
-        asked=asked_thing(question),
+        out_of_scope=out_of_scope, commune=commune,
+        # A figure, or a thing of «our» commune («nos fiches actions»): only a passage on
+        # that commune can hold it.
+        figure_asked=kind in ("nombre", "date") or bool(_OURS_THING.search(asked or "")),
+        asked=asked,
     )
     p = model.probability(f) if cands else 0.0
     return Judgement(p, f, bool(cands) and p >= model.threshold)
@@ -196,6 +203,8 @@ def refusal(question: str, retrieval: Retrieval, cands: list[Candidate], catalog
             probability: float, contact: str, scope: str, focus: str = "") -> Answer:
     """Say first that the documents do not answer; then, if any, the closest cited passage."""
     thing = asked_thing(question)
+    if thing:  # said back to the official: «vos fiches actions», not «nos»
+        thing = re.sub(r"\bnos\b", "vos", re.sub(r"\bnotre\b", "votre", thing))
     where = f" ({scope})" if scope else ""
     if thing:
         text = f"Les documents indexés{where} ne donnent pas {_short(thing)}."
