@@ -305,7 +305,7 @@ def test_the_content_of_our_step_is_not_its_date(settings):
     answer = _ask(settings, "quelles sont les fiches actions de notre convention-cadre ?",
                   commune="Saint-Jean-de-Maurienne")
     assert answer.refused, answer.text
-    assert "vos fiches actions" in answer.text
+    assert "de votre convention-cadre" in answer.text
     dated = _ask(settings, "quelle est la date de notre convention cadre ?",
                  commune="Saint-Jean-de-Maurienne")
     assert "31 mars 2023" in dated.text and "29 mars" not in dated.text
