@@ -2,7 +2,7 @@
 
 import pytest
 
-from assistant.answer.status import asked_steps, row_sentence, step_rows
+from assistant.answer.status import asked_steps, of, row_sentence, step_rows
 from assistant.types import Page
 
 PAGE = Page(2, "\n".join([
@@ -60,3 +60,12 @@ def test_rows_flattened_by_the_pdf_are_read_too():
                                                ("chef", "non renseigné"),
                                                ("cadre", "31 mars 2023")]
     assert rows[0].unconfirmed and "valant ORT" in row_sentence(rows[0], "Albertville")
+
+
+@pytest.mark.parametrize(("name", "said"), [
+    ("Ugine", "d'Ugine"), ("Modane", "de Modane"),
+    ("Le Pont-de-Beauvoisin", "du Pont-de-Beauvoisin"),
+    ("Les Échelles", "des Échelles"), ("Entrelacs", "d'Entrelacs"),
+])
+def test_of_a_name(name, said):
+    assert of(name) == said

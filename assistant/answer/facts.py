@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from assistant.answer.routes import line_citation
+from assistant.answer.status import of
 from assistant.communes.registry import Commune
 from assistant.indexing.catalog import StoredDocument
 from assistant.indexing.lexical import fold
@@ -92,7 +93,7 @@ def facts_answer(ctx: Context, commune: Commune, question: str) -> Answer | None
     if _PROGRAMME_ID.search(folded) and territory is not None:
         # The PDF text can split an id («pvd-84-73-1 4»): the id has no spaces.
         programme_id = re.sub(r"\s+", "", territory.match["id"])
-        said.append((f"L'identifiant PVD de {commune.name} dans la liste nationale est "
+        said.append((f"L'identifiant PVD {of(commune.name)} dans la liste nationale est "
                      f"{programme_id}.", territory))
     if _PARTNERS.search(folded):
         others = [r for r in rows if "insee" in r.match.groupdict()

@@ -49,7 +49,12 @@ class StepRow:
 
 
 def of(name: str) -> str:
-    """French «de» before a name, elided before a vowel: «d'Ugine», «de Modane»."""
+    """French «de» before a name, elided before a vowel, contracted with an article:
+    «d'Ugine», «de Modane», «du Pont-de-Beauvoisin», «des Échelles»."""
+    if name.startswith("Le "):
+        return f"du {name[3:]}"
+    if name.startswith("Les "):
+        return f"des {name[4:]}"
     return f"d'{name}" if fold(name[:1]) in "aeiouy" else f"de {name}"
 
 
