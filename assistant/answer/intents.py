@@ -123,25 +123,27 @@ class IntentModel:
         # Classes weighted so that a rare intent is not drowned by a frequent one.
         counts = target.sum(axis=0)
         class_w = np.where(counts > 0, len(y) / (len(labels) * np.maximum(counts, 1)), 0.0)
-        row_w = (target * class_w).sum(axis=1, keepdims=True)
-        w = np.zeros((x.shape[1], len(labels)), dtype=np.float32)
-        b = np.zeros(len(labels), dtype=np.float32)
-        vw, vb = np.zeros_like(w), np.zeros_like(b)
-        from scipy.sparse import csr_matrix
-
+        row_w = (target * class_w).sum(axis=1, keepdims=True).astype(np.float32)
         scale = 8.0  # unit-norm blocks: a larger step size per feature helps convergence
-        xs = csr_matrix(x * scale)  # the hashed block is mostly zeros
-        xst = xs.T.tocsr()
+        xs = np.asarray(x * scale, dtype=np.float32)
+        # The weights stay in the span of the rows (they start at 0; gradient, decay and
+        # momentum are combinations of rows), so descend on a in w = xs.T @ a: products
+        # with the n x n Gram matrix instead of n x d ones (a few hundred rows, 4,480
+        # columns). The same steps, in numpy only, and faster than sparse products.
+        gram = xs @ xs.T
+        a = np.zeros((len(y), len(labels)), dtype=np.float32)
+        b = np.zeros(len(labels), dtype=np.float32)
+        va, vb = np.zeros_like(a), np.zeros_like(b)
         for _ in range(epochs):
-            p = _softmax(xs @ w + b)
+            p = _softmax(gram @ a + b)
             grad = (p - target) * row_w / len(y)
-            gw = xst @ grad + l2 * w
+            ga = grad + l2 * a
             gb = grad.sum(axis=0)
-            vw = 0.9 * vw - lr * gw
+            va = 0.9 * va - lr * ga
             vb = 0.9 * vb - lr * gb
-            w += vw
+            a += va
             b += vb
-        return cls(w * scale, b, labels)
+        return cls((xs.T @ a) * scale, b, labels)
 
     def predict_proba(self, x: np.ndarray) -> np.ndarray:
         return _softmax(x @ self.weights + self.bias)

@@ -103,11 +103,11 @@ def analyze(text: str) -> list[str]:
 
 
 class BM25:
-    """Okapi BM25 over a fixed list of documents, held as one sparse weight matrix."""
+    """Okapi BM25 over a fixed list of documents, held as compressed columns: each term's
+    documents and weights side by side (numpy only; the reference that
+    :mod:`assistant.indexing.postings` is tested against, and the benchmarks' scorer)."""
 
     def __init__(self, docs: Iterable[list[str]], k1: float = 1.2, b: float = 0.75) -> None:
-        from scipy.sparse import csc_matrix
-
         vocab: dict[str, int] = {}
         rows: list[int] = []
         cols: list[int] = []
@@ -121,29 +121,31 @@ class BM25:
                 tfs.append(float(tf))
         self.vocab = vocab
         self.n_docs = len(lengths)
-        if not tfs:
-            self.weights = csc_matrix((self.n_docs, max(1, len(vocab))), dtype=np.float32)
-            return
         length = np.asarray(lengths, dtype=np.float32)
-        avgdl = float(length.mean()) or 1.0
-        row_a = np.asarray(rows)
-        col_a = np.asarray(cols)
+        avgdl = float(length.mean()) if lengths else 1.0
+        avgdl = avgdl or 1.0
+        row_a = np.asarray(rows, dtype=np.int64)
+        col_a = np.asarray(cols, dtype=np.int64)
         tf_a = np.asarray(tfs, dtype=np.float32)
         df = np.bincount(col_a, minlength=len(vocab)).astype(np.float32)
         idf = np.log(1.0 + (self.n_docs - df + 0.5) / (df + 0.5))
         norm = k1 * (1.0 - b + b * length[row_a] / avgdl)
         data = idf[col_a] * tf_a * (k1 + 1.0) / (tf_a + norm)
-        self.weights = csc_matrix((data, (row_a, col_a)), shape=(self.n_docs, len(vocab)))
+        # Column j's documents are _rows[_start[j]:_start[j + 1]], each once.
+        order = np.argsort(col_a, kind="stable")
+        self._rows = row_a[order]
+        self._data = data[order].astype(np.float32)
+        self._start = np.concatenate([[0], np.cumsum(df.astype(np.int64))])
         self.idf = idf
 
     def scores(self, query_terms: list[str]) -> np.ndarray:
         """Score every document; repeated query terms count once per occurrence."""
-        counts = Counter(t for t in query_terms if t in self.vocab)
-        if not counts or self.n_docs == 0:
-            return np.zeros(self.n_docs, dtype=np.float32)
-        cols = [self.vocab[t] for t in counts]
-        mult = np.asarray(list(counts.values()), dtype=np.float32)
-        return np.asarray(self.weights[:, cols] @ mult).ravel()
+        out = np.zeros(self.n_docs, dtype=np.float32)
+        for term, mult in Counter(t for t in query_terms if t in self.vocab).items():
+            col = self.vocab[term]
+            lo, hi = self._start[col], self._start[col + 1]
+            out[self._rows[lo:hi]] += np.float32(mult) * self._data[lo:hi]
+        return out
 
     def idf_of(self, term: str) -> float:
         col = self.vocab.get(term)
