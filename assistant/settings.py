@@ -75,6 +75,14 @@ class Settings(BaseSettings):
         default=0.6, ge=0.0, le=1.0,
         description="Share of the dense score in 'score' fusion (the lexical gets the rest).",
     )
+    passage_chunks: int = Field(
+        default=6, ge=1,
+        description="Chunks of one document gathered into one returned passage, at most: "
+        "a chunk whose document already has a passage among the better-ranked ones joins "
+        "it (texts in document order) instead of taking a place of its own, so the k "
+        "passages come from k documents where they can (small-to-big; chosen on the dev "
+        "halves of the shared sets, see docs/benchmarks.md). 1 returns single chunks.",
+    )
     rrf_k: int = Field(default=60, description="RRF constant (rank offset).")
     dense_weight: float = Field(default=1.0, description="Weight of the dense ranking in fusion.")
     lexical_weight: float = Field(default=1.0, description="Weight of the lexical ranking.")

@@ -34,6 +34,7 @@ from assistant.evaluation.runner import (
 from assistant.indexing.index import Index
 from assistant.indexing.lexical import BM25, analyze, expand_query
 from assistant.search.fusion import rrf_fuse, score_fuse
+from assistant.search.passages import group_by_document, join_chunks
 from assistant.settings import get_settings
 
 SETS = Path("/work/shared/eval")
@@ -46,6 +47,8 @@ class Corpus:
     sources: list[str]
     terms: list[list[str]]  # lexical terms as indexed
     vectors: np.ndarray
+    docs: list[str]  # doc_id of each chunk
+    ordinals: list[int]  # its place in its document
 
 
 def load_corpus(name: str) -> Corpus:
@@ -69,9 +72,10 @@ def load_corpus(name: str) -> Corpus:
         for cid, vec in zip(page["ids"], page["embeddings"], strict=True):
             got[cid] = np.asarray(vec, dtype=np.float32)
     vectors = np.vstack([got[c] for c in ids])
-    return Corpus(ids=ids, texts=[r[1] for r in rows],
-                  sources=[json.loads(r[3])["source"] for r in rows],
-                  terms=[r[2].split() for r in rows], vectors=vectors)
+    metas = [json.loads(r[3]) for r in rows]
+    return Corpus(ids=ids, texts=[r[1] for r in rows], sources=[m["source"] for m in metas],
+                  terms=[r[2].split() for r in rows], vectors=vectors,
+                  docs=[m["doc_id"] for m in metas], ordinals=[int(m["ordinal"]) for m in metas])
 
 
 def query_vectors(questions: list[EvalQuestion], spec: str) -> np.ndarray:
@@ -92,6 +96,21 @@ def span5(corpus: Corpus, q: EvalQuestion, ranked: list[int]) -> bool:
 
 
 Ranker = Callable[[int], list[int]]
+
+
+def passage_span5(corpus: Corpus, q: EvalQuestion, ranked: list[int],
+                  max_chunks: int) -> tuple[bool, list[int]]:
+    """span@5 over the passages `retrieve()` returns (chunks of a document gathered,
+    `search/passages.py`), and the words of each passage."""
+    groups = group_by_document([(c, 0.0) for c in ranked], corpus.docs.__getitem__, k=5,
+                               max_chunks=max_chunks)
+    found, words = False, []
+    for group in groups:
+        members = sorted((c for c, _ in group), key=corpus.ordinals.__getitem__)
+        text = join_chunks([corpus.texts[c] for c in members])
+        words.append(len(text.split()))
+        found = found or (corpus.sources[members[0]] in q.sources and span_in(q.span or "", text))
+    return found, words
 
 
 def evaluate(corpus: Corpus, questions: list[EvalQuestion], ranker: Ranker) -> float:
@@ -128,6 +147,19 @@ def sweep(corpus: Corpus, questions: list[EvalQuestion], qv: np.ndarray) -> dict
     for share in (0.4, 0.5, 0.6, 0.7, 0.8, 0.9):
         res[f"score share={share}"] = evaluate(
             corpus, questions, lambda i, share=share: by_score(i, share, 40))
+    # Passages: the same-document chunks of the fused ranking gathered (small-to-big).
+    for share in (0.5, 0.6, 0.7):
+        full = [[c for c, _ in score_fuse(
+            cand, {c: float(sims[i, c]) for c in cand},
+            {c: float(lex_scores[i, c]) for c in cand}, dense_share=share)]
+            for i, cand in enumerate(list(dict.fromkeys(dense[i][:40] + lex[i][:40]))
+                                     for i in range(len(questions)))]
+        for m in (1, 2, 4, 6, 10):
+            got = [passage_span5(corpus, q, full[i], m) for i, q in enumerate(questions)]
+            res[f"score {share} passages<={m}"] = round(
+                sum(f for f, _ in got) / len(questions), 4)
+            res[f"  words/passage (<={m})"] = round(
+                float(np.mean([w for _, ws in got for w in ws])), 1)
     return res
 
 

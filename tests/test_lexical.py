@@ -46,3 +46,17 @@ def test_missing_accents_on_suffixes_still_match():
     assert analyze("signee") == analyze("signée")
     assert analyze("creees") == analyze("créées")
     assert analyze("financee") == analyze("financée")
+
+
+def _reference_fold(text: str) -> str:
+    import unicodedata
+
+    decomposed = unicodedata.normalize("NFKD", text.lower())
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).replace("œ", "oe")
+
+
+def test_fold_by_table_is_the_whole_text_decomposition():
+    texts = ["Œuvre ÉCHELLES à l'été", "cœur naïf ﬁn ½ Ⅻ ﬀ", "e\u0301cole déjà-vu", "İstanbul ß",
+             "Ærø Łódź Ǆ ㎏ ｆｕｌｌ", "plain ascii 123", "", "한국어 日本 ﬂ", "Ǻ̈ x\u0308\u0301"]
+    for text in texts:
+        assert fold(text) == _reference_fold(text), text

@@ -101,3 +101,26 @@ def test_a_chunk_missing_from_the_vector_store_is_never_returned(index: Index):
 def test_bad_k_is_refused(tmp_path: Path, index: Index):
     with pytest.raises(ValueError, match="-1"):
         retrieve(index, "halle", k=-1)
+
+
+def test_chunks_of_one_document_come_back_as_one_passage(tmp_path: Path):
+    sections = [f"## Partie {n}\n\n" + " ".join(
+        [f"La halle du marché, partie {n}, accueille les producteurs locaux."] * 8)
+        for n in range(1, 4)]
+    docs = tmp_path / "docs"
+    write_md(docs, "halle.md", "# Halle\n\n" + "\n\n".join(sections))
+    write_md(docs, "piscine.md", "# Piscine\n\nLes horaires de la piscine changent en été.")
+    opened = Index(get_settings(embedder="hash", index_dir=tmp_path / "index"))
+    assert not opened.ingest([docs]).failed
+    assert opened.catalog._conn().execute("SELECT count(*) FROM chunks").fetchone()[0] >= 4
+
+    query = "halle du marché producteurs locaux"
+    single = retrieve(opened, query, k=3,
+                      settings=opened.settings.model_copy(update={"passage_chunks": 1})).hits
+    assert [h.source for h in single] == ["halle.md"] * 3
+    merged = retrieve(opened, query, k=3).hits
+    assert [h.source for h in merged] == ["halle.md", "piscine.md"]  # a place freed
+    first = merged[0]
+    assert first.metadata["chunks"] >= 3 and first.chunk_id == single[0].chunk_id
+    order = [first.text.find(f"partie {n}") for n in range(1, 4)]
+    assert all(p >= 0 for p in order) and order == sorted(order)  # document order

@@ -14,6 +14,7 @@ from assistant.indexing.lexical import analyze, expand_query
 from assistant.search.access import Role
 from assistant.search.filters import Filters
 from assistant.search.fusion import rrf_fuse, score_fuse
+from assistant.search.passages import group_by_document, join_chunks
 from assistant.settings import Settings
 from assistant.types import Hit
 
@@ -50,6 +51,31 @@ def _score_fusion(
                **lexical}
     candidates = [c for c in candidates if c in dense]  # in both indexes
     return score_fuse(candidates, dense, lexical, dense_share=settings.dense_share)
+
+
+def _passage_hit(
+    group: list[tuple[str, float]],
+    rows: dict[str, tuple[str, dict[str, Any]]],
+    dense: dict[str, float],
+    lexical: dict[str, float],
+    rank: int,
+) -> Hit:
+    """One returned passage: its best chunk's id, scores and metadata; with more chunks of
+    the same document, their texts in document order and the pages they span."""
+    best, score = group[0]
+    meta = rows[best][1]
+    text = rows[best][0]
+    if len(group) > 1:
+        members = sorted((cid for cid, _ in group), key=lambda c: int(rows[c][1].get("ordinal", 0)))
+        text = join_chunks([rows[c][0] for c in members])
+        pages = [int(p) for c in members
+                 for p in (rows[c][1].get("page_start"), rows[c][1].get("page_end"))
+                 if p is not None and int(p) >= 0]
+        meta = {**meta, "chunks": len(members)}
+        if pages:
+            meta.update(page_start=min(pages), page_end=max(pages))
+    return Hit(chunk_id=best, text=text, score=score, metadata=meta,
+               dense_score=dense.get(best), lexical_score=lexical.get(best), rank=rank)
 
 
 def retrieve(
@@ -121,18 +147,11 @@ def retrieve(
              for cid, s in fused),
             key=lambda kv: -kv[1],
         )
-    hits = [
-        Hit(
-            chunk_id=cid,
-            text=rows[cid][0],
-            score=score,
-            metadata=rows[cid][1],
-            dense_score=dense_score.get(cid),
-            lexical_score=lexical_score.get(cid),
-            rank=rank,
-        )
-        for rank, (cid, score) in enumerate(fused[:k])
-    ]
+    groups = group_by_document(
+        fused, lambda cid: rows[cid][1].get("doc_id", cid), k=k,
+        max_chunks=settings.passage_chunks)
+    hits = [_passage_hit(group, rows, dense_score, lexical_score, rank)
+            for rank, group in enumerate(groups)]
     timings["retrieve"] = (time.perf_counter() - t0) * 1000
     return Retrieval(
         hits=hits, query_terms=terms, timings_ms=timings,
