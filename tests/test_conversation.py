@@ -309,3 +309,18 @@ def test_the_content_of_our_step_is_not_its_date(settings):
     dated = _ask(settings, "quelle est la date de notre convention cadre ?",
                  commune="Saint-Jean-de-Maurienne")
     assert "31 mars 2023" in dated.text and "29 mars" not in dated.text
+
+
+@pytest.mark.parametrize("question", [
+    "cb de logements ont ete retapés en savoie grace au programme",
+    "a bozel c quoi le taux de commerces vides dans le centre",
+    "le prefet de savoie il s'apelle comment ?",
+])
+def test_near_domain_questions_are_refused(settings, question):
+    answer = _ask(settings, question)
+    assert answer.refused, answer.text
+
+
+def test_a_national_figure_still_answers_a_national_question(settings):
+    answer = _ask(settings, "cb de logements renoves grace au programme en france ?")
+    assert not answer.refused and "29 683" in answer.text, answer.text

@@ -21,7 +21,7 @@ _YEAR = re.compile(r"\b(19|20)\d{2}\b")
 PERSON_QUESTION = re.compile(
     r"\b(nom (du|de la|de l'|des)|qui est (le|la|l')\s*(sous-?)?(maire|pr[ée]sident|pr[ée]fet|"
     r"directeur|directrice|responsable|chef|r[ée]f[ée]rent|d[ée]put[ée]|s[ée]nateur|manager|"
-    r"adjoint|d[ée]l[ée]gu[ée])|c'?est qui|comment s['’ ]?appelle|s['’ ]?appelle comment|"
+    r"adjoint|d[ée]l[ée]gu[ée]|[ée]lu)|c'?est qui|comment s['’ ]?ap+el+e|s['’ ]?ap+el+e comment|"
     r"(le|son|leur) nom\b|"
     r"qui est notre|qui sont (les|nos) (élus|conseillers))",
     re.IGNORECASE,
@@ -59,6 +59,7 @@ class Features:
     commune_missing: float  # a commune is asked about, no top passage is about it
     commune_figure_missing: float  # a figure about that commune asked, none of its passages
     asked_unknown: float  # «quel est le salaire…»: the thing asked is in no document at all
+    scope_missing: float  # a figure for Savoie asked, only national ones given
     max_missing_idf: float  # the most specific question word absent from the best passage
 
     def vector(self) -> list[float]:
@@ -128,10 +129,47 @@ def _covers(hit: Hit, groups: list[tuple[str, set[str]]], weights: dict[str, flo
     return sum(weights[s] for s, alts in mine if alts & terms) / total >= 0.5
 
 
+# A figure asked at one of these scales must be given at that scale: «combien de logements
+# rénovés en Savoie ?» is not answered by the national count.
+_PLACES = (r"\bsavoi(e|sien\w*)\b|\bsavoyard\w*", r"\bhaute savoie\b", r"\bisere\b",
+           r"\b(l|dans l|departement de l) ain\b", r"\b(auvergne|rhone alpes|aura)\b")
+
+
+def _scope_missing(question: str, sentences: list[str], groups: list[tuple[str, set[str]]],
+                   weights: dict[str, float], known: Callable[[str], bool]) -> bool:
+    """The question names a scale (Savoie, Isère, the region) and no sentence holding a
+    figure names it beside the question's most specific word."""
+    folded_q = " ".join(re.findall(r"[a-z0-9]+", fold(question)))
+    places = [p for p in _PLACES if re.search(p, folded_q)]
+    if not places:
+        return False
+    place_terms = set(analyze(" ".join(m.group(0) for p in places
+                                       for m in re.finditer(p, folded_q))))
+    thing = [(st, alts) for st, alts in groups
+             if st not in QUESTION_TERMS and st not in place_terms and known(st)]
+    head = max(thing, key=lambda g: weights.get(g[0], 0.0))[1] if thing else set()
+    for sentence in sentences:
+        folded = " ".join(re.findall(r"[a-z0-9]+", fold(sentence)))
+        if all(re.search(p, folded) for p in places) and (
+                not head or head & set(analyze(sentence))):
+            return False
+    return True
+
+
 def _proper_names(question: str) -> list[tuple[str, set[str]]]:
-    """The stems of the words written with a capital, past the first word: names."""
-    words = question.split()[1:]
-    return [(st, {st}) for w in words if w[:1].isupper() for st in analyze(w)]
+    """The stems of the words that stand where names stand: written with a capital past
+    the first word, or typed in lower case first or after «à» or «chez»
+    («aix les bains ça fait cb», «a bozel c quoi le taux»)."""
+    words = re.findall(r"[^\W_]+", question)
+    out = []
+    for i, w in enumerate(words):
+        named = (i > 0 and w[:1].isupper()) or i == 0 or fold(words[i - 1]) in _BEFORE_NAMES
+        if named and len(w) >= 4:
+            out += [(st, {st}) for st in analyze(w)]
+    return out
+
+
+_BEFORE_NAMES = {"a", "chez"}
 
 
 def _unknown_word(groups: list[tuple[str, set[str]]], known: Callable[[str], bool],
@@ -152,8 +190,10 @@ def _head_unknown(asked: str, known: Callable[[str], bool],
 def features(question: str, hits: list[Hit], idf: dict[str, float], *, best_semantic: float,
              sentence_lexical: float, type_asked: bool, type_ok: bool,
              out_of_scope: float, commune: tuple[str, str] | None = None,
-             figure_asked: bool = False, asked: str | None = None) -> Features:
-    """``commune`` is the (INSEE, name) the question is about, if any."""
+             figure_asked: bool = False, asked: str | None = None,
+             figure_sentences: list[str] | None = None) -> Features:
+    """``commune`` is the (INSEE, name) the question is about, if any;
+    ``figure_sentences`` the candidate sentences that hold a figure of the type asked."""
     known: Callable[[str], bool] = getattr(idf, "known", lambda term: term in idf)
     misspelt: Callable[[str], bool] = getattr(idf, "misspelt", lambda term: False)
     groups = _term_groups(question)
@@ -201,6 +241,8 @@ def features(question: str, hits: list[Hit], idf: dict[str, float], *, best_sema
         asked_unknown=1.0 if (asked and _head_unknown(asked, known, misspelt)) or (
             figure_asked and _unknown_word(_proper_names(question), known, misspelt))
         else 0.0,
+        scope_missing=1.0 if figure_asked and figure_sentences is not None and _scope_missing(
+            question, figure_sentences, groups, weights, known) else 0.0,
         commune_figure_missing=1.0 if commune and figure_asked and not any(
             _about(h, *commune) and _covers(h, groups, weights, commune[1], known, misspelt)
             for h in hits) else 0.0,
@@ -219,7 +261,8 @@ class AnswerabilityModel:
     meta: dict[str, object]
 
     def probability(self, f: Features) -> float:
-        if f.person_or_contact_missing or f.commune_figure_missing or f.asked_unknown:
+        if (f.person_or_contact_missing or f.commune_figure_missing or f.asked_unknown
+                or f.scope_missing):
             # A name, a phone number, or a figure about one commune asked, and none of the
             # passages holds one: whatever else they say, they do not answer.
             return 0.0

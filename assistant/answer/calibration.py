@@ -19,6 +19,7 @@ from assistant.answer.sentences import collect, score
 from assistant.communes.registry import load_registry
 from assistant.embedding.embedders import embedder_fingerprint
 from assistant.indexing.index import open_index
+from assistant.search.question import expand_shorthand
 from assistant.search.retrieval import retrieve
 from assistant.settings import Settings
 
@@ -27,6 +28,7 @@ def question_features(settings: Settings, question: str, commune: str | None,
                       k: int = 5) -> Features:
     """The features the plain cited route computes for ``question`` (commune-scoped when
     a commune is selected), whatever route would answer it."""
+    question = expand_shorthand(question)  # as answer_question reads it
     index = open_index(settings)
     registry = load_registry(settings)
     vector = index.embedder.embed([question], is_query=True)[0]
@@ -75,7 +77,8 @@ def calibrate(settings: Settings, rows: list[dict[str, Any]]) -> AnswerabilityMo
     weights, bias, mean, scale = fit([(f, y) for f, y in data["train"]
                                       if not (f.person_or_contact_missing
                                               or f.commune_figure_missing
-                                              or f.asked_unknown)])
+                                              or f.asked_unknown
+                                              or f.scope_missing)])
     model = AnswerabilityModel(weights, bias, 0.5, mean, scale, {})
     dev = [(model.probability(f), y) for f, y in data["dev"]]
     best = (-1.0, 0.5)

@@ -75,7 +75,8 @@ def judge(question: str, retrieval: Retrieval, cands: list[Candidate], idf: dict
         # A figure, or a thing of «our» commune («nos fiches actions»): only a passage on
         # that commune can hold it.
         figure_asked=kind in ("nombre", "date") or bool(_OURS_THING.search(asked or "")),
-        asked=asked,
+        asked=asked, figure_sentences=[c.text for c in cands if c.type_ok] if kind in (
+            "nombre", "date", "duree") else None,
     )
     p = model.probability(f) if cands else 0.0
     return Judgement(p, f, bool(cands) and p >= model.threshold)
