@@ -324,3 +324,27 @@ def test_near_domain_questions_are_refused(settings, question):
 def test_a_national_figure_still_answers_a_national_question(settings):
     answer = _ask(settings, "cb de logements renoves grace au programme en france ?")
     assert not answer.refused and "29 683" in answer.text, answer.text
+
+
+# --- Read as a mayor would (the review of 2026-11-30) -------------------------------------
+
+def test_what_a_step_brings_us_is_a_programme_rule(settings):
+    answer = _ask(settings, "l ort ca nous apporte quoi concretement", commune="Modane")
+    assert not answer.refused and "Denormandie" in answer.text, answer.text
+
+
+def test_a_step_asked_after_another_subject_reads_the_record(settings):
+    conv = Conversation()
+    _ask(settings, "population de st jean", conversation=conv)
+    answer = _ask(settings, "et leur conv cadre elle est signee ?", conversation=conv)
+    assert "31 mars 2023" in answer.text and "habitants" not in answer.text, answer.text
+
+
+def test_a_greeting_before_the_question_is_ignored(settings):
+    answer = _ask(settings, "bjr, c koi le programme pvd en 2 mots ?")
+    assert answer.text.startswith("PVD – Petites villes de demain"), answer.text
+
+
+def test_money_for_the_market_square_lists_funding(settings):
+    answer = _ask(settings, "on peut avoir des sous pour refaire la place du marche ?")
+    assert "DETR" in answer.text and answer.funding, answer.text

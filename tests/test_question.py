@@ -15,8 +15,8 @@ from assistant.search.question import clean_question, expand_shorthand
         ("C KOI le PVD ?", "c'est quoi le PVD ?"),
         ("ugine friche cb ca coute", "ugine friche combien ca coute"),
         ("etude mobilite bsm parts modales", "etude mobilite Bourg-Saint-Maurice parts modales"),
-        ("la bdt met des sous ds les foncieres", "la Banque des Territoires met des sous dans "
-                                                 "les foncieres"),
+        ("la bdt met des sous ds les foncieres", "la Banque des Territoires met des "
+                                                 "financements dans les foncieres"),
         ("Quelle pop à Moûtiers ?", "Quelle population à Moûtiers ?"),
         ("c qui la plus grosse commune", "c'est qui la plus grosse commune"),
         ("pq on a pas ete retenus", "pourquoi on a pas ete retenus"),

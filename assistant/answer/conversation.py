@@ -30,7 +30,7 @@ from assistant.answer.state import (
     plan_turn,
     strip_spans,
 )
-from assistant.answer.status import asked_steps
+from assistant.answer.status import STATUS_CUE, asked_steps
 from assistant.communes.registry import Commune, Registry, load_registry
 from assistant.embedding.embedders import embedder_fingerprint
 from assistant.indexing.index import Index, open_index
@@ -156,6 +156,10 @@ def _not_french(question: str) -> bool:
 
 _GREETING = re.compile(r"^(bonjour|bonsoir|bjr|slt|salut|hello|coucou|merci|merci beaucoup|"
                        r"ok merci|au revoir|bonne journee)[ !.,]*$")
+
+
+_LEADING_GREETING = re.compile(r"^\s*(bonjour|bonsoir|bjr|slt|salut|hello|coucou)\b[\s,!.:;-]*",
+                               re.IGNORECASE)
 
 
 def _greet(question: str) -> Answer:
@@ -286,7 +290,7 @@ def _route(ctx: Context, plan: TurnPlan, question: str, *, target: Commune | Non
     elif target is not None and (plan.intent == "status" or (
             plan.intent == "programme" and _OURS.search(fold(question))
             and asked_steps(question) and not DEFINITION.search(fold(question))
-            and not _detail_of_a_step(question))):
+            and STATUS_CUE.search(fold(question)) and not _detail_of_a_step(question))):
         # «avons-nous une ORT ?»: a step of the programme, for our commune.
         result = status_answer(ctx, target, query, vector=vector)
     elif plan.intent == "studies":
@@ -339,6 +343,10 @@ def answer_question(
     # Everything below reads what was meant («c koi», «cb», «bsm» spelled out); the answer
     # keeps the question as typed.
     question = expand_shorthand(typed)
+    # «bjr, c koi une ORT ?»: the greeting says nothing about what is asked.
+    rest = _LEADING_GREETING.sub("", question)
+    if rest.strip(" ?!.,"):
+        question = rest
     k = k if k is not None else settings.top_k
     conversation = conversation if conversation is not None else Conversation()
     index = open_index(settings)

@@ -99,9 +99,10 @@ def facts_answer(ctx: Context, commune: Commune, question: str) -> Answer | None
         others = [r for r in rows if "insee" in r.match.groupdict()
                   and r.match["siren"] == m["siren"] and r.match["insee"] != commune.insee]
         if others:
-            said.append((f"Dans l'intercommunalité {m['epci'].strip()}, les autres communes "
-                         f"du programme en Savoie sont {_join([r.match['name'] for r in others])}.",
-                         own))
+            names = _join([r.match["name"] for r in others])
+            lead = ("l'autre commune du programme en Savoie est" if len(others) == 1
+                    else "les autres communes du programme en Savoie sont")
+            said.append((f"Dans l'intercommunalité {m['epci'].strip()}, {lead} {names}.", own))
             said += [("", r) for r in others]  # cited beside the sentence above
         else:
             said.append((f"{commune.name} est la seule commune du programme en Savoie dans "

@@ -194,9 +194,11 @@ _SCHEMES: list[tuple[str, tuple[str, ...], str]] = [
     ("Manager de commerce", ("commerce", "commercant", "boutique", "vacance commerciale"),
      "subvention manager de commerce Banque des Territoires"),
     ("DETR", ("travaux", "equipement", "investissement", "centre-bourg", "centre bourg",
-              "espace public", "batiment"), "DETR dotation d'équipement des territoires ruraux"),
+              "espace public", "batiment", "place", "voirie", "amenag", "refaire", "ecole"),
+     "DETR dotation d'équipement des territoires ruraux"),
     ("DSIL", ("travaux", "equipement", "investissement", "centre-bourg", "centre bourg",
-              "espace public", "batiment"), "DSIL dotation de soutien à l'investissement local"),
+              "espace public", "batiment", "place", "voirie", "amenag", "refaire", "ecole"),
+     "DSIL dotation de soutien à l'investissement local"),
     ("Fonds vert", ("renatur", "climat", "transition", "energ", "espace public", "vegetal"),
      "Fonds vert transition écologique"),
     ("Fonds friches", ("friche", "reconversion", "site industriel"),
@@ -209,7 +211,8 @@ _SCHEMES: list[tuple[str, tuple[str, ...], str]] = [
 _LIST_ASKED = re.compile(
     r"(quel(le)?s? (financements?|aides?|subventions?|dispositifs?|sources?|fonds)|"
     r"comment (on )?financ|financer (nos|notre|le|la|les|un|une|des|l)|financements? possibles?|"
-    r"qui peut (nous )?financer|aides? pour|subventions? pour|des sous pour|de l'argent pour)"
+    r"qui peut (nous )?financer|aides? pour|subventions? pour|financements? pour|"
+    r"des sous pour|de l'argent pour)"
 )
 
 
@@ -347,7 +350,9 @@ _DEFINITION_WORDS = set(analyze(
 
 def glossary_answer(ctx: Context, question: str) -> Answer | None:
     """A definition read from the glossary entry whose term the question names."""
-    wanted = {t for t in analyze(question) if t not in _DEFINITION_WORDS}
+    wanted = {t for t in analyze(question) if t not in _DEFINITION_WORDS and not t.isdigit()}
+    if not wanted and set(analyze(question)) & set(analyze("pvd petites villes demain")):
+        wanted = set(analyze("pvd"))  # «c koi le programme pvd en 2 mots ?»: PVD itself
     if not wanted:
         return None
     best: tuple[float, Any, Any, str] | None = None

@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from assistant.answer.sentences import DEFINITION
-from assistant.answer.status import status_query
+from assistant.answer.status import STATUS_CUE, asked_steps, status_query
 from assistant.indexing.lexical import fold
 
 # Words that open an elliptic turn, and filler words around the new element.
@@ -170,6 +170,11 @@ def plan_turn(
         # «et le dispositif du département, c'est quoi ?»: a term to define stands alone.
         query = _without_link(without_names)
         return TurnPlan(query, query, "programme", commune, source, True)
+    if commune and asked_steps(folded) and STATUS_CUE.search(folded):
+        # «et leur conv cadre elle est signée ?»: where a step stands, for the same commune,
+        # whatever the previous question was about.
+        query = _without_link(without_names)
+        return TurnPlan(query, query, "status", commune, source, True)
     if _ATTRIBUTE.search(folded):
         # «et la date ?», «et son salaire ?»: the previous topic, asking for this attribute.
         new_intent = "contact" if _CONTACT_ATTRIBUTE.search(folded) else previous.intent

@@ -152,6 +152,13 @@ def asked_steps(question: str) -> list[str]:
     return out
 
 
+# «avons-nous une ORT ?», «on a signé ?», «où en est…»: a question about where a step
+# stands, not about what the step is or brings («l'ORT ça nous apporte quoi ?»).
+STATUS_CUE = re.compile(
+    r"\b(ou en|sign\w*|date|quand|avons|avez|a t on|a t elle|a t il|on a|on l a|est elle|"
+    r"est il|fait|faite|recrut\w*|valid\w*|vaut|obtenu\w*|conclu\w*|lance\w*|demarre\w*|"
+    r"en cours|avance\w*|etape|statut|etat|deja|toujours|encore|existe|y a t il|il y a)\b")
+
 _STEP_NAMES = {"adhesion": "la convention d'adhésion", "cadre": "la convention-cadre",
                "ort": "l'ORT", "chef": "le chef de projet", "selection": "la sélection"}
 
