@@ -101,3 +101,19 @@ def test_table_cells_run_together_are_not_an_answer():
     assert not_an_answer(row)
     assert not not_an_answer("Le poste peut être cofinancé jusqu'à 75 % par l'ANCT, la Banque "
                              "des Territoires et l'Anah.")
+
+
+def test_a_models_blank_is_no_answer():
+    from assistant.answer.sentences import not_an_answer
+    assert not_an_answer("La part restant à la charge de la collectivité est de "
+                         "[montant ou pourcentage].")
+    assert not not_an_answer("Le poste est cofinancé jusqu'à 75 % [1].")
+
+
+def test_the_unit_asked_must_be_the_unit_given():
+    from assistant.answer.sentences import asked_unit, has_type
+    assert asked_unit("bsm combien de km d'amenagements velo") == "km"
+    assert asked_unit("cb d'arbres on plante") == "arbre"
+    assert asked_unit("combien coute la halle") is None
+    assert has_type("Le réseau cyclable compte 11,5 km.", "nombre", "km")
+    assert not has_type("42 % des déplacements.", "nombre", "km")

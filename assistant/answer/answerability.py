@@ -21,7 +21,8 @@ _YEAR = re.compile(r"\b(19|20)\d{2}\b")
 PERSON_QUESTION = re.compile(
     r"\b(nom (du|de la|de l'|des)|qui est (le|la|l')\s*(sous-?)?(maire|pr[ée]sident|pr[ée]fet|"
     r"directeur|directrice|responsable|chef|r[ée]f[ée]rent|d[ée]put[ée]|s[ée]nateur|manager|"
-    r"adjoint|d[ée]l[ée]gu[ée]|[ée]lu)|c'?est qui|comment s['’ ]?ap+el+e|s['’ ]?ap+el+e comment|"
+    r"adjoint|d[ée]l[ée]gu[ée]|[ée]lu)|c'?est qui (le|la|l'|notre|nos|son|sa|leur)\b|"
+    r"comment s['’ ]?ap+el+e|s['’ ]?ap+el+e comment|"
     r"(le|son|leur) nom\b|"
     r"qui est notre|qui sont (les|nos) (élus|conseillers))",
     re.IGNORECASE,
@@ -110,22 +111,15 @@ def _about(hit: Hit, insee: str, name: str) -> bool:
 
 def _covers(hit: Hit, groups: list[tuple[str, set[str]]], weights: dict[str, float],
             name: str, known: Callable[[str], bool], misspelt: Callable[[str], bool]) -> bool:
-    """The passage holds the question's most specific word and at least half of its own
-    words (the commune's name, the words of the question form and words no document uses
-    aside): it speaks of the thing asked."""
+    """The passage holds at least half of the question's own words (the commune's name,
+    the words of the question form and words no document uses aside), and the question
+    has no word that no document uses: it speaks of the thing asked."""
     own = set(analyze(name)) | QUESTION_TERMS
-    if _unknown_word([g for g in groups if g[0] not in own], known, misspelt):
-        return False  # «le taux de chômage»: a word of the thing asked no document uses
     mine = [(s, alts) for s, alts in groups if s not in own and known(s)]
     total = sum(weights[s] for s, _ in mine)
     if total <= 0:
         return True
     terms = set(analyze(passage_context(hit)))
-    # «le taux de chômage à Ugine»: a passage on Ugine's «taux» of something else does not
-    # speak of it; the most specific word must be there.
-    _, head = max(mine, key=lambda g: weights[g[0]])
-    if not head & terms:
-        return False
     return sum(weights[s] for s, alts in mine if alts & terms) / total >= 0.5
 
 
@@ -181,10 +175,11 @@ def _unknown_word(groups: list[tuple[str, set[str]]], known: Callable[[str], boo
 
 def _head_unknown(asked: str, known: Callable[[str], bool],
                   misspelt: Callable[[str], bool]) -> bool:
-    """The head noun of «le salaire du chef de projet» is a word no document uses (nor a
-    typo of one)."""
-    stems = analyze(asked)
-    return bool(stems) and not known(stems[0]) and not misspelt(stems[0])
+    """The head of the thing asked, «le salaire du chef de projet», «le taux de chômage»,
+    has a word no document uses (nor a typo of one): its noun, or the noun it takes."""
+    stems = analyze(asked)[:2]
+    return any((i == 0 or len(st) >= 5) and not known(st) and not misspelt(st)
+               for i, st in enumerate(stems))
 
 
 def features(question: str, hits: list[Hit], idf: dict[str, float], *, best_semantic: float,

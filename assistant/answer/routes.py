@@ -28,7 +28,8 @@ _STATUS_WORDS = set(analyze(
     "recruté signé signée signature date quand fiche suivi commune communes PVD petites villes "
     "demain prochaine suite fait faite faites nous notre ville mairie maire on a t il elle "
     "dernière mise jour sélection sélectionnée retenue lauréate savoir aujourd hui actuellement "
-    "toujours déjà bien encore"
+    "toujours déjà bien encore exactement précisément vraiment concrètement maintenant "
+    "finalement alors donc"
 ))
 
 

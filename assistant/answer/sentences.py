@@ -29,6 +29,9 @@ _FIELD_ROW = re.compile(r"^(Étape|Commune|id_pvd|Code INSEE|Rubrique)\s*:|ident
 # «partenaires Pilotage stratégique, validation, arbitrages Comité technique…»: table cells
 # run together, a lower-case word followed by a capitalised one with no punctuation between.
 _RUN_ON = re.compile(r"[a-zà-ÿ]{3,} [A-ZÀ-Ý][a-zà-ÿ]{2,}")
+# «La part restant à la charge de la collectivité est de [montant ou pourcentage].»: a
+# model's blank to fill, no answer.
+_PLACEHOLDER = re.compile(r"\[[^\]\d]{3,60}\]")
 _ID_LINE = re.compile(r"identifiant PVD|\bpvd-\d+-\d+", re.IGNORECASE)
 _TABLE_ROW = re.compile(r"^[^:;]{1,40} : [^;]+ ; [^:;]{1,40} : ")
 _MONTHS = ("janvier|fevrier|mars|avril|mai|juin|juillet|aout|septembre|octobre|novembre|"
@@ -82,10 +85,32 @@ def expected_type(question: str) -> str | None:
     return None
 
 
-def has_type(text: str, kind: str | None) -> bool:
+# «combien de km», «cb d'arbres»: the unit asked; a figure in another unit does not answer.
+_UNITS = {"km": r"\bkm\b|kilometre", "ha": r"\bha\b|hectare", "m2": r"\bm2\b|m²|metres carres",
+          "arbre": r"\barbres?\b", "logement": r"\blogements?\b", "place": r"\bplaces?\b",
+          "habitant": r"\bhabitants?\b", "emploi": r"\bemplois?\b", "mois": r"\bmois\b",
+          "an": r"\bans?\b|\bannees?\b", "commune": r"\bcommunes?\b"}
+_UNIT_ASKED = re.compile(r"\b(?:combien|cb|nombre|quelle (?:surface|longueur|distance)) "
+                         r"(?:de |d )?(?:en )?(km|kilometres?|ha|hectares?|m2|arbres?|logements?|"
+                         r"places?|habitants?|emplois?|mois|ans|annees|communes?)\b")
+
+
+def asked_unit(question: str) -> str | None:
+    """«combien de km d'aménagements» → km; None when no unit is named."""
+    m = _UNIT_ASKED.search(" ".join(re.findall(r"[a-z0-9]+", fold(question))))
+    if not m:
+        return None
+    word = m.group(1)
+    return next((u for u, pat in _UNITS.items() if re.search(pat, word)), None)
+
+
+def has_type(text: str, kind: str | None, unit: str | None = None) -> bool:
     if kind is None:
         return True
-    return bool(_TYPE_FOUND[kind].search(" ".join(re.findall(r"[a-z0-9]+", fold(text)))))
+    folded = " ".join(re.findall(r"[a-z0-9²]+", fold(text)))
+    if not _TYPE_FOUND[kind].search(folded):
+        return False
+    return unit is None or kind != "nombre" or bool(re.search(_UNITS[unit], folded))
 
 
 @dataclass
@@ -111,7 +136,7 @@ def not_an_answer(line: str, headings: tuple[str, ...] = (), *, ids_asked: bool 
     words = stripped.split()
     if len(words) < 3 or stripped.endswith("?"):
         return True
-    if _COVER_LINE.search(stripped):
+    if _COVER_LINE.search(stripped) or _PLACEHOLDER.search(stripped):
         return True
     if _FIELD_ROW.search(stripped) and not (ids_asked and _ID_LINE.search(stripped)):
         return True
@@ -189,9 +214,10 @@ def score(cands: list[Candidate], question: str, query_vector: np.ndarray | None
     vectors come from the content-hash cache after the first time.
     """
     kind = expected_type(question)
+    unit = asked_unit(question)
     for c in cands:
         c.lexical = lexical_overlap(weights, c.text)
-        c.type_ok = has_type(c.text, kind)
+        c.type_ok = has_type(c.text, kind, unit)
         c.score = 0.6 * c.lexical + 0.1 / (1 + c.hit_rank)
     if query_vector is not None and embedder is not None and cands:
         shortlist = sorted(cands, key=lambda c: -c.score)[:semantic_top]
