@@ -348,3 +348,36 @@ def test_a_greeting_before_the_question_is_ignored(settings):
 def test_money_for_the_market_square_lists_funding(settings):
     answer = _ask(settings, "on peut avoir des sous pour refaire la place du marche ?")
     assert "DETR" in answer.text and answer.funding, answer.text
+
+
+# --- Follow-ups that do not say so -------------------------------------------------------
+
+def test_a_detail_of_the_study_just_discussed_stays_on_its_commune(settings):
+    conv = Conversation()
+    _ask(settings, "l'etude friche d'ugine elle dit quoi", conversation=conv)
+    answer = _ask(settings, "le deficit c combien", conversation=conv)
+    assert answer.commune is not None and answer.commune.name == "Ugine"
+    assert "4 100 000" in answer.text, answer.text
+
+
+def test_an_unrelated_general_question_drops_the_commune(settings):
+    conv = Conversation()
+    _ask(settings, "ugine c quelle interco", conversation=conv)
+    answer = _ask(settings, "pvd ca a ete lance quand", conversation=conv)
+    assert answer.commune is None, answer.text
+
+
+def test_a_registry_value_asked_as_c_koi(settings):
+    conv = Conversation()
+    first = _ask(settings, "le code insee d entrelacs c koi", conversation=conv)
+    assert "73010" in first.text
+    answer = _ask(settings, "et modane ?", conversation=conv)
+    assert "73157" in answer.text
+
+
+def test_siren_is_no_contact_but_a_phone_is(settings):
+    conv = Conversation()
+    _ask(settings, "modane c quelle interco", conversation=conv)
+    assert "200070340" in _ask(settings, "son numero siren ?", conversation=conv).text
+    phone = _ask(settings, "et son tel ?", conversation=conv)
+    assert phone.refused and "« et son tel »" in phone.text, phone.text

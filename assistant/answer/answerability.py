@@ -112,8 +112,8 @@ def _about(hit: Hit, insee: str, name: str) -> bool:
 def _covers(hit: Hit, groups: list[tuple[str, set[str]]], weights: dict[str, float],
             name: str, known: Callable[[str], bool], misspelt: Callable[[str], bool]) -> bool:
     """The passage holds at least half of the question's own words (the commune's name,
-    the words of the question form and words no document uses aside), and the question
-    has no word that no document uses: it speaks of the thing asked."""
+    the words of the question form and words no document uses aside): it speaks of the
+    thing asked."""
     own = set(analyze(name)) | QUESTION_TERMS
     mine = [(s, alts) for s, alts in groups if s not in own and known(s)]
     total = sum(weights[s] for s, _ in mine)

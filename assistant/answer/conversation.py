@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -52,6 +52,10 @@ OUT_OF_SCOPE_CONFIDENCE = 0.8
 _ENGLISH = re.compile(r"\b(what|how|when|who|which|where|is|are|the|does|can|please)\b")
 _FRENCH_HINT = re.compile(r"\b(le|la|les|des|est|une|un|pour|quel|quelle|comment|et|de|du)\b")
 
+
+# «le code insee d'entrelacs c'est quoi», «c'est quoi son identifiant»: a value of a commune,
+# not a term to define.
+_OF_A_COMMUNE = re.compile(r"\b(son|sa|ses|leur|leurs|notre|nos)\b")
 
 # «notre ORT», «on a signé», «chez nous»: the selected commune is the subject.
 _OURS = re.compile(r"\b(notre|nos|nous|on|chez nous|ma commune|notre commune)\b")
@@ -131,7 +135,8 @@ def scope_filters(registry: Registry, commune: Commune) -> Filters:
 def cited_answer(ctx: Context, question: str, *, filters: Filters | None, k: int,
                  scope: str = "", boost_types: list[str] | None = None,
                  vector: np.ndarray | None = None, ignore_terms: set[str] | None = None,
-                 concise: bool = False, commune: Commune | None = None) -> Answer:
+                 concise: bool = False, commune: Commune | None = None,
+                 typed: str | None = None) -> Answer:
     """Plain cited retrieval: the best sentences of the best passages, or a refusal."""
     settings = ctx.settings
     retrieval = retrieve(ctx.index, question, k=k, filters=filters, role=ctx.role,
@@ -143,7 +148,7 @@ def cited_answer(ctx: Context, question: str, *, filters: Filters | None, k: int
         embedder=ctx.index.passage_embedder, max_sentences=settings.max_answer_sentences,
         contact=settings.contact, scope=scope, out_of_scope=ctx.out_of_scope,
         ignore_terms=ignore_terms, concise=concise,
-        commune=(commune.insee, commune.name) if commune is not None else None,
+        commune=(commune.insee, commune.name) if commune is not None else None, typed=typed,
     )
     answer.timings_ms["retrieve"] = retrieval.timings_ms.get("retrieve", 0.0)
     return answer
@@ -243,6 +248,16 @@ _STEP_STATE = re.compile(r"\b(date|signature|etat|avancement|statut|situation|ec
                          r"calendrier)\b")
 
 
+def _points_back(ctx: Context, question: str, commune: Commune) -> bool:
+    """Most of the passages that best answer ``question``, searched without any commune,
+    are about ``commune`` (its studies, its record): the question follows up on it."""
+    members = {m.insee for m in ctx.registry.territory_members(commune)} | {commune.insee}
+    hits = retrieve(ctx.index, question, k=3, role=ctx.role, settings=ctx.settings,
+                    query_vector=ctx.vector).hits
+    about = [h for h in hits if members & set(str(h.metadata.get("communes", "")).split(","))]
+    return len(about) >= 2
+
+
 def _detail_of_a_step(question: str) -> bool:
     """«quelles sont les fiches actions de notre convention-cadre ?» asks what the step
     holds, not where it stands: the record's dates do not answer it."""
@@ -277,9 +292,12 @@ def _route(ctx: Context, plan: TurnPlan, question: str, *, target: Commune | Non
     result: Answer | None = None
     # «population de moutiers» (whatever the classifier made of it), «notre identifiant
     # PVD», «on est la seule commune PVD de l'interco ?»: a fact of the registry.
-    if target is not None and plan.intent not in ("out_of_scope", "contact", "funding") and (
+    if target is not None and plan.intent not in ("contact", "funding") and not (
+            plan.intent == "out_of_scope" and plan.follow_up) and (
             plan.commune_source != "selected" or _OURS.search(fold(question))) and not (
-            DEFINITION.search(fold(query)) or ELIGIBILITY_CUE.search(fold(query))):
+            (DEFINITION.search(fold(query)) and not _OF_A_COMMUNE.search(fold(question))
+             and plan.commune_source == "selected")
+            or ELIGIBILITY_CUE.search(fold(query))):
         result = facts_answer(ctx, target, query)
     if result is not None:
         pass
@@ -318,7 +336,8 @@ def _route(ctx: Context, plan: TurnPlan, question: str, *, target: Commune | Non
     ignore = set(analyze(target.name)) if target is not None else set()
     answer = cited_answer(ctx, query, filters=filters, k=k, scope=scope, boost_types=boost,
                           vector=vector, ignore_terms=ignore, concise=definition,
-                          commune=target if scoped else None)
+                          commune=target if scoped else None,
+                          typed=question if plan.follow_up else None)
     return answer, scoped
 
 
@@ -384,6 +403,15 @@ def answer_question(
         named_spans=spans, selected=selected.insee if selected else None, previous=previous,
         min_confidence=MIN_INTENT_CONFIDENCE,
     )
+    if (previous is not None and previous.commune and not plan.follow_up
+            and plan.commune_source != "question" and plan.intent != "out_of_scope"
+            and not DEFINITION.search(fold(question))):
+        carried = registry.get(previous.commune)
+        if carried is not None and _points_back(ctx, question, carried):
+            # «le déficit c'est combien ?» after a question on Ugine's friche study: what
+            # answers it is about Ugine, so it is a follow-up on Ugine.
+            plan = replace(plan, commune=carried.insee, commune_source="follow_up",
+                           follow_up=True)
     target = registry.get(plan.commune) if plan.commune else None
 
     if _GREETING.match(fold(question).strip()):

@@ -163,9 +163,11 @@ def extractive_answer(
     ignore_terms: set[str] | None = None,
     concise: bool = False,
     commune: tuple[str, str] | None = None,
+    typed: str | None = None,
 ) -> Answer:
     """Pick the sentences that best answer ``question``, or refuse when the model says the
-    passages do not answer it; ``force`` skips the refusal (support lines of a checklist)."""
+    passages do not answer it; ``force`` skips the refusal (support lines of a checklist);
+    ``typed`` is the question as the user wrote it, quoted in a refusal."""
     t0 = time.perf_counter()
     # The commune's own name is in every passage of its documents: it says nothing about
     # which sentence answers.
@@ -179,8 +181,10 @@ def extractive_answer(
         known = {t: w for t, w in weights.items()
                  if t not in QUESTION_TERMS and getattr(idf, "known", lambda _: True)(t)}
         focus = max(known, key=known.__getitem__, default="")
-        answer = refusal(question, retrieval, cands, catalog, verdict.probability, contact,
-                         scope, focus)
+        # A follow-up is searched rewritten («… son numéro siren son tel»), but the refusal
+        # quotes what the official typed.
+        answer = refusal(typed or question, retrieval, cands, catalog, verdict.probability,
+                         contact, scope, focus)
     else:
         # A definition reads best short: the defining sentence and what closely follows.
         picked = pick(cands, min(max_sentences, 3), 0.8) if concise else pick(cands,

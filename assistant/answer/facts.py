@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from assistant.answer.routes import line_citation
-from assistant.answer.status import of
+from assistant.answer.status import asked_steps, of
 from assistant.communes.registry import Commune
 from assistant.indexing.catalog import StoredDocument
 from assistant.indexing.lexical import fold
@@ -29,13 +29,13 @@ _TERRITORY_ROW = re.compile(r"^Territoire \(slug\) : (?P<slug>[^;]+?) ; Identifi
                             r"(?P<id>[^;]+?) ; Communes de Savoie : (?P<communes>[^;]+?) ; "
                             r"EPCI : (?P<epci>.+)$")
 
-_POPULATION = re.compile(r"\b(population|habitants?|hab|peuplee?s?)\b")
+_POPULATION = re.compile(r"\b(population|pop|habitan\w*|hab|peuplee?s?)\b")
 _EPCI = re.compile(r"\b(interco\w*|epci|communaute|agglo\w*|siren)\b")
 _INSEE = re.compile(r"\b(code insee|insee)\b")
 _PROGRAMME_ID = re.compile(r"\b(identifiant|id pvd|numero pvd|code pvd)\b")
 # «on est la seule commune PVD de notre interco ?», «avec qui on partage le programme ?»
 _PARTNERS = re.compile(r"\b(seule?s? commune|autres? communes?|quelles? (autres )?communes?|"
-                       r"partage\w* (le |notre |son |leur )?programme)\b")
+                       r"(partage|porte)\w* (le |notre |son |leur )?programme|avec qui)\b")
 FACT_ASKED = re.compile("|".join(p.pattern for p in (_POPULATION, _EPCI, _INSEE, _PROGRAMME_ID,
                                                       _PARTNERS)))
 
@@ -95,7 +95,7 @@ def facts_answer(ctx: Context, commune: Commune, question: str) -> Answer | None
         programme_id = re.sub(r"\s+", "", territory.match["id"])
         said.append((f"L'identifiant PVD {of(commune.name)} dans la liste nationale est "
                      f"{programme_id}.", territory))
-    if _PARTNERS.search(folded):
+    if _PARTNERS.search(folded) and not asked_steps(folded):  # not «signé avec qui ?»
         others = [r for r in rows if "insee" in r.match.groupdict()
                   and r.match["siren"] == m["siren"] and r.match["insee"] != commune.insee]
         if others:
@@ -117,10 +117,10 @@ def facts_answer(ctx: Context, commune: Commune, question: str) -> Answer | None
                     said.append((f"Son programme est partagé {shared[1]}.", territory))
     if _INSEE.search(folded):
         said.append((f"Son code INSEE est {m['insee']}.", own))
-    if (_EPCI.search(folded) and not _PARTNERS.search(folded)) or not said:
+    if _EPCI.search(folded) and not _PARTNERS.search(folded):
         said.append((f"{commune.name} fait partie de l'intercommunalité {m['epci'].strip()} "
                      f"(SIREN {m['siren']}).", own))
-    return _cited(question, said)
+    return _cited(question, said) if said else None
 
 
 def _cited(question: str, said: list[tuple[str, _Row]]) -> Answer:

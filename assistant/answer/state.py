@@ -56,7 +56,8 @@ def _without_link(text: str) -> str:
     return _LINK.sub("", text).strip(" ?!.")
 
 
-_CONTACT_ATTRIBUTE = re.compile(r"\b(numero|tel|telephone|mail|email|courriel|adresse|contact)\b")
+_CONTACT_ATTRIBUTE = re.compile(r"\b(numero(?! (siren|siret|insee|pvd|de fiche|d action))|tel|"
+                                r"telephone|mail|email|courriel|adresse|contact)\b")
 
 
 @dataclass
@@ -178,7 +179,7 @@ def plan_turn(
     if _ATTRIBUTE.search(folded):
         # «et la date ?», «et son salaire ?»: the previous topic, asking for this attribute.
         new_intent = "contact" if _CONTACT_ATTRIBUTE.search(folded) else previous.intent
-        if content_intent in ("out_of_scope", "contact"):
+        if content_intent == "out_of_scope" and new_intent != "contact":
             new_intent = content_intent
         if new_intent == "studies":
             new_intent = "programme"  # a detail of a study: read in the study, not a list

@@ -31,11 +31,12 @@ def _shorthand() -> tuple[re.Pattern[str], dict[str, str]]:
             continue
         typed, meant = line.split("\t")
         table[_fold(typed)] = meant
-    # Longest first, so «c koi» wins over «koi»; apostrophes and hyphens belong to words
-    # («c'est», «Saint-Jean») so that an expansion is never expanded again.
+    # Longest first, so «c koi» wins over «koi»; a word may follow an elision («d'hab»),
+    # but hyphens and a following apostrophe belong to words («Saint-Jean», «c'est»), so
+    # that an expansion is never expanded again.
     keys = sorted(table, key=len, reverse=True)
     words = "|".join(r"\s+".join(re.escape(w) for w in k.split()) for k in keys)
-    return re.compile(rf"(?<![\w'’-])({words})(?![\w'’-])"), table
+    return re.compile(rf"(?<![\w-])({words})(?![\w'’-])"), table
 
 
 def _fold(text: str) -> str:
