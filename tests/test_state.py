@@ -109,3 +109,19 @@ def test_a_definition_in_a_follow_up_stands_alone():
                      selected=None, previous=previous, min_confidence=0.45)
     assert plan.follow_up and plan.query == "le dispositif du departement c'est quoi"
     assert plan.intent == "programme"
+
+
+@pytest.mark.parametrize("question", [
+    "elle prevoit combien de fiches actions", "il coute combien ce scenario",
+    "pour quel montant total", "le fonds friches il met combien dans ce projet",
+])
+def test_pronouns_and_demonstratives_point_back(question):
+    assert looks_elliptic(question)
+
+
+def test_a_definition_after_a_commune_is_about_no_commune():
+    previous = Turn("moutiers ou en est", "73181", "status", "ou en est")
+    plan = plan_turn("ca veut dire quoi EPCI", intent="programme", confidence=0.9,
+                     content_intent=None, named=None, named_spans=[], selected=None,
+                     previous=previous, min_confidence=0.45)
+    assert plan.commune is None and plan.intent == "programme"

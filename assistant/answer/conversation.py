@@ -255,7 +255,7 @@ def _points_back(ctx: Context, question: str, commune: Commune) -> bool:
     hits = retrieve(ctx.index, question, k=3, role=ctx.role, settings=ctx.settings,
                     query_vector=ctx.vector).hits
     about = [h for h in hits if members & set(str(h.metadata.get("communes", "")).split(","))]
-    return len(about) >= 2
+    return len(about) >= 2 or (bool(about) and about[0] is hits[0])
 
 
 def _detail_of_a_step(question: str) -> bool:

@@ -31,7 +31,13 @@ _FOLLOW_UP_START = re.compile(
     # «sa population ?», «cette étude date de quand ?», «le parcours il fait combien ?»:
     # a possessive, a demonstrative or a subject taken up by a pronoun points back.
     r"^(son|sa|ses|leur|leurs) |^(cette|ces|cet) |"
-    r"^(le|la|les|l) \w+( \w+)? (il|elle|ils|elles) (?!faut|y a)"
+    r"^(le|la|les|l) \w+( \w+)? (il|elle|ils|elles) (?!faut|y a)|"
+    # «elle prévoit combien de fiches ?», «il coûte combien ce scénario ?», «pour quel
+    # montant ?»: a pronoun for the subject, or the question's end alone.
+    r"^(il|elle|ils|elles|ca|cela) (?!faut|y a|s agit)\w+|"
+    r"^pour (quel|quelle|quels|quelles|combien|qui|quand)\b|"
+    r".*\b(ce|cet|cette|ces) (projet|etude|scenario|parcours|plan|operation|diagnostic|"
+    r"document|site|friche|dispositif|poste|convention|option|action)s?\b"
 )
 _OURS = re.compile(r"\b(notre|nos|nous|on|chez nous)\b")
 _FILLER = re.compile(
@@ -56,6 +62,8 @@ def _without_link(text: str) -> str:
     return _LINK.sub("", text).strip(" ?!.")
 
 
+# «et son code insee c'est quoi ?»: a value of the previous subject, not a term to define.
+_POSSESSIVE = re.compile(r"\b(son|sa|ses|leur|leurs)\b")
 _CONTACT_ATTRIBUTE = re.compile(r"\b(numero(?! (siren|siret|insee|pvd|de fiche|d action))|tel|"
                                 r"telephone|mail|email|courriel|adresse|contact)\b")
 
@@ -109,7 +117,7 @@ class TurnPlan:
 def looks_elliptic(question: str) -> bool:
     """«et pour Ugine ?», «pareil pour Moûtiers», «et la date ?»: short and opened by a link."""
     folded = fold(question).strip(" ?!.")
-    return bool(_FOLLOW_UP_START.match(folded)) and len(folded.split()) <= 8
+    return bool(_FOLLOW_UP_START.match(folded)) and len(folded.split()) <= 10
 
 
 def strip_spans(text: str, spans: list[tuple[int, int]]) -> str:
@@ -167,10 +175,11 @@ def plan_turn(
             repeat, query = "status", status_query(previous.topic) or previous.topic
         return TurnPlan(query, previous.topic, repeat, commune, source, True)
     folded = fold(without_names)
-    if DEFINITION.search(folded):
-        # «et le dispositif du département, c'est quoi ?»: a term to define stands alone.
+    if DEFINITION.search(folded) and not _POSSESSIVE.search(folded):
+        # «et le dispositif du département, c'est quoi ?»: a term to define stands alone,
+        # about no commune.
         query = _without_link(without_names)
-        return TurnPlan(query, query, "programme", commune, source, True)
+        return TurnPlan(query, query, "programme", None, "none", True)
     if commune and asked_steps(folded) and STATUS_CUE.search(folded):
         # «et leur conv cadre elle est signée ?»: where a step stands, for the same commune,
         # whatever the previous question was about.
