@@ -381,3 +381,25 @@ def test_siren_is_no_contact_but_a_phone_is(settings):
     assert "200070340" in _ask(settings, "son numero siren ?", conversation=conv).text
     phone = _ask(settings, "et son tel ?", conversation=conv)
     assert phone.refused and "« et son tel »" in phone.text, phone.text
+
+
+@pytest.mark.parametrize(("question", "expected"), [
+    ("c laquelle la plus petite commune pvd du 73", "Fourneaux"),
+    ("c qui la plus grosse commune pvd du 73", "Albertville"),
+])
+def test_smallest_and_largest_commune(settings, question, expected):
+    answer = _ask(settings, question)
+    assert answer.text.startswith(expected), answer.text
+    assert answer.citations[0].source.startswith("registre/")
+
+
+def test_population_of_the_programme_together(settings):
+    answer = _ask(settings, "a nous 3 communes on pese combien d'habitants", commune="Montmélian")
+    assert "12 177" in answer.text, answer.text
+
+
+def test_a_scheme_called_how_is_not_a_persons_name(settings):
+    answer = _ask(settings, "l'aide pour reconvertir les vieilles usines ca s'appelle comment")
+    assert not answer.refused, answer.text
+    named = _ask(settings, "comment s'appelle le manager de commerce de Moûtiers ?")
+    assert named.refused, named.text

@@ -22,7 +22,11 @@ PERSON_QUESTION = re.compile(
     r"\b(nom (du|de la|de l'|des)|qui est (le|la|l')\s*(sous-?)?(maire|pr[ée]sident|pr[ée]fet|"
     r"directeur|directrice|responsable|chef|r[ée]f[ée]rent|d[ée]put[ée]|s[ée]nateur|manager|"
     r"adjoint|d[ée]l[ée]gu[ée]|[ée]lu)|c'?est qui (le|la|l'|notre|nos|son|sa|leur)\b|"
-    r"comment s['’ ]?ap+el+e|s['’ ]?ap+el+e comment|"
+    # «comment s'appelle le manager…», «le préfet il s'apelle comment»: a person's name;
+    # «l'aide … ça s'appelle comment» is not.
+    r"^(?=.*\b(maire|pr[ée]fet|pr[ée]sident|directeur|directrice|responsable|chef|"
+    r"r[ée]f[ée]rent|[ée]lu|adjoint|d[ée]l[ée]gu[ée]|manager|interlocuteur|contact)\b)"
+    r"(?=.*(comment s['’ ]?ap+el+e|s['’ ]?ap+el+e comment))|"
     r"(le|son|leur) nom\b|"
     r"qui est notre|qui sont (les|nos) (élus|conseillers))",
     re.IGNORECASE,

@@ -10,7 +10,7 @@ import numpy as np
 
 from assistant.answer.answerability import AnswerabilityModel
 from assistant.answer.extractive import REFUSAL, asked_thing, extractive_answer
-from assistant.answer.facts import facts_answer
+from assistant.answer.facts import facts_answer, ranking_answer
 from assistant.answer.intents import IntentClassifier, Prediction, classifier_for
 from assistant.answer.routes import (
     ELIGIBILITY_CUE,
@@ -289,10 +289,10 @@ def _route(ctx: Context, plan: TurnPlan, question: str, *, target: Commune | Non
         vector = ctx.index.embedder.embed([query], is_query=True)[0]
     if plan.intent == "out_of_scope" and ctx.out_of_scope >= OUT_OF_SCOPE_CONFIDENCE:
         return _decline(question, settings.contact), False
-    result: Answer | None = None
+    result: Answer | None = ranking_answer(ctx, query) if target is None else None
     # «population de moutiers» (whatever the classifier made of it), «notre identifiant
     # PVD», «on est la seule commune PVD de l'interco ?»: a fact of the registry.
-    if target is not None and plan.intent not in ("contact", "funding") and not (
+    if result is None and target is not None and plan.intent not in ("contact", "funding") and not (
             plan.intent == "out_of_scope" and plan.follow_up) and (
             plan.commune_source != "selected" or _OURS.search(fold(question))) and not (
             (DEFINITION.search(fold(query)) and not _OF_A_COMMUNE.search(fold(question))

@@ -36,6 +36,9 @@ _PROGRAMME_ID = re.compile(r"\b(identifiant|id pvd|numero pvd|code pvd)\b")
 # «on est la seule commune PVD de notre interco ?», «avec qui on partage le programme ?»
 _PARTNERS = re.compile(r"\b(seule?s? commune|autres? communes?|quelles? (autres )?communes?|"
                        r"(partage|porte)\w* (le |notre |son |leur )?programme|avec qui)\b")
+_TOGETHER = re.compile(r"\b(ensemble|en tout|au total|total|a nous (deux|trois|2|3)|"
+                       r"a (deux|trois|2|3)|(nos|les) (deux|trois|2|3) communes|"
+                       r"avec (modane|fourneaux|montmelian|saint pierre|valgelon|la rochette))\b")
 FACT_ASKED = re.compile("|".join(p.pattern for p in (_POPULATION, _EPCI, _INSEE, _PROGRAMME_ID,
                                                       _PARTNERS)))
 
@@ -86,10 +89,21 @@ def facts_answer(ctx: Context, commune: Commune, question: str) -> Answer | None
         return None
     said: list[tuple[str, _Row]] = []
     m = own.match
-    if _POPULATION.search(folded):
+    if _POPULATION.search(folded) and not _TOGETHER.search(folded):
         said.append((f"{commune.name} compte {m['anct'].strip()} habitants selon la liste "
                      f"nationale ANCT de 2021 ({m['insee_pop'].strip()} au recensement INSEE "
                      "2021).", own))
+    partners_rows = [r for r in rows if "insee" in r.match.groupdict()
+                     and territory is not None
+                     and r.match["name"] in _names(territory.match["communes"])]
+    if _TOGETHER.search(folded) and len(partners_rows) > 1 and _POPULATION.search(folded):
+        # «à nous trois on pèse combien d'habitants ?»: the programme's communes together.
+        total = sum(int(re.sub(r"\D", "", r.match["anct"])) for r in partners_rows)
+        figure = f"{total:,}".replace(",", " ")  # «12 177», as the registry writes it
+        said.append((f"Ensemble, {_join([r.match['name'] for r in partners_rows])} comptent "
+                     f"{figure} habitants selon la liste nationale ANCT de 2021.",
+                     partners_rows[0]))
+        said += [("", r) for r in partners_rows[1:]]
     if _PROGRAMME_ID.search(folded) and territory is not None:
         # The PDF text can split an id («pvd-84-73-1 4»): the id has no spaces.
         programme_id = re.sub(r"\s+", "", territory.match["id"])
@@ -140,3 +154,27 @@ def _cited(question: str, said: list[tuple[str, _Row]]) -> Answer:
             text[-1] += f" [{n}]"
     return Answer(question=question, text=" ".join(text), refused=False,
                   citations=citations, confidence=1.0)
+
+
+# «c'est laquelle la plus petite commune pvd du 73 ?», «la plus grosse des 14 ?»
+_SUPERLATIVE = re.compile(r"\bplus (petite|grande|grosse|peuplee|importante)s?\b|"
+                          r"\bmoins (peuplee|grande)s?\b")
+_OF_THE_PROGRAMME = re.compile(r"\b(pvd|14|73|savoie|programme|petites villes)\b")
+
+
+def ranking_answer(ctx: Context, question: str) -> Answer | None:
+    """The smallest or largest of the registry's communes by population, cited to its row;
+    None unless the question asks that of the programme's communes."""
+    folded = " ".join(re.findall(r"[a-z0-9]+", fold(question)))
+    m = _SUPERLATIVE.search(folded)
+    if not m or "commune" not in folded or not _OF_THE_PROGRAMME.search(folded):
+        return None
+    rows = [r for r in _registry_rows(ctx) if "insee" in r.match.groupdict()]
+    if not rows:
+        return None
+    smallest = m.group(1) == "petite" or m.group(0).startswith("moins")
+    pick = (min if smallest else max)(rows, key=lambda r: int(re.sub(r"\D", "", r.match["anct"])))
+    which = "la plus petite" if smallest else "la plus peuplée"
+    return _cited(question, [(f"{pick.match['name']} est {which} des {len(rows)} communes du "
+                              f"programme en Savoie, avec {pick.match['anct'].strip()} habitants "
+                              "selon la liste nationale ANCT de 2021.", pick)])
