@@ -403,3 +403,23 @@ def test_a_scheme_called_how_is_not_a_persons_name(settings):
     assert not answer.refused, answer.text
     named = _ask(settings, "comment s'appelle le manager de commerce de Moûtiers ?")
     assert named.refused, named.text
+
+
+def test_thanks_with_shorthand_is_thanks(settings):
+    answer = _ask(settings, "ok merci bcp")
+    assert not answer.refused and answer.text.startswith("Avec plaisir")
+
+
+def test_the_interco_of_the_selected_commune(settings):
+    answer = _ask(settings, "l'interco elle s'appelle comment", commune="Modane")
+    assert "Haute-Maurienne Vanoise" in answer.text, answer.text
+    definition = _ask(settings, "c koi une interco", commune="Modane")
+    assert definition.commune is None and "coopération intercommunale" in definition.text
+
+
+def test_a_follow_up_on_a_definition_is_not_declined(settings):
+    conv = Conversation()
+    _ask(settings, "c koi une opah-ru", commune="Modane", conversation=conv)
+    answer = _ask(settings, "on pourrait en faire une chez nous ?", commune="Modane",
+                  conversation=conv)
+    assert "sort du champ" not in answer.text, answer.text

@@ -161,8 +161,9 @@ def _proper_names(question: str) -> list[tuple[str, set[str]]]:
     words = re.findall(r"[^\W_]+", question)
     out = []
     for i, w in enumerate(words):
-        named = (i > 0 and w[:1].isupper()) or i == 0 or fold(words[i - 1]) in _BEFORE_NAMES
-        if named and len(w) >= 4:
+        after = i > 0 and fold(words[i - 1]) in _BEFORE_NAMES
+        named = (i > 0 and w[:1].isupper()) or i == 0 or after
+        if named and len(w) >= (3 if after else 4):
             out += [(st, {st}) for st in analyze(w)]
     return out
 

@@ -57,6 +57,11 @@ _FRENCH_HINT = re.compile(r"\b(le|la|les|des|est|une|un|pour|quel|quelle|comment
 # not a term to define.
 _OF_A_COMMUNE = re.compile(r"\b(son|sa|ses|leur|leurs|notre|nos)\b")
 
+# «l'interco elle s'appelle comment ?», «le code insee ?» with a commune selected: the
+# definite article points at the user's commune (an indefinite one asks for a definition).
+_THE_COMMUNES = re.compile(r"\b(l['’ ]|la |le |le numero |son |sa )(interco\w*|epci|communaute|cc|"
+                           r"ca|agglo\w*|code insee|siren|identifiant)\b")
+
 # «notre ORT», «on a signé», «chez nous»: the selected commune is the subject.
 _OURS = re.compile(r"\b(notre|nos|nous|on|chez nous|ma commune|notre commune)\b")
 
@@ -159,8 +164,9 @@ def _not_french(question: str) -> bool:
     return len(_ENGLISH.findall(folded)) >= 2 and not _FRENCH_HINT.search(folded)
 
 
-_GREETING = re.compile(r"^(bonjour|bonsoir|bjr|slt|salut|hello|coucou|merci|merci beaucoup|"
-                       r"ok merci|au revoir|bonne journee)[ !.,]*$")
+_GREETING = re.compile(r"^((ok|d accord|super|parfait|top|tres bien) )?(bonjour|bonsoir|bjr|slt|"
+                       r"salut|hello|coucou|merci|au revoir|bonne journee|bonne soiree)"
+                       r"( (beaucoup|bien|encore|a vous|a toi|pour tout))*[ !.,]*$")
 
 
 _LEADING_GREETING = re.compile(r"^\s*(bonjour|bonsoir|bjr|slt|salut|hello|coucou)\b[\s,!.:;-]*",
@@ -287,14 +293,16 @@ def _route(ctx: Context, plan: TurnPlan, question: str, *, target: Commune | Non
     vector = ctx.vector if query == question else None
     if vector is None:
         vector = ctx.index.embedder.embed([query], is_query=True)[0]
-    if plan.intent == "out_of_scope" and ctx.out_of_scope >= OUT_OF_SCOPE_CONFIDENCE:
+    if (plan.intent == "out_of_scope" and ctx.out_of_scope >= OUT_OF_SCOPE_CONFIDENCE
+            and not plan.follow_up):
         return _decline(question, settings.contact), False
     result: Answer | None = ranking_answer(ctx, query) if target is None else None
     # «population de moutiers» (whatever the classifier made of it), «notre identifiant
     # PVD», «on est la seule commune PVD de l'interco ?»: a fact of the registry.
     if result is None and target is not None and plan.intent not in ("contact", "funding") and not (
             plan.intent == "out_of_scope" and plan.follow_up) and (
-            plan.commune_source != "selected" or _OURS.search(fold(question))) and not (
+            plan.commune_source != "selected" or _OURS.search(fold(question))
+            or _THE_COMMUNES.search(fold(question))) and not (
             (DEFINITION.search(fold(query)) and not _OF_A_COMMUNE.search(fold(question))
              and plan.commune_source == "selected")
             or ELIGIBILITY_CUE.search(fold(query))):

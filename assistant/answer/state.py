@@ -27,7 +27,8 @@ _FOLLOW_UP_START = re.compile(
     r"^(et|puis|pareil|idem|meme chose|la meme chose|meme question|aussi|sinon|ok et|"
     r"d'accord et|et alors|et du coup|et pour|et chez|et a|et au|et sur|et en)\b|"
     # «on l'a ?», «elle est signée ?»: a pronoun standing for the previous subject.
-    r"^(on|nous|vous) (l|la|le|les|en|y)\b|^(elle|il|ca|c) (est|a|sont|ont|etait)\b|"
+    r"^(on|nous|vous) ((pourrait|pourrions|peut|pouvons|pourra|doit|devrait|va|veut|voudrait) )?"
+    r"(l|la|le|les|en|y) |^(elle|il|ca|c) (est|a|sont|ont|etait)\b|"
     # «sa population ?», «cette étude date de quand ?», «le parcours il fait combien ?»:
     # a possessive, a demonstrative or a subject taken up by a pronoun points back.
     r"^(son|sa|ses|leur|leurs) |^(cette|ces|cet) |"
@@ -56,6 +57,16 @@ _ATTRIBUTE = re.compile(
 _QUESTION_WORD = re.compile(r"\b(quoi|quel|quelle|quels|quelles|lequel|laquelle|est-ce|y a|"
                             r"peut|faut|doit)\b")
 _LINK = re.compile(r"^\s*(et|puis|pareil|idem|aussi|sinon|ok|alors)\b[\s,]*", re.IGNORECASE)
+
+
+def _subject(topic: str) -> str:
+    """The previous topic without its «c'est quoi»: «une opah-ru», what a follow-up is about
+    («on pourrait en faire une chez nous ?» asks no definition)."""
+    folded = fold(topic)
+    m = DEFINITION.search(folded)
+    if not m or len(folded) != len(topic):
+        return topic
+    return " ".join((topic[:m.start()] + " " + topic[m.end():]).split()) or topic
 
 
 def _without_link(text: str) -> str:
@@ -192,11 +203,11 @@ def plan_turn(
             new_intent = content_intent
         if new_intent == "studies":
             new_intent = "programme"  # a detail of a study: read in the study, not a list
-        query = f"{previous.topic} {_without_link(without_names)}"
+        query = f"{_subject(previous.topic)} {_without_link(without_names)}"
         return TurnPlan(query, query, new_intent, commune, source, True)
     if len(words) > 3 or _QUESTION_WORD.search(folded):
         # «et c'était quoi l'objectif au départ ?»: a question about the previous topic.
-        query = f"{previous.topic} {_without_link(without_names)}"
+        query = f"{_subject(previous.topic)} {_without_link(without_names)}"
         intent = content_intent if content_intent not in (None, "follow_up") else previous.intent
         return TurnPlan(query, query, intent, commune, source, True)
     # «et sur le commerce ?»: a new subject, same commune.
