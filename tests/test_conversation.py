@@ -423,3 +423,9 @@ def test_a_follow_up_on_a_definition_is_not_declined(settings):
     answer = _ask(settings, "on pourrait en faire une chez nous ?", commune="Modane",
                   conversation=conv)
     assert "sort du champ" not in answer.text, answer.text
+
+
+def test_the_refusal_names_the_commune_searched_not_the_session_one(settings):
+    answer = _ask(settings, "quel budget pour la halle de bsm ?", commune="Modane",
+                  scope="commune : Modane")
+    assert answer.refused and "commune : Bourg-Saint-Maurice" in answer.text, answer.text

@@ -336,7 +336,10 @@ def _route(ctx: Context, plan: TurnPlan, question: str, *, target: Commune | Non
         or bool(_OURS.search(fold(question))))
     if filters is None and scoped and target is not None:
         filters = scope_filters(ctx.registry, target)
-        scope = scope or f"commune : {target.name}"
+        # The session's scope line names the selected commune; a commune named in the
+        # question (or carried by a follow-up) is the one searched, and said.
+        if not scope or plan.commune_source in ("question", "follow_up"):
+            scope = f"commune : {target.name}"
     # A definition reads best in the glossary; a rule of the programme in its texts, not in
     # one commune's record.
     boost = ["glossaire"] if definition else (
