@@ -164,13 +164,13 @@ def _not_french(question: str) -> bool:
     return len(_ENGLISH.findall(folded)) >= 2 and not _FRENCH_HINT.search(folded)
 
 
-_GREETING = re.compile(r"^((ok|d accord|super|parfait|top|tres bien) )?(bonjour|bonsoir|bjr|slt|"
-                       r"salut|hello|coucou|merci|au revoir|bonne journee|bonne soiree)"
+_HELLO = r"bonjour|bonsoir|bjr|slt|salut|hello|coucou"
+_GREETING = re.compile(rf"^((ok|d accord|super|parfait|top|tres bien) )?({_HELLO}|merci|"
+                       r"au revoir|bonne journee|bonne soiree)"
                        r"( (beaucoup|bien|encore|a vous|a toi|pour tout))*[ !.,]*$")
 
 
-_LEADING_GREETING = re.compile(r"^\s*(bonjour|bonsoir|bjr|slt|salut|hello|coucou)\b[\s,!.:;-]*",
-                               re.IGNORECASE)
+_LEADING_GREETING = re.compile(rf"^\s*({_HELLO})\b[\s,!.:;-]*", re.IGNORECASE)
 
 
 def _greet(question: str) -> Answer:

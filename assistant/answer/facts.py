@@ -50,6 +50,11 @@ class _Row:
     line: str
     match: re.Match[str]
 
+    @property
+    def is_commune(self) -> bool:
+        """A commune's row (else a programme territory's)."""
+        return self.match.re is _COMMUNE_ROW
+
 
 def _registry_rows(ctx: Context) -> Iterator[_Row]:
     for doc in ctx.index.catalog.documents():
@@ -81,9 +86,8 @@ def facts_answer(ctx: Context, commune: Commune, question: str) -> Answer | None
     if not FACT_ASKED.search(folded):
         return None
     rows = list(_registry_rows(ctx))
-    own = next((r for r in rows if "insee" in r.match.groupdict()
-                and r.match["insee"] == commune.insee), None)
-    territory = next((r for r in rows if "slug" in r.match.groupdict()
+    own = next((r for r in rows if r.is_commune and r.match["insee"] == commune.insee), None)
+    territory = next((r for r in rows if not r.is_commune
                       and commune.name in _names(r.match["communes"])), None)
     if own is None:
         return None
@@ -93,8 +97,7 @@ def facts_answer(ctx: Context, commune: Commune, question: str) -> Answer | None
         said.append((f"{commune.name} compte {m['anct'].strip()} habitants selon la liste "
                      f"nationale ANCT de 2021 ({m['insee_pop'].strip()} au recensement INSEE "
                      "2021).", own))
-    partners_rows = [r for r in rows if "insee" in r.match.groupdict()
-                     and territory is not None
+    partners_rows = [r for r in rows if r.is_commune and territory is not None
                      and r.match["name"] in _names(territory.match["communes"])]
     if _TOGETHER.search(folded) and len(partners_rows) > 1 and _POPULATION.search(folded):
         # «à nous trois on pèse combien d'habitants ?»: the programme's communes together.
@@ -110,8 +113,8 @@ def facts_answer(ctx: Context, commune: Commune, question: str) -> Answer | None
         said.append((f"L'identifiant PVD {of(commune.name)} dans la liste nationale est "
                      f"{programme_id}.", territory))
     if _PARTNERS.search(folded) and not asked_steps(folded):  # not «signé avec qui ?»
-        others = [r for r in rows if "insee" in r.match.groupdict()
-                  and r.match["siren"] == m["siren"] and r.match["insee"] != commune.insee]
+        others = [r for r in rows if r.is_commune and r.match["siren"] == m["siren"]
+                  and r.match["insee"] != commune.insee]
         if others:
             names = _join([r.match["name"] for r in others])
             lead = ("l'autre commune du programme en Savoie est" if len(others) == 1
@@ -169,7 +172,7 @@ def ranking_answer(ctx: Context, question: str) -> Answer | None:
     m = _SUPERLATIVE.search(folded)
     if not m or "commune" not in folded or not _OF_THE_PROGRAMME.search(folded):
         return None
-    rows = [r for r in _registry_rows(ctx) if "insee" in r.match.groupdict()]
+    rows = [r for r in _registry_rows(ctx) if r.is_commune]
     if not rows:
         return None
     smallest = m.group(1) == "petite" or m.group(0).startswith("moins")

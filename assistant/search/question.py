@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import re
-import unicodedata
 from functools import lru_cache
 from pathlib import Path
 
 from assistant.errors import ConfigError
+from assistant.indexing.lexical import fold
 
 MAX_QUESTION_CHARS = 2000
 
@@ -30,7 +30,7 @@ def _shorthand() -> tuple[re.Pattern[str], dict[str, str]]:
         if not line.strip() or line.startswith("#"):
             continue
         typed, meant = line.split("\t")
-        table[_fold(typed)] = meant
+        table[fold(typed)] = meant
     # Longest first, so «c koi» wins over «koi»; a word may follow an elision («d'hab»),
     # but hyphens and a following apostrophe belong to words («Saint-Jean», «c'est»), so
     # that an expansion is never expanded again.
@@ -39,19 +39,14 @@ def _shorthand() -> tuple[re.Pattern[str], dict[str, str]]:
     return re.compile(rf"(?<![\w-])({words})(?![\w'’-])"), table
 
 
-def _fold(text: str) -> str:
-    decomposed = unicodedata.normalize("NFKD", text.lower())
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-
-
 def expand_shorthand(question: str) -> str:
     """«c koi une ort», «ugine friche cb ca coute», «etude mobilite bsm»: phone shorthand
     spelled out («c'est quoi», «combien», «Bourg-Saint-Maurice») from the table in
     ``data/shorthand.tsv``, so that the intent, the retrieval and the sentence choice read
     what the official meant. Idempotent; other words are left exactly as typed."""
     pattern, table = _shorthand()
-    folded = _fold(question)
-    if len(folded) != len(question):  # a ligature changed the length: match on the text
+    folded = fold(question)
+    if len(folded) != len(question):  # «œ» → «oe» changed the length: match on the text
         folded = question.lower()
     out, last = [], 0
     for m in pattern.finditer(folded):
