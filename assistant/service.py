@@ -11,7 +11,7 @@ from assistant.errors import ConfigError
 from assistant.indexing.index import Progress, open_index
 from assistant.search.access import Role
 from assistant.search.filters import Filters
-from assistant.search.question import MAX_QUESTION_CHARS, clean_question, expand_shorthand
+from assistant.search.question import MAX_QUESTION_CHARS, clean_question, expand_question
 from assistant.search.retrieval import retrieve
 from assistant.settings import Settings
 from assistant.types import VISIBILITIES, Answer, Hit, IngestReport
@@ -51,7 +51,7 @@ def search(
     k = k if k is not None else settings.top_k
     if k <= 0:
         raise ConfigError(f"k must be > 0, got {k}")
-    query = expand_shorthand(clean_question(query))
+    query = expand_question(clean_question(query))
     return retrieve(
         open_index(settings), query, k=k, filters=filters, role=role, settings=settings
     ).hits

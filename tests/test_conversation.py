@@ -429,3 +429,38 @@ def test_the_refusal_names_the_commune_searched_not_the_session_one(settings):
     answer = _ask(settings, "quel budget pour la halle de bsm ?", commune="Modane",
                   scope="commune : Modane")
     assert answer.refused and "commune : Bourg-Saint-Maurice" in answer.text, answer.text
+
+
+def test_a_registry_fact_answered_though_thought_out_of_scope_is_followed(settings):
+    conv = Conversation()
+    first = _ask(settings, "cb d'habitans a albertville", conversation=conv)
+    assert "18 899" in first.text, first.text
+    answer = _ask(settings, "et pour ugine ?", conversation=conv)
+    assert "7 039" in answer.text and not answer.refused, answer.text
+
+
+def test_the_smallest_asked_of_the_previous_commune(settings):
+    conv = Conversation()
+    _ask(settings, "cb d'habitants a fourneaux", conversation=conv)
+    answer = _ask(settings, "c la plus petite des 14 ?", conversation=conv)
+    assert answer.text.startswith("Fourneaux est la plus petite"), answer.text
+    assert answer.commune is not None and answer.commune.name == "Fourneaux"
+
+
+def test_a_count_written_in_words_answers_a_study_follow_up(settings):
+    conv = Conversation()
+    _ask(settings, "l'etude revitalisation d'entrelacs", conversation=conv)
+    answer = _ask(settings, "elle prevoit combien de fiches actions", conversation=conv)
+    assert not answer.refused and "douze fiches actions" in answer.text, answer.text
+
+
+def test_a_paraphrase_far_from_the_documents_words_is_answered(settings):
+    answer = _ask(settings, "on a combien de boutiques vides en centre ville d'apres le diag",
+                  commune="Moûtiers")
+    assert not answer.refused and "34" in answer.text, answer.text
+
+
+def test_where_our_file_stands_is_the_record(settings):
+    answer = _ask(settings, "ou en est notre dossier", commune="Ugine")
+    assert not answer.refused and "fiche de suivi" not in answer.text[:40], answer.text
+    assert answer.citations and answer.citations[0].source.startswith("suivi/"), answer.text

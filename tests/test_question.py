@@ -1,11 +1,12 @@
-"""The question as searches see it: cleaned, and phone shorthand spelled out."""
+"""The question as searches see it: cleaned, phone shorthand spelled out, officials' words
+put in the documents'."""
 
 from __future__ import annotations
 
 import pytest
 
 from assistant.errors import ConfigError
-from assistant.search.question import clean_question, expand_shorthand
+from assistant.search.question import clean_question, expand_question
 
 
 @pytest.mark.parametrize(
@@ -23,7 +24,7 @@ from assistant.search.question import clean_question, expand_shorthand
     ],
 )
 def test_shorthand_is_spelled_out(typed: str, meant: str) -> None:
-    assert expand_shorthand(typed) == meant
+    assert expand_question(typed) == meant
 
 
 @pytest.mark.parametrize(
@@ -37,13 +38,28 @@ def test_shorthand_is_spelled_out(typed: str, meant: str) -> None:
     ],
 )
 def test_ordinary_text_is_left_alone(text: str) -> None:
-    assert expand_shorthand(text) == text
+    assert expand_question(text) == text
+
+
+@pytest.mark.parametrize(
+    ("said", "written"),
+    [
+        ("cb de boutiques vides en centre ville", "combien de commerces vacants en centre ville"),
+        ("combien de logements inoccupés", "combien de logements vacants"),
+        ("l'aide pour les vieilles usines", "l'aide pour les friches industrielles"),
+        ("on peut modifier le contrat cadre ?", "on peut modifier le convention-cadre ?"),
+        ("Boutiques à l'essai", "Boutiques à l'essai"),  # a scheme's name stays
+    ],
+)
+def test_officials_words_become_the_documents_words(said: str, written: str) -> None:
+    assert expand_question(said) == written
 
 
 def test_expansion_is_idempotent() -> None:
-    for typed in ("c koi une ort", "cb hab a bsm", "qd c signe la conv ?"):
-        once = expand_shorthand(typed)
-        assert expand_shorthand(once) == once
+    for typed in ("c koi une ort", "cb hab a bsm", "qd c signe la conv ?",
+                  "cb de boutiques vides", "les vieilles usines"):
+        once = expand_question(typed)
+        assert expand_question(once) == once
 
 
 def test_empty_question_is_refused_with_a_message() -> None:

@@ -114,6 +114,7 @@ def test_a_definition_in_a_follow_up_stands_alone():
 @pytest.mark.parametrize("question", [
     "elle prevoit combien de fiches actions", "il coute combien ce scenario",
     "pour quel montant total", "le fonds friches il met combien dans ce projet",
+    "c la plus petite des 14 ?", "l'adhesion c'etait quand du coup",
 ])
 def test_pronouns_and_demonstratives_point_back(question):
     assert looks_elliptic(question)
@@ -125,3 +126,17 @@ def test_a_definition_after_a_commune_is_about_no_commune():
                      content_intent=None, named=None, named_spans=[], selected=None,
                      previous=previous, min_confidence=0.45)
     assert plan.commune is None and plan.intent == "programme"
+
+
+def test_another_step_right_after_a_status_answer_reads_the_same_record():
+    previous = Turn("la conv cadre de modane elle a ete signee quand", MODANE, "status",
+                    "la conv cadre de elle a ete signee quand")
+    plan = _plan("l'adhésion elle date de quand", "programme", previous=previous)
+    assert (plan.intent, plan.commune, plan.follow_up) == ("status", MODANE, True)
+    bare = _plan("et la convention cadre", "follow_up", previous=Turn(
+        "saint pierre a une ORT ?", "73265", "status", "a une ORT ?"))
+    assert (bare.intent, bare.commune) == ("status", "73265")
+    # Our own step, with another commune selected, is about ours.
+    ours = _plan("notre adhésion elle date de quand", "status", selected=UGINE,
+                 previous=previous)
+    assert ours.commune == UGINE and not ours.follow_up

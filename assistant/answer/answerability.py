@@ -120,11 +120,13 @@ def _covers(hit: Hit, groups: list[tuple[str, set[str]]], weights: dict[str, flo
     thing asked."""
     own = set(analyze(name)) | QUESTION_TERMS
     mine = [(s, alts) for s, alts in groups if s not in own and known(s)]
-    total = sum(weights[s] for s, _ in mine)
+    # One rare word («prévoit») must not outweigh all the others: rare counts as rare.
+    capped = {s: min(weights[s], RARE_IDF) for s, _ in mine}
+    total = sum(capped.values())
     if total <= 0:
         return True
     terms = set(analyze(passage_context(hit)))
-    return sum(weights[s] for s, alts in mine if alts & terms) / total >= 0.5
+    return sum(capped[s] for s, alts in mine if alts & terms) / total >= 0.5
 
 
 # A figure asked at one of these scales must be given at that scale: «combien de logements

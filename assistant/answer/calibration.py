@@ -19,7 +19,7 @@ from assistant.answer.sentences import collect, score
 from assistant.communes.registry import load_registry
 from assistant.embedding.embedders import embedder_fingerprint
 from assistant.indexing.index import open_index
-from assistant.search.question import expand_shorthand
+from assistant.search.question import expand_question
 from assistant.search.retrieval import retrieve
 from assistant.settings import Settings
 
@@ -28,7 +28,7 @@ def question_features(settings: Settings, question: str, commune: str | None,
                       k: int = 5) -> Features:
     """The features the plain cited route computes for ``question`` (commune-scoped when
     a commune is selected), whatever route would answer it."""
-    question = expand_shorthand(question)  # as answer_question reads it
+    question = expand_question(question)  # as answer_question reads it
     index = open_index(settings)
     registry = load_registry(settings)
     vector = index.embedder.embed([question], is_query=True)[0]

@@ -38,7 +38,7 @@ from assistant.indexing.lexical import analyze, fold
 from assistant.indexing.postings import idf as idf_of_df
 from assistant.search.access import Role
 from assistant.search.filters import Filters
-from assistant.search.question import clean_question, expand_shorthand
+from assistant.search.question import clean_question, expand_question
 from assistant.search.retrieval import retrieve
 from assistant.settings import Settings
 from assistant.types import Answer, CommuneRef
@@ -290,17 +290,25 @@ def _route(ctx: Context, plan: TurnPlan, question: str, *, target: Commune | Non
     """The answer, and whether it is about ``target`` (a definition never is)."""
     settings = ctx.settings
     query = plan.query
+    if plan.commune_source == "follow_up" and target is not None and not any(
+            fold(w) in fold(query) for w in _folded_words(target.name).split() if len(w) > 3):
+        # «elle prévoit combien de fiches actions ?» after Entrelacs' study: the carried
+        # topic lost the commune's name; searching with it finds that commune's passages.
+        query = f"{query} ({target.name})"
     vector = ctx.vector if query == question else None
     if vector is None:
         vector = ctx.index.embedder.embed([query], is_query=True)[0]
     if (plan.intent == "out_of_scope" and ctx.out_of_scope >= OUT_OF_SCOPE_CONFIDENCE
             and not plan.follow_up):
         return _decline(question, settings.contact), False
-    result: Answer | None = ranking_answer(ctx, query) if target is None else None
+    result: Answer | None = (ranking_answer(ctx, query) if target is None or plan.follow_up
+                             else None)
+    if result is not None:
+        # «c la plus petite des 14 ?» after Fourneaux: about it only if it is the one named.
+        return result, target is not None and result.text.startswith(target.name)
     # «population de moutiers» (whatever the classifier made of it), «notre identifiant
     # PVD», «on est la seule commune PVD de l'interco ?»: a fact of the registry.
-    if result is None and target is not None and plan.intent not in ("contact", "funding") and not (
-            plan.intent == "out_of_scope" and plan.follow_up) and (
+    if result is None and target is not None and plan.intent not in ("contact", "funding") and (
             plan.commune_source != "selected" or _OURS.search(fold(question))
             or _THE_COMMUNES.search(fold(question))) and not (
             (DEFINITION.search(fold(query)) and not _OF_A_COMMUNE.search(fold(question))
@@ -372,7 +380,7 @@ def answer_question(
     typed = clean_question(question)
     # Everything below reads what was meant («c koi», «cb», «bsm» spelled out); the answer
     # keeps the question as typed.
-    question = expand_shorthand(typed)
+    question = expand_question(typed)
     # «bjr, c koi une ORT ?»: the greeting says nothing about what is asked.
     rest = _LEADING_GREETING.sub("", question)
     if rest.strip(" ?!.,"):
@@ -446,6 +454,11 @@ def answer_question(
         result.text = REFUSAL
     result.timings_ms.update(timings)
     result.timings_ms["total"] = (time.perf_counter() - t0) * 1000
-    conversation.turns.append(Turn(question, plan.commune, plan.intent, plan.topic))
+    # A question the classifier thought out of scope but that was answered (a registry
+    # fact, a passage) is carried as a question on the programme: «et pour Ugine ?» after
+    # «cb d'habitants à Albertville» asks it again.
+    carried_intent = "programme" if plan.intent == "out_of_scope" and not result.refused else (
+        plan.intent)
+    conversation.turns.append(Turn(question, plan.commune, carried_intent, plan.topic))
     return result
 

@@ -170,7 +170,8 @@ def ranking_answer(ctx: Context, question: str) -> Answer | None:
     None unless the question asks that of the programme's communes."""
     folded = " ".join(re.findall(r"[a-z0-9]+", fold(question)))
     m = _SUPERLATIVE.search(folded)
-    if not m or "commune" not in folded or not _OF_THE_PROGRAMME.search(folded):
+    if not m or not ("commune" in folded or re.search(r"\b14\b", folded)) or not (
+            _OF_THE_PROGRAMME.search(folded)):
         return None
     rows = [r for r in _registry_rows(ctx) if r.is_commune]
     if not rows:

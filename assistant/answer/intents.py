@@ -16,7 +16,7 @@ from assistant.embedding.embedders import Embedder
 from assistant.errors import ConfigError
 from assistant.indexing.lexical import fold
 from assistant.jsonl import jsonl_rows
-from assistant.search.question import SHORTHAND_FILE, expand_shorthand
+from assistant.search.question import TABLE_FILES, expand_question
 
 # The kinds of question the assistant handles differently.
 INTENTS: tuple[str, ...] = (
@@ -174,7 +174,7 @@ class IntentClassifier:
         self.embedder = embedder
 
     def predict(self, text: str, vector: np.ndarray | None = None) -> Prediction:
-        text = expand_shorthand(text)
+        text = expand_question(text)
         if vector is None:
             vector = self.embedder.embed([text], is_query=True)[0]
         x = IntentModel.features(np.asarray(vector)[None, :], [text])
@@ -190,7 +190,7 @@ def train_classifier(embedder: Embedder, examples: list[Example],
     rows = [e for e in examples if e.split in splits]
     if not rows:
         raise ConfigError(f"no intent examples in splits {splits}")
-    texts = [expand_shorthand(e.text) for e in rows]
+    texts = [expand_question(e.text) for e in rows]
     vectors = embedder.embed(texts, is_query=True)
     return IntentModel.fit(IntentModel.features(vectors, texts), [e.intent for e in rows])
 
@@ -200,9 +200,10 @@ _LOCK = threading.Lock()
 
 
 def model_digest(path: Path, fingerprint: str) -> str:
-    """Key of a trained model: the examples file, the shorthand table the texts go through,
-    the embedder and the feature version."""
-    return hashlib.sha256(path.read_bytes() + SHORTHAND_FILE.read_bytes() + fingerprint.encode()
+    """Key of a trained model: the examples file, the tables the texts go through, the
+    embedder and the feature version."""
+    tables = b"".join(f.read_bytes() for f in TABLE_FILES)
+    return hashlib.sha256(path.read_bytes() + tables + fingerprint.encode()
                           + b"|v2").hexdigest()[:16]
 
 

@@ -29,7 +29,8 @@ _STATUS_WORDS = set(analyze(
     "demain prochaine suite fait faite faites nous notre ville mairie maire on a t il elle "
     "dernière mise jour sélection sélectionnée retenue lauréate savoir aujourd hui actuellement "
     "toujours déjà bien encore exactement précisément vraiment concrètement maintenant "
-    "finalement alors donc"
+    "finalement alors donc coup dossier candidature démarche projets situation stade niveau "
+    "point"
 ))
 
 

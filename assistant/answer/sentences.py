@@ -54,7 +54,10 @@ _TYPE_FOUND = {
     "duree": re.compile(r"\b\d+\s*(mois|ans?|annees?|jours?|semaines?)\b|\b(un|deux|trois|six|"
                         r"dix-huit) (mois|ans|annees)\b"),
     "date": re.compile(rf"\b(19|20)\d{{2}}\b|\b({_MONTHS})\b"),
-    "nombre": re.compile(r"\d"),
+    # «douze fiches actions», «quatre axes»: a count written in words answers «combien» too.
+    "nombre": re.compile(r"\d|\b(deux|trois|quatre|cinq|six|sept|huit|neuf|dix|onze|douze|"
+                         r"treize|quatorze|quinze|seize|vingt|trente|quarante|cinquante|"
+                         r"soixante|cent|mille) [a-z]{3,}"),
     "acteur": re.compile(r"\b(anct|etat|prefet|prefecture|banque des territoires|anah|cerema|"
                          r"ademe|agate|commune|epci|region|departement|ministere|intercommunalite"
                          r"|apvf|club)\b"),

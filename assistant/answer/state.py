@@ -37,6 +37,9 @@ _FOLLOW_UP_START = re.compile(
     # montant ?»: a pronoun for the subject, or the question's end alone.
     r"^(il|elle|ils|elles|ca|cela) (?!faut|y a|s agit)\w+|"
     r"^pour (quel|quelle|quels|quelles|combien|qui|quand)\b|"
+    # «c la plus petite des 14 ?»: the previous subject, compared; «… quand du coup ?»
+    r"^(c|c est|cest) (la|le|les|l) (plus|moins|seule?|premier\w*|dernier\w*)\b|"
+    r".*\b(du coup|dans ce cas)$|"
     r".*\b(ce|cet|cette|ces) (projet|etude|scenario|parcours|plan|operation|diagnostic|"
     r"document|site|friche|dispositif|poste|convention|option|action)s?\b"
 )
@@ -131,6 +134,17 @@ def looks_elliptic(question: str) -> bool:
     return bool(_FOLLOW_UP_START.match(folded)) and len(folded.split()) <= 10
 
 
+def _goes_on_with_the_record(question: str, previous: Turn, named: str | None,
+                             selected: str | None) -> bool:
+    """«l'adhésion c'était quand ?» right after where a commune's convention-cadre stands:
+    another step of the same record, though nothing says it follows up."""
+    folded = fold(question)
+    return (previous.intent == "status" and bool(previous.commune) and named is None
+            and not DEFINITION.search(folded) and bool(asked_steps(folded))
+            and bool(STATUS_CUE.search(folded))
+            and not (selected and selected != previous.commune and _OURS.search(folded)))
+
+
 def strip_spans(text: str, spans: list[tuple[int, int]]) -> str:
     """``text`` without the character ``spans`` (commune mentions)."""
     out, last = [], 0
@@ -162,7 +176,9 @@ def plan_turn(
     """Apply the rules above; ``content_intent`` is the intent of the follow-up's new words
     alone (``None`` when it has none or is unsure)."""
     without_names = strip_spans(question, named_spans)
-    follow_up = previous is not None and (intent == "follow_up" or looks_elliptic(question))
+    follow_up = previous is not None and (intent == "follow_up" or looks_elliptic(question)
+                                          or _goes_on_with_the_record(question, previous,
+                                                                      named, selected))
     if not follow_up:
         if intent == "follow_up":  # elliptic but nothing to follow: answer it as it stands
             intent = "programme"
@@ -210,6 +226,10 @@ def plan_turn(
         query = f"{_subject(previous.topic)} {_without_link(without_names)}"
         intent = content_intent if content_intent not in (None, "follow_up") else previous.intent
         return TurnPlan(query, query, intent, commune, source, True)
+    if commune and previous.intent == "status" and asked_steps(folded):
+        # «et la convention cadre ?» after where the ORT stands: that step, same record.
+        query = _without_link(without_names)
+        return TurnPlan(query, query, "status", commune, source, True)
     # «et sur le commerce ?»: a new subject, same commune.
     new_intent = content_intent if content_intent not in (None, "follow_up") else "programme"
     if new_intent == "status":

@@ -21,12 +21,16 @@ def clean_question(question: str) -> str:
 
 
 SHORTHAND_FILE = Path(__file__).with_name("data") / "shorthand.tsv"
+VOCABULARY_FILE = Path(__file__).with_name("data") / "vocabulary.tsv"
+# Read in this order: «cb de boutiques vides» → «combien de boutiques vides» → «combien de
+# commerces vacants».
+TABLE_FILES = (SHORTHAND_FILE, VOCABULARY_FILE)
 
 
-@lru_cache(maxsize=1)
-def _shorthand() -> tuple[re.Pattern[str], dict[str, str]]:
+@lru_cache(maxsize=4)
+def _table(path: Path) -> tuple[re.Pattern[str], dict[str, str]]:
     table: dict[str, str] = {}
-    for line in SHORTHAND_FILE.read_text(encoding="utf-8").splitlines():
+    for line in path.read_text(encoding="utf-8").splitlines():
         if not line.strip() or line.startswith("#"):
             continue
         typed, meant = line.split("\t")
@@ -39,12 +43,8 @@ def _shorthand() -> tuple[re.Pattern[str], dict[str, str]]:
     return re.compile(rf"(?<![\w-])({words})(?![\w'’-])"), table
 
 
-def expand_shorthand(question: str) -> str:
-    """«c koi une ort», «ugine friche cb ca coute», «etude mobilite bsm»: phone shorthand
-    spelled out («c'est quoi», «combien», «Bourg-Saint-Maurice») from the table in
-    ``data/shorthand.tsv``, so that the intent, the retrieval and the sentence choice read
-    what the official meant. Idempotent; other words are left exactly as typed."""
-    pattern, table = _shorthand()
+def _rewrite(question: str, path: Path) -> str:
+    pattern, table = _table(path)
     folded = fold(question)
     if len(folded) != len(question):  # «œ» → «oe» changed the length: match on the text
         folded = question.lower()
@@ -55,3 +55,14 @@ def expand_shorthand(question: str) -> str:
         last = m.end()
     out.append(question[last:])
     return "".join(out)
+
+
+def expand_question(question: str) -> str:
+    """«c koi une ort», «ugine friche cb ca coute», «cb de boutiques vides»: phone
+    shorthand spelled out («c'est quoi», «combien», «Bourg-Saint-Maurice», ``data/
+    shorthand.tsv``), then officials' words put in the documents' («commerces vacants»,
+    ``data/vocabulary.tsv``), so that the intent, the retrieval and the sentence choice
+    read what the official meant. Idempotent; other words are left exactly as typed."""
+    for path in TABLE_FILES:
+        question = _rewrite(question, path)
+    return question
