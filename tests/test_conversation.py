@@ -464,3 +464,12 @@ def test_where_our_file_stands_is_the_record(settings):
     answer = _ask(settings, "ou en est notre dossier", commune="Ugine")
     assert not answer.refused and "fiche de suivi" not in answer.text[:40], answer.text
     assert answer.citations and answer.citations[0].source.startswith("suivi/"), answer.text
+
+
+def test_a_count_of_a_thing_no_document_counts_is_refused(settings):
+    answer = _ask(settings, "combien de places en crèche à Ugine ?")
+    assert answer.refused, answer.text
+    rate = _ask(settings, "les prets de la bdt pour une fonciere commerce c a quel taux d'interet")
+    assert rate.refused, rate.text
+    counted = _ask(settings, "rapport du senat pvd cb de recos")
+    assert not counted.refused and "sept" in counted.text, counted.text

@@ -5,9 +5,12 @@ import pytest
 from assistant.answer.extractive import asked_thing, pick
 from assistant.answer.sentences import (
     Candidate,
+    asked_unit,
     clean_sentence,
+    counted_thing,
     expected_type,
     has_type,
+    holds_count_of,
     lexical_overlap,
     not_an_answer,
     semantic_scale,
@@ -117,3 +120,31 @@ def test_the_unit_asked_must_be_the_unit_given():
     assert asked_unit("combien coute la halle") is None
     assert has_type("Le réseau cyclable compte 11,5 km.", "nombre", "km")
     assert not has_type("42 % des déplacements.", "nombre", "km")
+
+
+@pytest.mark.parametrize(("question", "stems"), [
+    ("combien de places en crèche à Ugine ?", ["plac"]),
+    ("combien de visiteurs par an", ["visiteur"]),
+    ("combien de temps dure le programme", []),  # a duration, typed elsewhere
+    ("combien de monde ça fait", []),  # people are counted under many names
+    ("quel est le budget", []),
+])
+def test_counted_thing(question, stems):
+    assert counted_thing(question) == stems
+
+
+def test_a_count_needs_a_figure_beside_the_thing_counted():
+    assert holds_count_of("Le centre-ville compte 212 cellules, dont 34 vacantes.", ["vac"])
+    assert holds_count_of("La stratégie compte douze fiches actions.", ["fich"])
+    assert not holds_count_of("Ugine compte 7 039 habitants.", ["plac"])
+    # A year or a day is no count of conventions.
+    assert not holds_count_of("Des conventions ont été signées en 2022 et le 29 mars 2023.",
+                              ["convent"])
+
+
+def test_a_rate_asked_wants_a_percentage_and_years_are_no_count():
+    assert asked_unit("c a quel taux d'interet") == "pct"
+    assert has_type("cofinancé jusqu'à 75 % par l'ANCT", "nombre", "pct")
+    assert not has_type("une subvention de 20 000 euros par an", "nombre", "pct")
+    assert not has_type("signées en 2022 et 2023", "nombre")
+    assert has_type("signées en 2022 : 40 conventions", "nombre")

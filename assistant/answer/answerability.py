@@ -66,6 +66,9 @@ class Features:
     asked_unknown: float  # «quel est le salaire…»: the thing asked is in no document at all
     scope_missing: float  # a figure for Savoie asked, only national ones given
     max_missing_idf: float  # the most specific question word absent from the best passage
+    # «combien de places en crèche», «à quel taux»: no figure of the thing counted, or in
+    # the unit asked, in any passage.
+    count_missing: float = 0.0
 
     def vector(self) -> list[float]:
         return [float(v) for v in asdict(self).values()]
@@ -193,7 +196,8 @@ def features(question: str, hits: list[Hit], idf: dict[str, float], *, best_sema
              sentence_lexical: float, type_asked: bool, type_ok: bool,
              out_of_scope: float, commune: tuple[str, str] | None = None,
              figure_asked: bool = False, asked: str | None = None,
-             figure_sentences: list[str] | None = None) -> Features:
+             figure_sentences: list[str] | None = None, count_missing: bool = False
+             ) -> Features:
     """``commune`` is the (INSEE, name) the question is about, if any;
     ``figure_sentences`` the candidate sentences that hold a figure of the type asked."""
     known: Callable[[str], bool] = getattr(idf, "known", lambda term: term in idf)
@@ -245,6 +249,7 @@ def features(question: str, hits: list[Hit], idf: dict[str, float], *, best_sema
         else 0.0,
         scope_missing=1.0 if figure_asked and figure_sentences is not None and _scope_missing(
             question, figure_sentences, groups, weights, known) else 0.0,
+        count_missing=1.0 if count_missing else 0.0,
         commune_figure_missing=1.0 if commune and figure_asked and not any(
             _about(h, *commune) and _covers(h, groups, weights, commune[1], known, misspelt)
             for h in hits) else 0.0,
@@ -264,7 +269,7 @@ class AnswerabilityModel:
 
     def probability(self, f: Features) -> float:
         if (f.person_or_contact_missing or f.commune_figure_missing or f.asked_unknown
-                or f.scope_missing):
+                or f.scope_missing or f.count_missing):
             # A name, a phone number, or a figure about one commune asked, and none of the
             # passages holds one: whatever else they say, they do not answer.
             return 0.0

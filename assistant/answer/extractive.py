@@ -16,9 +16,12 @@ from assistant.answer.answerability import (
 )
 from assistant.answer.sentences import (
     Candidate,
+    asked_unit,
     clean_sentence,
     collect,
+    counted_thing,
     expected_type,
+    holds_count_of,
     score,
     similar,
 )
@@ -65,6 +68,7 @@ def judge(question: str, retrieval: Retrieval, cands: list[Candidate], idf: dict
     ranked = sorted(cands, key=lambda c: -c.score)[:3]
     best = max(cands, key=lambda c: c.semantic, default=None)
     kind = expected_type(question)
+    counted = counted_thing(question)
     f = features(
         question, retrieval.hits, idf,
         best_semantic=best.semantic if best else 0.0,
@@ -77,6 +81,9 @@ def judge(question: str, retrieval: Retrieval, cands: list[Candidate], idf: dict
         figure_asked=kind in ("nombre", "date") or bool(_OURS_THING.search(asked or "")),
         asked=asked, figure_sentences=[c.text for c in cands if c.type_ok] if kind in (
             "nombre", "date", "duree") else None,
+        count_missing=kind == "nombre" and bool(cands) and (
+            (bool(counted) and not any(holds_count_of(c.text, counted) for c in cands))
+            or (asked_unit(question) is not None and not any(c.type_ok for c in cands))),
     )
     p = model.probability(f) if cands else 0.0
     return Judgement(p, f, bool(cands) and p >= model.threshold)

@@ -98,19 +98,57 @@ _UNIT_ASKED = re.compile(r"\b(?:combien|cb|nombre|quelle (?:surface|longueur|dis
                          r"places?|habitants?|emplois?|mois|ans|annees|communes?)\b")
 
 
+_RATE_ASKED = re.compile(r"\b(taux|pourcentage|quelle part|quel pourcentage)\b")
+
+
 def asked_unit(question: str) -> str | None:
-    """«combien de km d'aménagements» → km; None when no unit is named."""
-    m = _UNIT_ASKED.search(" ".join(re.findall(r"[a-z0-9]+", fold(question))))
+    """«combien de km d'aménagements» → km, «à quel taux» → %; None when no unit is named."""
+    folded = " ".join(re.findall(r"[a-z0-9]+", fold(question)))
+    m = _UNIT_ASKED.search(folded)
     if not m:
-        return None
+        return "pct" if _RATE_ASKED.search(folded) else None
     word = m.group(1)
     return next((u for u, pat in _UNITS.items() if re.search(pat, word)), None)
+
+
+_UNITS["pct"] = r"%|\bpour ?cent\b|\bmoitie\b|\btiers\b|\bquart\b"
+# «combien de places en crèche», «cb de visiteurs»: what is counted. Money and time are
+# typed by other means.
+_COUNTED = re.compile(r"\b(?:combien|nombre) (?:de |d )(?:la |les |l )?([a-z]+)(?: ([a-z]+))?"
+                      r"(?: ([a-z]+))?")
+_NOT_COUNTED = {"temps", "fois", "argent", "euros", "euro", "sous", "financement",
+                "financements", "subvention", "subventions", "millions", "million", "aide",
+                "aides", "plus", "moins", "ce", "cela", "ca", "tout", "monde", "gens",
+                "personnes"}  # «combien de monde»: people, counted under many names
+_YEAR_IN_TEXT = re.compile(r"\b(19|20)\d{2}\b")
+_DAY = re.compile(rf"\b\d{{1,2}}(er)? ({_MONTHS})\b")
+
+
+def counted_thing(question: str) -> list[str]:
+    """The stem of what «combien de …» counts, its head noun («places en crèche» → plac);
+    empty when no count of a thing is asked."""
+    m = _COUNTED.search(" ".join(re.findall(r"[a-z0-9]+", fold(question))))
+    if not m or m.group(1) in _NOT_COUNTED:
+        return []
+    return analyze(" ".join(g for g in m.groups() if g))[:1]
+
+
+def holds_count_of(text: str, stems: list[str]) -> bool:
+    """A figure beside one of ``stems`` (a prefix match: «commerces» finds «commerciales»)."""
+    folded = _DAY.sub(" ", _YEAR_IN_TEXT.sub(" ", fold(text)))
+    if not _TYPE_FOUND["nombre"].search(folded):
+        return False
+    prefixes = {t[:5] for t in analyze(text)}
+    return any(st[:5] in prefixes for st in stems)
 
 
 def has_type(text: str, kind: str | None, unit: str | None = None) -> bool:
     if kind is None:
         return True
-    folded = " ".join(re.findall(r"[a-z0-9²]+", fold(text)))
+    folded = " ".join(re.findall(r"[a-z0-9²%]+", fold(text)))
+    if kind == "nombre":
+        # «combien de conventions signées ?» is not answered by «en 2022 et 2023».
+        folded = _YEAR_IN_TEXT.sub(" ", folded)
     if not _TYPE_FOUND[kind].search(folded):
         return False
     return unit is None or kind != "nombre" or bool(re.search(_UNITS[unit], folded))
