@@ -114,10 +114,10 @@ def test_a_models_blank_is_no_answer():
 
 
 def test_the_unit_asked_must_be_the_unit_given():
-    from assistant.answer.sentences import asked_unit, has_type
     assert asked_unit("bsm combien de km d'amenagements velo") == "km"
     assert asked_unit("cb d'arbres on plante") == "arbre"
-    assert asked_unit("combien coute la halle") is None
+    assert asked_unit("combien coute la halle") == "eur"
+    assert asked_unit("combien de temps ça prend") is None
     assert has_type("Le réseau cyclable compte 11,5 km.", "nombre", "km")
     assert not has_type("42 % des déplacements.", "nombre", "km")
 
@@ -148,3 +148,9 @@ def test_a_rate_asked_wants_a_percentage_and_years_are_no_count():
     assert not has_type("une subvention de 20 000 euros par an", "nombre", "pct")
     assert not has_type("signées en 2022 et 2023", "nombre")
     assert has_type("signées en 2022 : 40 conventions", "nombre")
+
+
+def test_a_cost_asked_wants_an_amount_of_money():
+    assert asked_unit("l'option recommandée elle coute combien") == "eur"
+    assert has_type("trois scénarios : A (0,9 M€ HT), B (1,8 M€ HT)", "nombre", "eur")
+    assert not has_type("tout en conservant 128 places", "nombre", "eur")

@@ -69,3 +69,14 @@ def test_rows_flattened_by_the_pdf_are_read_too():
 ])
 def test_of_a_name(name, said):
     assert of(name) == said
+
+
+def test_an_unconfirmed_step_says_so_first_then_what_the_record_says():
+    page = Page(2, "Étape\nDate\nORT (opération de revitalisation de territoire) date non "
+                   "confirmée La convention-cadre vaut opération de revitalisation de territoire "
+                   "(ORT) ; date à confirmer.")
+    (row,) = step_rows([page])
+    said = row_sentence(row, "Albertville")
+    assert said.startswith("L'ORT (opération de revitalisation de territoire) : date non "
+                           "confirmée. La convention-cadre vaut"), said
+    assert "à confirmer" not in said

@@ -100,6 +100,11 @@ def status_answer(ctx: Context, commune: Commune, question: str, *,
     chosen: list[StepRow] = []
     if wanted:
         chosen = [r for key in wanted for r in rows if r.key == key]
+        if "ort" in wanted and "cadre" not in wanted:
+            # «a-t-on une ORT ?»: the ORT is the convention-cadre signed by the main town;
+            # where that convention stands answers too.
+            chosen += [r for r in rows if r.key == "cadre" and (r.known or re.search(
+                r"\b(valant|vaut) ort\b", fold(r.note)))]
     if not chosen:
         chosen = [r for r in rows if r.key != "maj"]
     update = [r for r in rows if r.key == "maj"]

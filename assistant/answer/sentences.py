@@ -99,6 +99,9 @@ _UNIT_ASKED = re.compile(r"\b(?:combien|cb|nombre|quelle (?:surface|longueur|dis
 
 
 _RATE_ASKED = re.compile(r"\b(taux|pourcentage|quelle part|quel pourcentage)\b")
+# «ça coûte combien», «quel budget», «chiffrée à combien»: an amount of money.
+_MONEY_ASKED = re.compile(r"\b(cout|couts|coute|coutent|couter|budget|montant|prix|"
+                          r"chiffre|chiffree|chiffres|enveloppe)\b")
 
 
 def asked_unit(question: str) -> str | None:
@@ -106,12 +109,14 @@ def asked_unit(question: str) -> str | None:
     folded = " ".join(re.findall(r"[a-z0-9]+", fold(question)))
     m = _UNIT_ASKED.search(folded)
     if not m:
-        return "pct" if _RATE_ASKED.search(folded) else None
+        return "pct" if _RATE_ASKED.search(folded) else (
+            "eur" if _MONEY_ASKED.search(folded) else None)
     word = m.group(1)
     return next((u for u, pat in _UNITS.items() if re.search(pat, word)), None)
 
 
 _UNITS["pct"] = r"%|\bpour ?cent\b|\bmoitie\b|\btiers\b|\bquart\b"
+_UNITS["eur"] = r"€|\beuros?\b|\bmillions?\b|\bmilliards?\b"
 # «combien de places en crèche», «cb de visiteurs»: what is counted. Money and time are
 # typed by other means.
 _COUNTED = re.compile(r"\b(?:combien|nombre) (?:de |d )(?:la |les |l )?([a-z]+)(?: ([a-z]+))?"
@@ -145,7 +150,7 @@ def holds_count_of(text: str, stems: list[str]) -> bool:
 def has_type(text: str, kind: str | None, unit: str | None = None) -> bool:
     if kind is None:
         return True
-    folded = " ".join(re.findall(r"[a-z0-9²%]+", fold(text)))
+    folded = " ".join(re.findall(r"[a-z0-9²%€]+", fold(text)))
     if kind == "nombre":
         # «combien de conventions signées ?» is not answered by «en 2022 et 2023».
         folded = _YEAR_IN_TEXT.sub(" ", folded)

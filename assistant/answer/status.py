@@ -113,8 +113,9 @@ def row_sentence(row: StepRow, commune: str) -> str:
             return f"{label} date de {row.date}."
         return f"{label} {verb} {_when(row.date)}."
     if row.unconfirmed:
-        note = row.note.rstrip(".")
-        return f"{label} : {note[:1].lower() + note[1:]}." if note else (
+        # «date non confirmée» first, then what the record says about the step.
+        note = re.sub(r"\s*;?\s*date (a|à) confirmer\b", "", row.note).strip().rstrip(".")
+        return f"{label} : date non confirmée. {note[:1].upper() + note[1:]}." if note else (
             f"{label} : date non confirmée.")
     # Unknown: what is missing, said plainly; the record's own comment when it adds something.
     if row.key == "ort" and "vaut ort" in fold(row.note):
