@@ -473,3 +473,14 @@ def test_a_count_of_a_thing_no_document_counts_is_refused(settings):
     assert rate.refused, rate.text
     counted = _ask(settings, "rapport du senat pvd cb de recos")
     assert not counted.refused and "sept" in counted.text, counted.text
+
+
+@pytest.mark.parametrize(("question", "terms"), [
+    ("c koi la difference entre une ca et une cc", ["CA – communauté d'agglomération",
+                                                     "CC – communauté de communes"]),
+    ("quelle difference entre la DETR et la DSIL", ["DETR –", "DSIL –"]),
+])
+def test_the_difference_between_two_terms_gives_both_entries(settings, question, terms):
+    answer = _ask(settings, question, commune="Albertville")
+    assert all(t in answer.text for t in terms) and len(answer.citations) == 2, answer.text
+    assert answer.commune is None

@@ -315,6 +315,11 @@ def _route(ctx: Context, plan: TurnPlan, question: str, *, target: Commune | Non
              and plan.commune_source == "selected")
             or ELIGIBILITY_CUE.search(fold(query))):
         result = facts_answer(ctx, target, query)
+    if result is None and "difference" in fold(query) and DEFINITION.search(fold(query)):
+        # «quelle différence entre la DETR et la DSIL ?»: two definitions, whatever the intent.
+        glossary = glossary_answer(ctx, query)
+        if glossary is not None:
+            return glossary, False
     if result is not None:
         pass
     elif plan.intent == "eligibility":

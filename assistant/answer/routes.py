@@ -355,13 +355,37 @@ _DEFINITION_WORDS = set(analyze(
     "dans pvd programme petites villes demain"))
 
 
+# «c koi la différence entre une CA et une CC ?»: both entries, side by side.
+_DIFFERENCE = re.compile(r"\b(difference|differences|distingue|distinguer)\s+(entre\s+)?"
+                         r"(?P<a>.+?)\s+(?:et|ou|vs)\s+(?P<b>.+)$")
+
+
 def glossary_answer(ctx: Context, question: str) -> Answer | None:
-    """A definition read from the glossary entry whose term the question names."""
+    """A definition read from the glossary entry whose term the question names; two when
+    the difference between two terms is asked."""
+    m = _DIFFERENCE.search(" ".join(re.findall(r"[a-z0-9'-]+", fold(question))))
+    entries = [_glossary_entry(ctx, m["a"]), _glossary_entry(ctx, m["b"])] if m else [
+        _glossary_entry(ctx, question)]
+    if not all(entries) or (m and entries[0] == entries[1]):
+        return None
+    texts, citations = [], []
+    for n, (doc, page, line) in enumerate(e for e in entries if e is not None):
+        citations.append(line_citation(doc, n + 1, page.number, line))
+        text = line if line.endswith((".", "»", ")")) else line + "."
+        texts.append(f"{text} [{n + 1}]")
+    return Answer(question=question, text=" ".join(texts), refused=False, citations=citations,
+                  confidence=1.0)
+
+
+def _glossary_entry(ctx: Context, question: str) -> tuple[Any, Any, str] | None:
+    """The glossary line (document, page, line) whose term the question names."""
     wanted = {t for t in analyze(question) if t not in _DEFINITION_WORDS and not t.isdigit()}
     if not wanted and set(analyze(question)) & set(analyze("pvd petites villes demain")):
         wanted = set(analyze("pvd"))  # «c koi le programme pvd en 2 mots ?»: PVD itself
-    if not wanted:
+    if not wanted and len(question.split()) > 2:
         return None
+    # «une CA»: a sigil that is also a stop word («ça») is matched as typed.
+    typed = re.sub(r"^(une?|la|le|les|l'|des)\s+", "", " ".join(fold(question).split()))
     best: tuple[float, Any, Any, str] | None = None
     for doc in ctx.index.catalog.documents():
         if doc.meta.get("doc_type") != "glossaire":
@@ -373,6 +397,9 @@ def glossary_answer(ctx: Context, question: str) -> Answer | None:
                 m = _GLOSSARY_ENTRY.match(line.strip())
                 if not m:
                     continue
+                if not wanted and fold(m["term"]).strip() == typed:
+                    best = (1.0, doc, page, line.strip())
+                    continue
                 term = set(analyze(m["term"]))
                 names = term | set(analyze(m["long"] or ""))
                 if not term or (not wanted <= names and not term <= wanted):
@@ -383,8 +410,4 @@ def glossary_answer(ctx: Context, question: str) -> Answer | None:
                     best = (fit, doc, page, line.strip())
     if best is None or best[0] < 0.5:
         return None
-    _, doc, page, line = best
-    citation = line_citation(doc, 1, page.number, line)
-    text = line if line.endswith((".", "»", ")")) else line + "."
-    return Answer(question=question, text=f"{text} [1]", refused=False, citations=[citation],
-                  confidence=1.0)
+    return best[1], best[2], best[3]

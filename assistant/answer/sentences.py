@@ -67,7 +67,7 @@ _TYPE_FOUND = {
 DEFINITION = re.compile(
     r"(c.?est quoi|c koi|c quoi|qu.est.ce qu|que veut dire|veut dire quoi|definition|"
     r"signifie|ca veut dire|kesako|c'est koi|a quoi sert|ca sert a quoi|(fait|font) (quoi|koi)|"
-    r"\brole (de|du|des)\b)"
+    r"\brole (de|du|des)\b|\bdifferences? entre\b)"
 )
 # A sentence that opens on a term and defines it: «Term : …», «Term – …», «Le X est un …».
 _DEFINES = re.compile(r"^[^.:;]{2,80}?(\s[:–—-]\s|\s(est|sont|désigne|désignent)\s)")
