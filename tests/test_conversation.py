@@ -484,3 +484,18 @@ def test_the_difference_between_two_terms_gives_both_entries(settings, question,
     answer = _ask(settings, question, commune="Albertville")
     assert all(t in answer.text for t in terms) and len(answer.citations) == 2, answer.text
     assert answer.commune is None
+
+
+def test_an_example_documents_warning_is_never_the_answer(settings):
+    answer = _ask(settings, "le diag commerce il recommande quoi", commune="Moûtiers")
+    assert not answer.refused and answer.commune is not None, answer.text
+    assert "inventés" not in answer.text and "ne doivent jamais" not in answer.text, answer.text
+    asked = _ask(settings, "les chiffres de l'etude friche d'ugine sont ils reels ?")
+    assert "fictifs" in asked.text or "fictive" in asked.text, asked.text
+
+
+def test_who_pays_follows_the_previous_question(settings):
+    conv = Conversation()
+    _ask(settings, "la friche elle coute combien a depolluer", commune="Ugine", conversation=conv)
+    answer = _ask(settings, "qui paye", commune="Ugine", conversation=conv)
+    assert "Fonds friches" in answer.text and "chef de projet" not in answer.text, answer.text

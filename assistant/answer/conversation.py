@@ -64,6 +64,11 @@ _THE_COMMUNES = re.compile(r"\b(l['’ ]|la |le |le numero |son |sa )(interco\w*
 
 # «notre ORT», «on a signé», «chez nous»: the selected commune is the subject.
 _OURS = re.compile(r"\b(notre|nos|nous|on|chez nous|ma commune|notre commune)\b")
+# «le diag commerce il recommande quoi», «la friche elle coûte combien»: with a commune
+# selected, a study or a project named with «le» is that commune's.
+_THE_STUDY = re.compile(r"\b(le|la|l|ce|cette) (diag\w*|etude|friche|scenario|strategie|"
+                        r"opah\w*|plan (d actions|de mobilite|mobilite|guide)|fiches? actions?|"
+                        r"projet urbain|programme d actions)\b")
 
 
 class Idf:
@@ -346,7 +351,8 @@ def _route(ctx: Context, plan: TurnPlan, question: str, *, target: Commune | Non
     definition = bool(DEFINITION.search(fold(query)))
     scoped = target is not None and not definition and (
         plan.intent != "programme" or plan.commune_source in ("question", "follow_up")
-        or bool(_OURS.search(fold(question))))
+        or bool(_OURS.search(fold(question)))
+        or bool(_THE_STUDY.search(" ".join(re.findall(r"[a-z]+", fold(question))))))
     if filters is None and scoped and target is not None:
         filters = scope_filters(ctx.registry, target)
         # The session's scope line names the selected commune; a commune named in the

@@ -199,10 +199,20 @@ def not_an_answer(line: str, headings: tuple[str, ...] = (), *, ids_asked: bool 
     return len(words) < 8 and not re.search(r"\d", stripped) and stripped[-1] not in ".!…;:"
 
 
+# «Les chiffres de ce document ont été inventés pour tester l'assistant PVD.»: an example
+# document's warning is shown as its «exemple» badge, not quoted as what it says.
+_DISCLAIMER = re.compile(r"\b(sont|est|ont ete|a ete) (inventes?|inventees?|fictifs?|fictives?|"
+                         r"imaginaires?)\b|tester l assistant|situation reelle|"
+                         r"jamais etre cites|etude fictive a visee|ne decrit aucune|"
+                         r"ne decrivent aucune")
+_REALITY_ASKED = re.compile(r"\b(fictif\w*|reel\w*|vrai\w*|invente\w*|exemple\w*|imaginaire)")
+
+
 def collect(hits: list[Hit], catalog: Catalog, max_hits: int = 5, question: str = ""
             ) -> list[Candidate]:
     """Sentences of the best hits, located in their page text so quotes are exact substrings."""
     ids_asked = bool(re.search(r"\b(identifiant|id pvd|numero pvd|code pvd)\b", fold(question)))
+    reality_asked = bool(_REALITY_ASKED.search(fold(question)))
     out: list[Candidate] = []
     pages_cache: dict[str, list] = {}
     seen: set[tuple[str, int]] = set()
@@ -220,7 +230,9 @@ def collect(hits: list[Hit], catalog: Catalog, max_hits: int = 5, question: str 
         for part in hit.text.split("\n"):
             for s, e in split_sentences(part):
                 sentence = part[s:e].strip()
-                if not_an_answer(sentence, headings, ids_asked=ids_asked):
+                if not_an_answer(sentence, headings, ids_asked=ids_asked) or (
+                        not reality_asked and _DISCLAIMER.search(
+                            " ".join(re.findall(r"[a-z0-9]+", fold(sentence))))):
                     continue
                 for i in order:
                     pos = pages[i].text.find(sentence)
