@@ -499,3 +499,13 @@ def test_who_pays_follows_the_previous_question(settings):
     _ask(settings, "la friche elle coute combien a depolluer", commune="Ugine", conversation=conv)
     answer = _ask(settings, "qui paye", commune="Ugine", conversation=conv)
     assert "Fonds friches" in answer.text and "chef de projet" not in answer.text, answer.text
+
+
+def test_what_an_official_said_is_refused(settings):
+    answer = _ask(settings, "le maire de st jean a dit quoi sur le projet")
+    assert answer.refused, answer.text
+
+
+def test_when_the_programme_ends(settings):
+    answer = _ask(settings, "le programme s'arrete quand")
+    assert "2026" in answer.text.split("[1]")[0], answer.text

@@ -154,3 +154,10 @@ def test_a_cost_asked_wants_an_amount_of_money():
     assert asked_unit("l'option recommandée elle coute combien") == "eur"
     assert has_type("trois scénarios : A (0,9 M€ HT), B (1,8 M€ HT)", "nombre", "eur")
     assert not has_type("tout en conservant 128 places", "nombre", "eur")
+
+
+def test_durations_and_headings_in_words():
+    assert has_type("L'étude propose une OPAH-RU de cinq ans.", "duree")
+    # «4. Ce qu'a changé la loi 3DS»: a numbered heading, whatever digits its name holds.
+    assert not_an_answer("Ce qu'a changé la loi 3DS")
+    assert not not_an_answer("Le poste est cofinancé à 75 %")

@@ -26,7 +26,8 @@ PERSON_QUESTION = re.compile(
     # «l'aide … ça s'appelle comment» is not.
     r"^(?=.*\b(maire|pr[ée]fet|pr[ée]sident|directeur|directrice|responsable|chef|"
     r"r[ée]f[ée]rent|[ée]lu|adjoint|d[ée]l[ée]gu[ée]|manager|interlocuteur|contact)\b)"
-    r"(?=.*(comment s['’ ]?ap+el+e|s['’ ]?ap+el+e comment))|"
+    r"(?=.*(comment s['’ ]?ap+el+e|s['’ ]?ap+el+e comment|\ba dit\b|\ba d[ée]clar[ée]|"
+    r"\ba promis\b|\bpense quoi\b|\ben pense\b|\bson avis\b))|"
     r"(le|son|leur) nom\b|"
     r"qui est notre|qui sont (les|nos) (élus|conseillers))",
     re.IGNORECASE,

@@ -51,8 +51,9 @@ _TYPE_CUES: list[tuple[str, re.Pattern[str]]] = [
                           r"acteurs?|financeurs?|signataires?)|par qui|aupres de qui)\b")),
 ]
 _TYPE_FOUND = {
-    "duree": re.compile(r"\b\d+\s*(mois|ans?|annees?|jours?|semaines?)\b|\b(un|deux|trois|six|"
-                        r"dix-huit) (mois|ans|annees)\b"),
+    "duree": re.compile(r"\b\d+\s*(mois|ans?|annees?|jours?|semaines?)\b|\b(un|une|deux|trois|"
+                        r"quatre|cinq|six|sept|huit|neuf|dix|douze|quinze|dix-huit|dixhuit|"
+                        r"vingt|trente) (mois|ans|annees|semaines|jours)\b"),
     "date": re.compile(rf"\b(19|20)\d{{2}}\b|\b({_MONTHS})\b"),
     # «douze fiches actions», «quatre axes»: a count written in words answers «combien» too.
     "nombre": re.compile(r"\d|\b(deux|trois|quatre|cinq|six|sept|huit|neuf|dix|onze|douze|"
@@ -187,8 +188,9 @@ def not_an_answer(line: str, headings: tuple[str, ...] = (), *, ids_asked: bool 
     if _FIELD_ROW.search(stripped) and not (ids_asked and _ID_LINE.search(stripped)):
         return True
     folded = fold(stripped).rstrip(" .")
-    if any(folded in (fold(h).rstrip(" ."), fold(re.sub(r"\s*\([^)]*\)$", "", h)))
-           for h in headings if h):
+    if any(folded in (fold(h).rstrip(" ."), fold(re.sub(r"\s*\([^)]*\)$", "", h)),
+                      fold(re.sub(r"^\d+(\.\d+)*\.?\s+", "", h)).rstrip(" ."))
+           for h in headings if h):  # «4. Ce qu'a changé la loi 3DS» read without its number
         return True
     # A numbered title («2. Étapes du programme»), or a short line with neither verb-like
     # punctuation nor a figure: a heading.
@@ -196,7 +198,9 @@ def not_an_answer(line: str, headings: tuple[str, ...] = (), *, ids_asked: bool 
         return True
     if len(words) > 70 or len(_RUN_ON.findall(stripped)) >= 4:
         return True  # a flattened table or a run-on list: unreadable as an answer
-    return len(words) < 8 and not re.search(r"\d", stripped) and stripped[-1] not in ".!…;:"
+    # A figure keeps a short line («cofinancé à 75 %»); a digit inside a name («3DS») does not.
+    return len(words) < 8 and not re.search(r"(?<![^\W\d_])\d+(?![^\W\d_])", stripped) and (
+        stripped[-1] not in ".!…;:")
 
 
 # «Les chiffres de ce document ont été inventés pour tester l'assistant PVD.»: an example

@@ -41,7 +41,7 @@ _FOLLOW_UP_START = re.compile(
     r"^(c|c est|cest) (la|le|les|l) (plus|moins|seule?|premier\w*|dernier\w*)\b|"
     r".*\b(du coup|dans ce cas)$|"
     # «qui paye ?», «c'est quand ?», «combien ?»: a question word and at most two more.
-    r"^(c est )?(qui|quand|combien|pourquoi|comment|ou ca|lequel|laquelle)( \w+){0,2}$|"
+    r"^(c.?est )?(qui|quand|combien|pourquoi|comment|ou ca|lequel|laquelle)( \w+){0,2}$|"
     r".*\b(ce|cet|cette|ces) (projet|etude|scenario|parcours|plan|operation|diagnostic|"
     r"document|site|friche|dispositif|poste|convention|option|action)s?\b"
 )
