@@ -509,3 +509,19 @@ def test_what_an_official_said_is_refused(settings):
 def test_when_the_programme_ends(settings):
     answer = _ask(settings, "le programme s'arrete quand")
     assert "2026" in answer.text.split("[1]")[0], answer.text
+
+
+@pytest.mark.parametrize("question", [
+    "combien on a touché de l'anct l'an dernier",  # money received: never in a record here
+    "la date du prochain comite de projet",  # the date of a thing no passage dates
+])
+def test_a_figure_of_that_kind_in_no_passage_is_refused(settings, question):
+    answer = _ask(settings, question, commune="Entrelacs")
+    assert answer.refused, answer.text
+
+
+def test_a_count_at_the_scale_of_the_region_is_refused(settings):
+    answer = _ask(settings, "combien de communes pvd dans la region")
+    assert answer.refused, answer.text
+    signed = _ask(settings, "la date de signature de la convention cadre de modane")
+    assert "29 mars 2023" in signed.text, signed.text

@@ -112,7 +112,8 @@ def passage_context(hit: Hit) -> str:
     return f"{hit.metadata.get('title', '')} {hit.metadata.get('heading', '')} {hit.text}"
 
 
-def _about(hit: Hit, insee: str, name: str) -> bool:
+def about_commune(hit: Hit, insee: str, name: str) -> bool:
+    """The passage is tagged with the commune or names it."""
     communes = str(hit.metadata.get("communes", "")).split(",")
     return insee in communes or fold(name) in fold(hit.text)
 
@@ -136,7 +137,7 @@ def _covers(hit: Hit, groups: list[tuple[str, set[str]]], weights: dict[str, flo
 # A figure asked at one of these scales must be given at that scale: «combien de logements
 # rénovés en Savoie ?» is not answered by the national count.
 _PLACES = (r"\bsavoi(e|sien\w*)\b|\bsavoyard\w*", r"\bhaute savoie\b", r"\bisere\b",
-           r"\b(l|dans l|departement de l) ain\b", r"\b(auvergne|rhone alpes|aura)\b")
+           r"\b(l|dans l|departement de l) ain\b", r"\b(auvergne|rhone alpes|aura|la region)\b")
 
 
 def _scope_missing(question: str, sentences: list[str], groups: list[tuple[str, set[str]]],
@@ -240,7 +241,7 @@ def features(question: str, hits: list[Hit], idf: dict[str, float], *, best_sema
         best_semantic=best_semantic, dense_top=dense_top, dense_margin=margin,
         sentence_lexical=sentence_lexical, out_of_scope=out_of_scope,
         person_or_contact_missing=1.0 if mismatch else 0.0,
-        commune_missing=1.0 if commune and not any(_about(h, *commune) for h in hits[:3])
+        commune_missing=1.0 if commune and not any(about_commune(h, *commune) for h in hits[:3])
         else 0.0,
         max_missing_idf=max_missing if contexts else 1.0,
         # «combien d'habitants à Saint-Julien-Montdenis ?»: a figure about a place no
@@ -252,7 +253,7 @@ def features(question: str, hits: list[Hit], idf: dict[str, float], *, best_sema
             question, figure_sentences, groups, weights, known) else 0.0,
         count_missing=1.0 if count_missing else 0.0,
         commune_figure_missing=1.0 if commune and figure_asked and not any(
-            _about(h, *commune) and _covers(h, groups, weights, commune[1], known, misspelt)
+            about_commune(h, *commune) and _covers(h, groups, weights, commune[1], known, misspelt)
             for h in hits) else 0.0,
     )
 

@@ -67,7 +67,7 @@ _OURS = re.compile(r"\b(notre|nos|nous|on|chez nous|ma commune|notre commune)\b"
 # «le diag commerce il recommande quoi», «la friche elle coûte combien»: with a commune
 # selected, a study or a project named with «le» is that commune's.
 _THE_STUDY = re.compile(r"\b(le|la|l|ce|cette) (diag\w*|etude|friche|scenario|strategie|"
-                        r"opah\w*|plan (d actions|de mobilite|mobilite|guide)|fiches? actions?|"
+                        r"opah\w*|plan (d actions|de mobilite|mobilite|guide)|fiches?( actions?)?|"
                         r"projet urbain|programme d actions)\b")
 
 

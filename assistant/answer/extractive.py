@@ -12,6 +12,7 @@ from assistant.answer.answerability import (
     QUESTION_TERMS,
     AnswerabilityModel,
     Features,
+    about_commune,
     features,
 )
 from assistant.answer.sentences import (
@@ -27,7 +28,7 @@ from assistant.answer.sentences import (
 )
 from assistant.embedding.embedders import Embedder
 from assistant.indexing.catalog import Catalog
-from assistant.indexing.lexical import analyze
+from assistant.indexing.lexical import analyze, fold
 from assistant.search.retrieval import Retrieval
 from assistant.types import Answer, Citation, NearSource
 
@@ -61,6 +62,40 @@ def asked_thing(question: str) -> str | None:
     return m.group("thing").strip() if m else None
 
 
+# «combien on a touché de l'ANCT», «la subvention reçue»: money a commune received.
+_RECEIVED_ASKED = re.compile(r"\b(touche|touchee|touches|recu|recue|recus|percu|percue|verse|"
+                             r"versee|obtenu|obtenue|attribue|attribuee|accorde|accordee|"
+                             r"notifie)\b")
+# «la date du prochain comité», «quand a lieu la prochaine réunion»: the date of a thing.
+_DATED_THING = re.compile(r"\b(?:date (?:du|de la|de l|des|de|d)|quand (?:a lieu|aura lieu|"
+                          r"se tient|se reunit) (?:le|la|les|l))\s+"
+                          r"(?:prochaine?s? |derniere?s? )?([a-z]+)")
+
+
+def _figure_of_it_missing(question: str, kind: str | None, cands: list[Candidate],
+                          commune: tuple[str, str] | None) -> bool:
+    """The figure asked is of a kind no candidate holds: a count of that thing, the unit
+    asked, the date of that thing, or the money this commune received."""
+    folded = " ".join(re.findall(r"[a-z0-9]+", fold(question)))
+    if kind == "nombre":
+        counted = counted_thing(question)
+        if counted and not any(holds_count_of(c.text, counted) for c in cands):
+            return True
+        if asked_unit(question) is not None and not any(c.type_ok for c in cands):
+            return True
+        if commune and _RECEIVED_ASKED.search(folded) and not any(
+                about_commune(c.hit, *commune) and c.type_ok
+                and _RECEIVED_ASKED.search(fold(c.text)) for c in cands):
+            return True
+    if kind == "date":
+        m = _DATED_THING.search(folded)
+        stems = analyze(m.group(1)) if m else []
+        if stems and not any(c.type_ok and stems[0][:5] in {t[:5] for t in analyze(c.text)}
+                             for c in cands):
+            return True
+    return False
+
+
 def judge(question: str, retrieval: Retrieval, cands: list[Candidate], idf: dict[str, float],
           model: AnswerabilityModel, out_of_scope: float,
           commune: tuple[str, str] | None = None) -> Judgement:
@@ -68,7 +103,6 @@ def judge(question: str, retrieval: Retrieval, cands: list[Candidate], idf: dict
     ranked = sorted(cands, key=lambda c: -c.score)[:3]
     best = max(cands, key=lambda c: c.semantic, default=None)
     kind = expected_type(question)
-    counted = counted_thing(question)
     f = features(
         question, retrieval.hits, idf,
         best_semantic=best.semantic if best else 0.0,
@@ -81,9 +115,7 @@ def judge(question: str, retrieval: Retrieval, cands: list[Candidate], idf: dict
         figure_asked=kind in ("nombre", "date") or bool(_OURS_THING.search(asked or "")),
         asked=asked, figure_sentences=[c.text for c in cands if c.type_ok] if kind in (
             "nombre", "date", "duree") else None,
-        count_missing=kind == "nombre" and bool(cands) and (
-            (bool(counted) and not any(holds_count_of(c.text, counted) for c in cands))
-            or (asked_unit(question) is not None and not any(c.type_ok for c in cands))),
+        count_missing=bool(cands) and _figure_of_it_missing(question, kind, cands, commune),
     )
     p = model.probability(f) if cands else 0.0
     return Judgement(p, f, bool(cands) and p >= model.threshold)

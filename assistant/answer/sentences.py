@@ -42,7 +42,7 @@ _TYPE_CUES: list[tuple[str, re.Pattern[str]]] = [
     ("duree", re.compile(r"\b(combien de temps|quelle duree|pour quelle duree|duree|delai|"
                          r"en combien de|pendant combien|jusqu a quand)\b")),
     ("date", re.compile(r"\b(quand|quelle date|a quelle date|depuis quand|en quelle annee|"
-                        r"quelle annee|date de|date d)\b")),
+                        r"quelle annee|date de|date d|date du|date des)\b")),
     ("nombre", re.compile(r"\b(combien|cb|cbien|montant|taux|quelle part|pourcentage|budget|"
                           r"quelle somme|cout|couts|coute|prix|nombre de|a hauteur de|total|"
                           r"jusqu a combien)\b")),
