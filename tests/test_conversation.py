@@ -525,3 +525,19 @@ def test_a_count_at_the_scale_of_the_region_is_refused(settings):
     assert answer.refused, answer.text
     signed = _ask(settings, "la date de signature de la convention cadre de modane")
     assert "29 mars 2023" in signed.text, signed.text
+
+
+@pytest.mark.parametrize(("question", "commune", "opening"), [
+    ("l'etude espaces publics des echelles", None, "Les Échelles – Requalification"),
+    ("le diag commerce il dit quoi", "Moûtiers", "Moûtiers – Diagnostic du commerce"),
+    ("on a une etude sur la friche ?", "Ugine", "Ugine – Étude de reconversion"),
+])
+def test_a_study_named_alone_is_answered_by_its_summary(settings, question, commune, opening):
+    answer = _ask(settings, question, commune=commune)
+    assert answer.text.startswith(opening) and "[1]" in answer.text, answer.text
+    assert answer.citations[0].source.startswith("etudes/")
+
+
+def test_a_specific_question_on_a_study_is_not_its_summary(settings):
+    answer = _ask(settings, "le diag commerce il recommande quoi", commune="Moûtiers")
+    assert "recommande" in answer.text and "Diagnostic du commerce de" not in answer.text

@@ -12,6 +12,7 @@ from assistant.answer.answerability import AnswerabilityModel
 from assistant.answer.extractive import REFUSAL, asked_thing, extractive_answer
 from assistant.answer.facts import facts_answer, ranking_answer
 from assistant.answer.intents import IntentClassifier, Prediction, classifier_for
+from assistant.answer.overview import overview_answer
 from assistant.answer.routes import (
     ELIGIBILITY_CUE,
     eligibility_answer,
@@ -320,6 +321,10 @@ def _route(ctx: Context, plan: TurnPlan, question: str, *, target: Commune | Non
              and plan.commune_source == "selected")
             or ELIGIBILITY_CUE.search(fold(query))):
         result = facts_answer(ctx, target, query)
+    if result is None and target is not None and (
+            plan.commune_source != "selected" or _THE_STUDY.search(_folded_words(question))):
+        # «l'étude espaces publics des Échelles»: what the study says, in its own summary.
+        result = overview_answer(ctx, target, query)
     if result is None and "difference" in fold(query) and DEFINITION.search(fold(query)):
         # «quelle différence entre la DETR et la DSIL ?»: two definitions, whatever the intent.
         glossary = glossary_answer(ctx, query)

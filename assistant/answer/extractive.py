@@ -177,6 +177,12 @@ def pick(cands: list[Candidate], max_sentences: int, ratio: float = 0.7) -> list
         if any(similar(cand.text, p.text) for p in picked):
             continue
         picked.append(cand)
+    typed = next((c for c in ranked if c.type_ok), None)
+    if picked and typed is not None and not any(c.type_ok for c in picked) and (
+            typed.score >= max(ranked[0].score * 0.5, 0.15)):
+        # «il coûte combien ce scénario ?»: the sentence with the amount answers, even when
+        # the ones repeating the question's words score higher.
+        picked = [typed, *picked[:max_sentences - 1]]
     # The best sentence first (the answer; for «combien ?» the best one with a figure),
     # then the others in reading order.
     lead = next((c for c in picked if c.type_ok), picked[0]) if picked else None

@@ -207,8 +207,13 @@ def not_an_answer(line: str, headings: tuple[str, ...] = (), *, ids_asked: bool 
 # document's warning is shown as its «exemple» badge, not quoted as what it says.
 _DISCLAIMER = re.compile(r"\b(sont|est|ont ete|a ete) (inventes?|inventees?|fictifs?|fictives?|"
                          r"imaginaires?)\b|tester l assistant|situation reelle|"
-                         r"jamais etre cites|etude fictive a visee|ne decrit aucune|"
+                         r"etre cites comme|etude fictive a visee|ne decrit aucune|"
                          r"ne decrivent aucune")
+def is_disclaimer(sentence: str) -> bool:
+    """An example document's warning about itself, not something it says."""
+    return bool(_DISCLAIMER.search(" ".join(re.findall(r"[a-z0-9]+", fold(sentence)))))
+
+
 _REALITY_ASKED = re.compile(r"\b(fictif\w*|reel\w*|vrai\w*|invente\w*|exemple\w*|imaginaire)")
 
 
@@ -235,8 +240,7 @@ def collect(hits: list[Hit], catalog: Catalog, max_hits: int = 5, question: str 
             for s, e in split_sentences(part):
                 sentence = part[s:e].strip()
                 if not_an_answer(sentence, headings, ids_asked=ids_asked) or (
-                        not reality_asked and _DISCLAIMER.search(
-                            " ".join(re.findall(r"[a-z0-9]+", fold(sentence))))):
+                        not reality_asked and is_disclaimer(sentence)):
                     continue
                 for i in order:
                     pos = pages[i].text.find(sentence)

@@ -1,0 +1,71 @@
+"""A study's summary, cited, when a study is named and nothing more specific is asked."""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+
+from assistant.answer.routes import _studies, line_citation
+from assistant.answer.sentences import is_disclaimer, not_an_answer
+from assistant.communes.registry import Commune
+from assistant.indexing.lexical import analyze, fold
+from assistant.ingest.chunking import split_sentences
+from assistant.types import Answer
+
+if TYPE_CHECKING:
+    from assistant.answer.conversation import Context
+
+# «l'étude espaces publics des Échelles», «le diag commerce il dit quoi»: a study named…
+_STUDY_NAMED = re.compile(r"\b(etude|diag\w*|strategie|plan (de )?mobilite|plan guide|opah\w*)\b")
+# …and nothing more specific asked («combien coûte…», «quand…», «qui…»).
+_SPECIFIC = re.compile(r"\b(combien|cb|quand|qui|quel\w*|lequel|laquelle|pourquoi|comment|ou|"
+                       r"taux|cout\w*|date|montant|budget|surface|nombre|liste|y a|"
+                       r"recommand\w*|propos\w*|preconis\w*)\b")
+_SUMMARY_ASKED = re.compile(r"\b(dit quoi|disent quoi|que dit|resume\w*|synthese|en gros|"
+                            r"donne quoi|conclu\w*|en bref)\b")
+_SUMMARY_HEADINGS = ("resume", "synthese", "en bref")
+_STUDY_WORDS = set(analyze("étude études diag diagnostic stratégie plan dit quoi que résumé "
+                           "synthèse en gros donne recommande propose conclusion"))
+
+
+def asks_overview(question: str) -> bool:
+    folded = " ".join(re.findall(r"[a-z0-9]+", fold(question)))
+    return bool(_STUDY_NAMED.search(folded)) and len(folded.split()) <= 10 and (
+        bool(_SUMMARY_ASKED.search(folded)) or not _SPECIFIC.search(folded))
+
+
+def overview_answer(ctx: Context, commune: Commune, question: str) -> Answer | None:
+    """The «Résumé» of the one study of ``commune`` the question names (by its title's
+    words, or the commune's only study); None when none or several fit, or it has none."""
+    if not asks_overview(question):
+        return None
+    members = {m.insee for m in ctx.registry.territory_members(commune)} | {commune.insee}
+    pool = [d for d in _studies(ctx) if members & set(d.meta.get("communes", []))]
+    words = set(analyze(question)) - _STUDY_WORDS - set(analyze(commune.name))
+    scored = sorted(((len(words & set(analyze(str(d.meta.get("title", ""))))), d)
+                     for d in pool), key=lambda x: -x[0])
+    if not scored or (len(scored) > 1 and (scored[0][0] == 0 or scored[0][0] == scored[1][0])):
+        return None
+    doc = scored[0][1]
+    for page in ctx.index.catalog.pages(doc.doc_id):
+        lines = page.text.split("\n")
+        for i, line in enumerate(lines):
+            if fold(line).strip(" :#") not in _SUMMARY_HEADINGS:
+                continue
+            paragraph = next((x for x in lines[i + 1:] if x.strip()), "")
+            kept = [paragraph[s:e].strip() for s, e in split_sentences(paragraph)]
+            kept = [s for s in kept if not not_an_answer(s) and not is_disclaimer(s)][:3]
+            if not kept:
+                return None
+            start = page.text.find(kept[0])
+            end = page.text.find(kept[-1], start) + len(kept[-1])
+            if start < 0 or end < start:
+                return None
+            title = re.sub(r"\s*\([^)]*\)$", "", str(doc.meta.get("title", "")))
+            year = f" ({doc.meta['year']})" if doc.meta.get("year") else ""
+            mark = " (exemple)" if doc.meta.get("exemple") else ""
+            text = f"{title}{year} : {' '.join(kept)} [1]{mark}"
+            citation = line_citation(doc, 1, page.number, page.text[start:end])
+            return Answer(question=question, text=text, refused=False, citations=[citation],
+                          confidence=1.0)
+    return None
