@@ -80,10 +80,10 @@ class Settings(BaseSettings):
         description="Chunks of one document gathered into one returned passage, at most: "
         "a chunk whose document already has a passage among the better-ranked ones joins "
         "it (texts in document order) instead of taking a place of its own, so the k "
-        "passages come from k documents where they can (small-to-big). 6 lifts span@5 on "
-        "the shared sets but lowers the answers on eval/gold.jsonl (dev answer_contains "
-        "0.83 -> 0.75), so answers read single chunks (1) by default; see "
-        "docs/benchmarks.md section 8.",
+        "passages come from k documents where they can (small-to-big). The answer reads "
+        "a passage chunk by chunk (the chunks past the k best a little behind). 6 lifts "
+        "span@5 on the shared sets but not the answers on eval/gold.jsonl, so answers read "
+        "single chunks (1) by default; see docs/benchmarks.md section 8.",
     )
     rrf_k: int = Field(default=60, description="RRF constant (rank offset).")
     dense_weight: float = Field(default=1.0, description="Weight of the dense ranking in fusion.")

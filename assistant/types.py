@@ -98,7 +98,12 @@ class Chunk:
 
 @dataclass
 class Hit:
-    """A retrieved chunk with its fused score and the scores it came from."""
+    """A retrieved chunk or passage with its fused score and the scores it came from.
+
+    A passage (chunks of one document gathered by ``retrieve``) keeps its best chunk's id,
+    scores and metadata, and in ``chunks`` each chunk it gathers as a hit of its own, best
+    first, ``rank`` being the chunk's place in the fused ranking.
+    """
 
     chunk_id: str
     text: str
@@ -107,6 +112,7 @@ class Hit:
     dense_score: float | None = None
     lexical_score: float | None = None
     rank: int = 0
+    chunks: list[Hit] = field(default_factory=list)
 
     @property
     def source(self) -> str:

@@ -2,7 +2,8 @@
 
 import pytest
 
-from assistant.search.passages import group_by_document, join_chunks
+from assistant.search.passages import best_chunks, group_by_document, join_chunks
+from assistant.types import Hit
 
 DOC = {"a1": "A", "a2": "A", "a3": "A", "b1": "B", "c1": "C", "d1": "D"}
 
@@ -54,3 +55,16 @@ def test_chunks_without_overlap_are_joined_by_a_line():
     assert join_chunks(["Un.", "Deux, sans rien de commun avec le premier."]) == (
         "Un.\nDeux, sans rien de commun avec le premier.")
     assert join_chunks([]) == ""
+
+
+def _hit(cid: str, rank: int, chunks: list[Hit] | None = None) -> Hit:
+    return Hit(chunk_id=cid, text=cid, score=1.0, metadata={}, rank=rank, chunks=chunks or [])
+
+
+def test_best_chunks_are_the_single_chunk_ranking_behind_the_passages():
+    a = _hit("a1", 0, [_hit("a1", 0), _hit("a2", 1), _hit("a3", 4)])
+    b = _hit("b1", 1, [_hit("b1", 2)])
+    c = _hit("c1", 2, [_hit("c1", 3)])
+    assert [h.chunk_id for h in best_chunks([a, b, c], 3)] == ["a1", "a2", "b1"]
+    plain = [_hit("x", 0), _hit("y", 0)]  # hits built elsewhere: taken as they come
+    assert best_chunks(plain, 1) == plain[:1]

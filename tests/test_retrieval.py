@@ -7,6 +7,7 @@ import pytest
 from assistant.indexing.index import Index
 from assistant.search.access import Role
 from assistant.search.filters import Filters
+from assistant.search.passages import best_chunks
 from assistant.search.retrieval import retrieve
 from assistant.settings import get_settings
 from tests.conftest import write_md
@@ -125,3 +126,9 @@ def test_chunks_of_one_document_come_back_as_one_passage(tmp_path: Path):
     assert first.metadata["chunks"] >= 3 and first.chunk_id == single[0].chunk_id
     order = [first.text.find(f"partie {n}") for n in range(1, 4)]
     assert all(p >= 0 for p in order) and order == sorted(order)  # document order
+    # The passage keeps its chunks, best first, at their places in the fused ranking:
+    # the chunks single-chunk search returns.
+    assert [c.rank for c in first.chunks] == sorted(c.rank for c in first.chunks)
+    assert [c.chunk_id for c in best_chunks(merged, 3)] == [h.chunk_id for h in single]
+    assert [(c.chunk_id, c.rank) for h in single for c in h.chunks] == [
+        (h.chunk_id, h.rank) for h in single]

@@ -2,20 +2,23 @@
 
 import pytest
 
-from assistant.answer.extractive import asked_thing, pick
+from assistant.answer.extractive import asked_thing, compose, pick
 from assistant.answer.sentences import (
+    GATHERED_PENALTY,
     Candidate,
     asked_unit,
     clean_sentence,
+    collect,
     counted_thing,
     expected_type,
     has_type,
     holds_count_of,
     lexical_overlap,
     not_an_answer,
+    score,
     semantic_scale,
 )
-from assistant.types import Hit
+from assistant.types import Hit, Page
 
 
 @pytest.mark.parametrize("line,rejected", [
@@ -161,3 +164,56 @@ def test_durations_and_headings_in_words():
     # «4. Ce qu'a changé la loi 3DS»: a numbered heading, whatever digits its name holds.
     assert not_an_answer("Ce qu'a changé la loi 3DS")
     assert not not_an_answer("Le poste est cofinancé à 75 %")
+
+PAGE = ("Le comité de pilotage se réunit deux fois par an. La halle du marché sera rénovée "
+        "en 2026. Le chantier durera dix-huit mois au total. Les commerçants restent sur "
+        "la place pendant les travaux.")
+
+
+class _Catalog:
+    """The one page of document d1."""
+
+    def pages(self, doc_id: str) -> list[Page]:
+        return [Page(number=1, text=PAGE)] if doc_id == "d1" else []
+
+
+def _chunk(cid: str, text: str, rank: int) -> Hit:
+    meta = {"doc_id": "d1", "page_start": 1, "page_end": 1, "source": "halle.md"}
+    return Hit(chunk_id=cid, text=text, score=1.0 / (1 + rank), metadata=meta, rank=rank)
+
+
+def _passage() -> Hit:
+    """Chunks ranked 0, 2 and 7 of the fused ranking; the second repeats the first's end."""
+    best = _chunk("a", "La halle du marché sera rénovée en 2026.", 0)
+    second = _chunk("b", "La halle du marché sera rénovée en 2026. Le chantier durera "
+                    "dix-huit mois au total.", 2)
+    far = _chunk("c", "Les commerçants restent sur la place pendant les travaux.", 7)
+    return Hit(chunk_id="a", text=PAGE, score=best.score, metadata=best.metadata, rank=0,
+               chunks=[best, second, far])
+
+
+def test_a_passage_is_read_chunk_by_chunk_its_gathered_neighbours_marked():
+    cands = collect([_passage()], _Catalog())  # type: ignore[arg-type]
+    found = {c.text: (c.chunk_id, c.gathered, c.hit_rank) for c in cands}
+    assert found == {
+        "La halle du marché sera rénovée en 2026.": ("a", False, 0),  # once, best chunk's
+        "Le chantier durera dix-huit mois au total.": ("b", False, 0),  # within the k best
+        "Les commerçants restent sur la place pendant les travaux.": ("c", True, 0),
+    }
+    assert all(PAGE[c.start:c.end] == c.text for c in cands)  # exact quotes
+
+
+def test_a_gathered_sentence_loses_the_penalty():
+    cands = collect([_passage()], _Catalog())  # type: ignore[arg-type]
+    twin = Candidate(**{**vars(cands[-1]), "gathered": False})
+    score([cands[-1], twin], "les commerçants pendant les travaux", None, None,
+          {"commercant": 1.0, "travaux": 1.0})
+    assert twin.score - cands[-1].score == pytest.approx(GATHERED_PENALTY)
+
+
+def test_sentences_of_two_chunks_of_one_passage_get_their_own_citations():
+    cands = collect([_passage()], _Catalog())  # type: ignore[arg-type]
+    sentences, citations = compose(cands[:2], _Catalog())  # type: ignore[arg-type]
+    assert [s[-3:] for s in sentences] == ["[1]", "[2]"]
+    assert [c.quote for c in citations] == [cands[0].text, cands[1].text]  # no long span
+    assert {c.chunk_id for c in citations} == {"a"}  # the passage's id, as in answer.hits

@@ -29,6 +29,7 @@ from assistant.answer.sentences import (
 from assistant.embedding.embedders import Embedder
 from assistant.indexing.catalog import Catalog
 from assistant.indexing.lexical import analyze, fold
+from assistant.search.passages import best_chunks
 from assistant.search.retrieval import Retrieval
 from assistant.types import Answer, Citation, NearSource
 
@@ -104,7 +105,8 @@ def judge(question: str, retrieval: Retrieval, cands: list[Candidate], idf: dict
     best = max(cands, key=lambda c: c.semantic, default=None)
     kind = expected_type(question)
     f = features(
-        question, retrieval.hits, idf,
+        # Read on the best chunks, as the model was fitted, not on the longer passages.
+        question, best_chunks(retrieval.hits, len(retrieval.hits)), idf,
         best_semantic=best.semantic if best else 0.0,
         sentence_lexical=max((c.lexical for c in cands), default=0.0),
         type_asked=kind is not None,
@@ -147,7 +149,7 @@ def compose(picked: list[Candidate], catalog: Catalog) -> tuple[list[str], list[
     spans: dict[int, tuple[int, int]] = {}
     sentences: list[str] = []
     for cand in picked:
-        key = (cand.hit.chunk_id, cand.page_idx)
+        key = (cand.chunk_id or cand.hit.chunk_id, cand.page_idx)
         cit = by_key.get(key)
         if cit is None:
             cit = by_key[key] = _citation(cand, len(citations) + 1)

@@ -77,6 +77,10 @@ _DEFINES = re.compile(r"^[^.:;]{2,80}?(\s[:–—-]\s|\s(est|sont|désigne|dési
 # What an answer of the expected type gains, and what a sentence without it loses.
 TYPE_BONUS = 0.1
 TYPE_MALUS = 0.0
+# What a sentence of a gathered neighbour loses against one of a retrieved chunk: the
+# neighbour sits in a well-ranked document but scored lower itself (0.02-0.1 alike on
+# gold train and dev, docs/benchmarks.md section 8).
+GATHERED_PENALTY = 0.05
 _FIGURES = ("nombre", "date", "duree")
 
 
@@ -173,6 +177,8 @@ class Candidate:
     semantic: float = 0.0
     type_ok: bool = True
     score: float = 0.0
+    chunk_id: str = ""  # the chunk it was read in (a passage has several)
+    gathered: bool = False  # read in a neighbour the passage gathered (see collect)
 
 
 def not_an_answer(line: str, headings: tuple[str, ...] = (), *, ids_asked: bool = False
@@ -219,7 +225,11 @@ _REALITY_ASKED = re.compile(r"\b(fictif\w*|reel\w*|vrai\w*|invente\w*|exemple\w*
 
 def collect(hits: list[Hit], catalog: Catalog, max_hits: int = 5, question: str = ""
             ) -> list[Candidate]:
-    """Sentences of the best hits, located in their page text so quotes are exact substrings."""
+    """Sentences of the best hits, located in their page text so quotes are exact substrings.
+
+    A passage is read chunk by chunk, its best chunk first, each chunk in its own pages;
+    a chunk it gathered from past the ``max_hits`` best of the fused ranking (a neighbour
+    a search of single chunks would not have returned) gives ``gathered`` candidates."""
     ids_asked = bool(re.search(r"\b(identifiant|id pvd|numero pvd|code pvd)\b", fold(question)))
     reality_asked = bool(_REALITY_ASKED.search(fold(question)))
     out: list[Candidate] = []
@@ -231,26 +241,30 @@ def collect(hits: list[Hit], catalog: Catalog, max_hits: int = 5, question: str 
         if pages is None:
             pages = pages_cache[doc_id] = catalog.pages(doc_id)
         numbers = [p.number for p in pages]
-        want = set(hit.pages) if hit.pages else None
-        order = [i for i, n in enumerate(numbers) if want is None or n in want] or list(
-            range(len(pages)))
-        headings = (*str(hit.metadata.get("heading", "")).split(" > "),
-                    str(hit.metadata.get("title", "")))
-        for part in hit.text.split("\n"):
-            for s, e in split_sentences(part):
-                sentence = part[s:e].strip()
-                if not_an_answer(sentence, headings, ids_asked=ids_asked) or (
-                        not reality_asked and is_disclaimer(sentence)):
-                    continue
-                for i in order:
-                    pos = pages[i].text.find(sentence)
-                    if pos >= 0:
-                        key = (doc_id, hash((i, pos)))
-                        if key not in seen:
-                            seen.add(key)
-                            out.append(Candidate(hit, rank, i, numbers[i], pos,
-                                                 pos + len(sentence), sentence))
-                        break
+        for nth, chunk in enumerate(hit.chunks or [hit]):
+            want = set(chunk.pages) if chunk.pages else None
+            order = [i for i, n in enumerate(numbers) if want is None or n in want] or list(
+                range(len(pages)))
+            headings = (*str(chunk.metadata.get("heading", "")).split(" > "),
+                        str(chunk.metadata.get("title", "")))
+            gathered = nth > 0 and chunk.rank >= max_hits
+            for part in chunk.text.split("\n"):
+                for s, e in split_sentences(part):
+                    sentence = part[s:e].strip()
+                    if not_an_answer(sentence, headings, ids_asked=ids_asked) or (
+                            not reality_asked and is_disclaimer(sentence)):
+                        continue
+                    for i in order:
+                        pos = pages[i].text.find(sentence)
+                        if pos >= 0:
+                            key = (doc_id, hash((i, pos)))
+                            if key not in seen:
+                                seen.add(key)
+                                out.append(Candidate(hit, rank, i, numbers[i], pos,
+                                                     pos + len(sentence), sentence,
+                                                     chunk_id=chunk.chunk_id,
+                                                     gathered=gathered))
+                            break
     return out
 
 
@@ -284,7 +298,7 @@ def score(cands: list[Candidate], question: str, query_vector: np.ndarray | None
     for c in cands:
         c.lexical = lexical_overlap(weights, c.text)
         c.type_ok = has_type(c.text, kind, unit)
-        c.score = 0.6 * c.lexical + 0.1 / (1 + c.hit_rank)
+        c.score = 0.6 * c.lexical + 0.1 / (1 + c.hit_rank) - GATHERED_PENALTY * c.gathered
     if query_vector is not None and embedder is not None and cands:
         shortlist = sorted(cands, key=lambda c: -c.score)[:semantic_top]
         vectors = embedder.embed([_clean(c.text) for c in shortlist], is_query=False)
@@ -294,7 +308,7 @@ def score(cands: list[Candidate], question: str, query_vector: np.ndarray | None
     definition = bool(DEFINITION.search(fold(question)))
     for c in cands:
         c.score = (0.5 * semantic_scale(c.semantic) + 0.35 * c.lexical
-                   + 0.05 / (1 + c.hit_rank))
+                   + 0.05 / (1 + c.hit_rank) - GATHERED_PENALTY * c.gathered)
         if kind:
             # «combien coûte la dépollution ?» is answered by a figure, never by the
             # sentence that only repeats the question's words.

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable, Hashable, Sequence
 from typing import TypeVar
 
+from assistant.types import Hit
+
 Id = TypeVar("Id", bound=Hashable)
 
 # Shortest run of characters taken as the overlap carried from one chunk into the next.
@@ -76,3 +78,11 @@ def _after_overlap(before: str, text: str) -> str:
             return text[len(tail):].lstrip()
         start = before.find(head, start + 1)
     return text
+
+
+def best_chunks(hits: Sequence[Hit], n: int) -> list[Hit]:
+    """The ``n`` best chunks behind ``hits`` in the order of the fused ranking: what a
+    search of single chunks returns. Hits without ``chunks`` (built elsewhere) are chunks."""
+    if not all(hit.chunks for hit in hits):
+        return list(hits[:n])
+    return sorted((c for hit in hits for c in hit.chunks), key=lambda c: c.rank)[:n]

@@ -59,9 +59,14 @@ def _passage_hit(
     dense: dict[str, float],
     lexical: dict[str, float],
     rank: int,
+    place: dict[str, int],
 ) -> Hit:
     """One returned passage: its best chunk's id, scores and metadata; with more chunks of
-    the same document, their texts in document order and the pages they span."""
+    the same document, their texts in document order and the pages they span. Its
+    ``chunks`` are the chunks themselves, ranked by their ``place`` in the fused ranking."""
+    chunks = [Hit(chunk_id=cid, text=rows[cid][0], score=s, metadata=rows[cid][1],
+                  dense_score=dense.get(cid), lexical_score=lexical.get(cid), rank=place[cid])
+              for cid, s in group]
     best, score = group[0]
     meta = rows[best][1]
     text = rows[best][0]
@@ -75,7 +80,8 @@ def _passage_hit(
         if pages:
             meta.update(page_start=min(pages), page_end=max(pages))
     return Hit(chunk_id=best, text=text, score=score, metadata=meta,
-               dense_score=dense.get(best), lexical_score=lexical.get(best), rank=rank)
+               dense_score=dense.get(best), lexical_score=lexical.get(best), rank=rank,
+               chunks=chunks)
 
 
 def retrieve(
@@ -150,7 +156,8 @@ def retrieve(
     groups = group_by_document(
         fused, lambda cid: rows[cid][1].get("doc_id", cid), k=k,
         max_chunks=settings.passage_chunks)
-    hits = [_passage_hit(group, rows, dense_score, lexical_score, rank)
+    place = {cid: i for i, (cid, _) in enumerate(fused)}
+    hits = [_passage_hit(group, rows, dense_score, lexical_score, rank, place)
             for rank, group in enumerate(groups)]
     timings["retrieve"] = (time.perf_counter() - t0) * 1000
     return Retrieval(
