@@ -541,3 +541,8 @@ def test_a_study_named_alone_is_answered_by_its_summary(settings, question, comm
 def test_a_specific_question_on_a_study_is_not_its_summary(settings):
     answer = _ask(settings, "le diag commerce il recommande quoi", commune="Moûtiers")
     assert "recommande" in answer.text and "Diagnostic du commerce de" not in answer.text
+
+
+def test_a_church_is_heritage_not_housing(settings):
+    answer = _ask(settings, "on peut avoir des sous pour renover l eglise ?", commune="Modane")
+    assert "DRAC" in answer.text and "Anah" not in answer.text, answer.text

@@ -141,3 +141,12 @@ def test_another_step_right_after_a_status_answer_reads_the_same_record():
     ours = _plan("notre adhésion elle date de quand", "status", selected=UGINE,
                  previous=previous)
     assert ours.commune == UGINE and not ours.follow_up
+
+
+def test_after_a_funding_question_another_project_asks_the_same():
+    previous = Turn("on peut avoir des sous pour renover l eglise ?", MODANE, "funding",
+                    "on peut avoir des financements pour renover l eglise ?")
+    plan = _plan("et pour la maison de sante", "follow_up", previous=previous,
+                 content_intent="studies")
+    assert plan.intent == "funding" and plan.query == "financements pour maison sante"
+    assert looks_elliptic("pendant combien de temps")

@@ -210,10 +210,15 @@ _SCHEMES: list[tuple[str, tuple[str, ...], str]] = [
      "Fonds vert transition écologique"),
     ("Fonds friches", ("friche", "reconversion", "site industriel"),
      "Fonds friches recyclage foncier"),
+    ("DRAC", ("patrimoine", "eglise", "chapelle", "monument", "lavoir", "fontaine", "facade",
+              "rempart", "chateau", "historique", "patrimonial"),
+     "ministère de la Culture DRAC restauration et mise en valeur du patrimoine"),
     ("Anah", ("logement", "habitat", "renov", "opah"), "aides de l'Anah rénovation de l'habitat"),
     ("Denormandie", ("logement", "habitat", "renov", "locatif", "fiscal"),
      "dispositif Denormandie ORT réduction d'impôt"),
 ]
+_GENERIC_CUES = {"renov", "travaux", "refaire", "investissement", "equipement", "batiment",
+                 "amenag"}
 # A question asking which schemes fit (a list), not about one scheme's rule.
 _LIST_ASKED = re.compile(
     r"(quel(le)?s? (financements?|aides?|subventions?|dispositifs?|sources?|fonds)|"
@@ -233,7 +238,9 @@ def funding_answer(ctx: Context, commune: Commune | None, question: str) -> Answ
     if named:
         return None  # one scheme named: its rules, from the passages
     themed = [s for s in _SCHEMES if any(w in q for w in s[1])]
-    schemes = themed or [s for s in _SCHEMES if s[0] in
+    # «rénover l'église»: the church says which scheme; «rénover» alone says little.
+    specific = [s for s in themed if any(w in q for w in s[1] if w not in _GENERIC_CUES)]
+    schemes = specific or themed or [s for s in _SCHEMES if s[0] in
                          ("DETR", "DSIL", "Fonds vert", "Fonds friches", "Anah")]
     citations: list[Citation] = []
     lines: list[str] = []

@@ -42,6 +42,7 @@ _FOLLOW_UP_START = re.compile(
     r".*\b(du coup|dans ce cas)$|"
     # «qui paye ?», «c'est quand ?», «combien ?»: a question word and at most two more.
     r"^(c.?est )?(qui|quand|combien|pourquoi|comment|ou ca|lequel|laquelle)( \w+){0,2}$|"
+    r"^(pendant|depuis|jusqu a|a partir de|a hauteur de) (combien|quand|quel\w*)\b|"
     r".*\b(ce|cet|cette|ces) (projet|etude|scenario|parcours|plan|operation|diagnostic|"
     r"document|site|friche|dispositif|poste|convention|option|action)s?\b"
 )
@@ -232,6 +233,11 @@ def plan_turn(
         # «et la convention cadre ?» after where the ORT stands: that step, same record.
         query = _without_link(without_names)
         return TurnPlan(query, query, "status", commune, source, True)
+    if previous.intent == "funding" and content_intent not in ("contact", "eligibility"):
+        # «et pour la maison de santé ?» after «des sous pour rénover l'église ?»: the same
+        # question about another project.
+        query = f"financements pour {' '.join(words)}"
+        return TurnPlan(query, query, "funding", commune, source, True)
     # «et sur le commerce ?»: a new subject, same commune.
     new_intent = content_intent if content_intent not in (None, "follow_up") else "programme"
     if new_intent == "status":
