@@ -546,3 +546,23 @@ def test_a_specific_question_on_a_study_is_not_its_summary(settings):
 def test_a_church_is_heritage_not_housing(settings):
     answer = _ask(settings, "on peut avoir des sous pour renover l eglise ?", commune="Modane")
     assert "DRAC" in answer.text and "Anah" not in answer.text, answer.text
+
+
+@pytest.mark.parametrize("question", [
+    "c quoi le numero de l agate",  # a phone, not a definition
+    "quand est la prochaine reunion du comite de pilotage",
+    "quelle est la population d albertville en 1990",  # the registry's figure is of 2021
+    "la date limite pour candidater au fonds vert 2026",
+    "qui a gagne les elections municipales",
+])
+def test_typical_questions_the_documents_cannot_answer(settings, question):
+    answer = _ask(settings, question, commune="Ugine")
+    assert answer.refused, answer.text
+    assert "Au plus près" not in answer.text or "numero" not in question, answer.text
+
+
+def test_a_national_figure_asked_with_a_commune_selected_is_not_the_communes(settings):
+    answer = _ask(settings, "combien de logements renoves par l anah en 2023", commune="Ugine")
+    assert "29 683" in answer.text and not answer.text.startswith("Pour Ugine"), answer.text
+    dated = _ask(settings, "diagnostic commerce Moûtiers 2022 taux de vacance")
+    assert "16,0 %" in dated.text, dated.text

@@ -29,7 +29,9 @@ PERSON_QUESTION = re.compile(
     r"(?=.*(comment s['’ ]?ap+el+e|s['’ ]?ap+el+e comment|\ba dit\b|\ba d[ée]clar[ée]|"
     r"\ba promis\b|\bpense quoi\b|\ben pense\b|\bson avis\b))|"
     r"(le|son|leur) nom\b|"
-    r"qui est notre|qui sont (les|nos) (élus|conseillers))",
+    r"qui est notre|qui sont (les|nos) (élus|conseillers)|"
+    # «qui a gagné les élections», «qui a été élu maire»: a person's name.
+    r"qui a (gagn[ée]|[ée]t[ée] [ée]lu)|qui est [ée]lu)",
     re.IGNORECASE,
 )
 CONTACT_QUESTION = re.compile(

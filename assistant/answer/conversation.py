@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from assistant.answer.answerability import AnswerabilityModel
+from assistant.answer.answerability import CONTACT_QUESTION, PERSON_QUESTION, AnswerabilityModel
 from assistant.answer.extractive import REFUSAL, asked_thing, extractive_answer
 from assistant.answer.facts import facts_answer, ranking_answer
 from assistant.answer.intents import IntentClassifier, Prediction, classifier_for
@@ -346,7 +346,9 @@ def _route(ctx: Context, plan: TurnPlan, question: str, *, target: Commune | Non
         result = studies_answer(ctx, target, query, k=k, vector=vector)
     if result is not None:
         return result, target is not None
-    definition = bool(DEFINITION.search(fold(query)))
+    # «c quoi le numéro d'Agate»: a phone asked, not a definition.
+    definition = bool(DEFINITION.search(fold(query))) and not (
+        CONTACT_QUESTION.search(query) or PERSON_QUESTION.search(query))
     if definition:
         glossary = glossary_answer(ctx, query)
         if glossary is not None:
@@ -369,11 +371,15 @@ def _route(ctx: Context, plan: TurnPlan, question: str, *, target: Commune | Non
     boost = ["glossaire"] if definition else (
         ["programme", "glossaire"] if plan.intent == "programme" and not scoped else None)
     ignore = set(analyze(target.name)) if target is not None else set()
+    # Only a question about the commune (named, carried, «notre», «la friche») must be
+    # answered by its passages; the selected commune alone narrows the search, no more.
+    about = scoped and (plan.commune_source != "selected" or bool(_OURS.search(fold(question)))
+                        or bool(_THE_STUDY.search(_folded_words(question))))
     answer = cited_answer(ctx, query, filters=filters, k=k, scope=scope, boost_types=boost,
                           vector=vector, ignore_terms=ignore, concise=definition,
-                          commune=target if scoped else None,
+                          commune=target if about else None,
                           typed=question if plan.follow_up else None)
-    return answer, scoped
+    return answer, about
 
 
 def answer_question(

@@ -9,11 +9,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from assistant.answer.answerability import (
+    CONTACT_QUESTION,
+    PERSON_QUESTION,
     QUESTION_TERMS,
     AnswerabilityModel,
     Features,
     about_commune,
     features,
+    passage_context,
 )
 from assistant.answer.sentences import (
     Candidate,
@@ -68,9 +71,12 @@ _RECEIVED_ASKED = re.compile(r"\b(touche|touchee|touches|recu|recue|recus|percu|
                              r"versee|obtenu|obtenue|attribue|attribuee|accorde|accordee|"
                              r"notifie)\b")
 # «la date du prochain comité», «quand a lieu la prochaine réunion»: the date of a thing.
-_DATED_THING = re.compile(r"\b(?:date (?:du|de la|de l|des|de|d)|quand (?:a lieu|aura lieu|"
-                          r"se tient|se reunit) (?:le|la|les|l))\s+"
-                          r"(?:prochaine?s? |derniere?s? )?([a-z]+)")
+_DATED_THING = re.compile(r"\b(?:date (?:limite |butoir )?(?:du|de la|de l|des|de|d|pour)|"
+                          r"quand (?:est|sera|a lieu|aura lieu|se tient|se reunit) "
+                          r"(?:le|la|les|l))\s+(?:prochaine?s? |derniere?s? )?([a-z]+)")
+# «la date limite pour candidater»: only a deadline answers.
+_DEADLINE_ASKED = re.compile(r"\b(date limite|date butoir|dernier delai|deadline)\b")
+_DEADLINE_GIVEN = re.compile(r"\b(limite|au plus tard|avant le|jusqu au|butoir|clotur\w*)\b")
 
 
 def _figure_of_it_missing(question: str, kind: str | None, cands: list[Candidate],
@@ -79,6 +85,12 @@ def _figure_of_it_missing(question: str, kind: str | None, cands: list[Candidate
     asked, the date of that thing, or the money this commune received."""
     folded = " ".join(re.findall(r"[a-z0-9]+", fold(question)))
     if kind == "nombre":
+        # «la population d'Albertville en 1990»: a figure of that year, or none.
+        years = set(re.findall(r"\b(?:19|20)\d\d\b", folded))
+        if years and not any(c.type_ok and years & set(re.findall(
+                r"\b(?:19|20)\d\d\b", f"{c.text} {passage_context(c.hit)} "
+                f"{c.hit.metadata.get('year', '')}")) for c in cands):
+            return True
         counted = counted_thing(question)
         if counted and not any(holds_count_of(c.text, counted) for c in cands):
             return True
@@ -89,6 +101,10 @@ def _figure_of_it_missing(question: str, kind: str | None, cands: list[Candidate
                 and _RECEIVED_ASKED.search(fold(c.text)) for c in cands):
             return True
     if kind == "date":
+        if _DEADLINE_ASKED.search(folded) and not any(
+                c.type_ok and _DEADLINE_GIVEN.search(" ".join(re.findall(r"[a-z]+", fold(c.text))))
+                for c in cands):
+            return True
         m = _DATED_THING.search(folded)
         stems = analyze(m.group(1)) if m else []
         if stems and not any(c.type_ok and stems[0][:5] in {t[:5] for t in analyze(c.text)}
@@ -264,6 +280,8 @@ def refusal(question: str, retrieval: Retrieval, cands: list[Candidate], catalog
         text = (f"Les documents indexés{where} ne répondent pas à cette question "
                 f"(« {_short(question)} »).")
     citations: list[Citation] = []
+    if CONTACT_QUESTION.search(question) or PERSON_QUESTION.search(question):
+        focus = "\0"  # a phone or a name asked: nothing nearby stands for it
     near = [c for c in sorted(cands, key=lambda c: -c.score) if c.semantic >= _NEARBY_SEMANTIC
             and c.lexical >= _NEARBY_LEXICAL and (not focus or focus in analyze(c.text))][:1]
     if near:

@@ -79,6 +79,12 @@ def _join(names: list[str]) -> str:
     return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " et " + names[-1]
 
 
+# «la population en 1990», «avant la commune nouvelle», «elle a perdu des habitants ?»: the
+# registry's one figure (2021) does not answer another time.
+_OTHER_TIME = re.compile(r"\b(19\d\d|20(0\d|1\d|2[2-9]))\b|\b(avant|evolution|evolue|perdu|"
+                         r"gagne|baisse|hausse|augment\w*|diminu\w*|depuis|il y a)\b")
+
+
 def facts_answer(ctx: Context, commune: Commune, question: str) -> Answer | None:
     """The registry facts the question asks about this commune, each cited to its row; None
     when it asks none of them or the registry has no row for the commune."""
@@ -93,7 +99,8 @@ def facts_answer(ctx: Context, commune: Commune, question: str) -> Answer | None
         return None
     said: list[tuple[str, _Row]] = []
     m = own.match
-    if _POPULATION.search(folded) and not _TOGETHER.search(folded):
+    if _POPULATION.search(folded) and not _TOGETHER.search(folded) and not (
+            _OTHER_TIME.search(folded)):
         said.append((f"{commune.name} compte {m['anct'].strip()} habitants selon la liste "
                      f"nationale ANCT de 2021 ({m['insee_pop'].strip()} au recensement INSEE "
                      "2021).", own))

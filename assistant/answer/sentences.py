@@ -42,10 +42,11 @@ _TYPE_CUES: list[tuple[str, re.Pattern[str]]] = [
     ("duree", re.compile(r"\b(combien de temps|quelle duree|pour quelle duree|duree|delai|"
                          r"en combien de|pendant combien|jusqu a quand)\b")),
     ("date", re.compile(r"\b(quand|quelle date|a quelle date|depuis quand|en quelle annee|"
-                        r"quelle annee|date de|date d|date du|date des)\b")),
+                        r"quelle annee|date de|date d|date du|date des|date limite|"
+                        r"date butoir)\b")),
     ("nombre", re.compile(r"\b(combien|cb|cbien|montant|taux|quelle part|pourcentage|budget|"
                           r"quelle somme|cout|couts|coute|prix|nombre de|a hauteur de|total|"
-                          r"jusqu a combien)\b")),
+                          r"jusqu a combien|population)\b")),
     ("acteur", re.compile(r"\b(qui (signe|finance|porte|pilote|cofinance|decide|selectionne|"
                           r"accompagne|paie|paye|valide)|quels? (organismes?|partenaires?|"
                           r"acteurs?|financeurs?|signataires?)|par qui|aupres de qui)\b")),
