@@ -566,3 +566,16 @@ def test_a_national_figure_asked_with_a_commune_selected_is_not_the_communes(set
     assert "29 683" in answer.text and not answer.text.startswith("Pour Ugine"), answer.text
     dated = _ask(settings, "diagnostic commerce Moûtiers 2022 taux de vacance")
     assert "16,0 %" in dated.text, dated.text
+
+
+@pytest.mark.parametrize(("question", "title"), [
+    ("etudes mobilite 2024", "Bourg-Saint-Maurice – Plan de mobilité"),
+    ("les etudes de la cc coeur de savoie", "Montmélian – Étude de valorisation"),
+    ("toutes les etudes habitat", "Saint-Jean-de-Maurienne – Étude pré-opérationnelle"),
+    ("quelles etudes en maurienne", "Saint-Jean-de-Maurienne – Étude pré-opérationnelle"),
+    ("des etudes sur le commerce en tarentaise ?", "Moûtiers – Diagnostic du commerce"),
+])
+def test_staff_search_studies_by_place_theme_and_year(settings, question, title):
+    answer = _ask(settings, question)
+    assert answer.text.startswith("Étude disponible") and title in answer.text, answer.text
+    assert answer.citations and answer.citations[0].source.startswith("etudes/")

@@ -19,7 +19,6 @@ from assistant.answer.routes import (
     funding_answer,
     glossary_answer,
     status_answer,
-    studies_answer,
 )
 from assistant.answer.sentences import DEFINITION
 from assistant.answer.state import (
@@ -32,6 +31,7 @@ from assistant.answer.state import (
     strip_spans,
 )
 from assistant.answer.status import STATUS_CUE, asked_steps
+from assistant.answer.studies import studies_answer
 from assistant.communes.registry import Commune, Registry, load_registry
 from assistant.embedding.embedders import embedder_fingerprint
 from assistant.indexing.index import Index, open_index
@@ -343,7 +343,7 @@ def _route(ctx: Context, plan: TurnPlan, question: str, *, target: Commune | Non
         # «avons-nous une ORT ?»: a step of the programme, for our commune.
         result = status_answer(ctx, target, query, vector=vector)
     elif plan.intent == "studies":
-        result = studies_answer(ctx, target, query, k=k, vector=vector)
+        result = studies_answer(ctx, target, query, k=k)
     if result is not None:
         return result, target is not None
     # «c quoi le numéro d'Agate»: a phone asked, not a definition.

@@ -5,8 +5,9 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
-from assistant.answer.routes import _studies, line_citation
+from assistant.answer.routes import line_citation
 from assistant.answer.sentences import is_disclaimer, not_an_answer
+from assistant.answer.studies import studies_of
 from assistant.communes.registry import Commune
 from assistant.indexing.lexical import analyze, fold
 from assistant.ingest.chunking import split_sentences
@@ -40,7 +41,7 @@ def overview_answer(ctx: Context, commune: Commune, question: str) -> Answer | N
     if not asks_overview(question):
         return None
     members = {m.insee for m in ctx.registry.territory_members(commune)} | {commune.insee}
-    pool = [d for d in _studies(ctx) if members & set(d.meta.get("communes", []))]
+    pool = [d for d in studies_of(ctx) if members & set(d.meta.get("communes", []))]
     words = set(analyze(question)) - _STUDY_WORDS - set(analyze(commune.name))
     scored = sorted(((len(words & set(analyze(str(d.meta.get("title", ""))))), d)
                      for d in pool), key=lambda x: -x[0])
