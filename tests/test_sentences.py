@@ -217,3 +217,8 @@ def test_sentences_of_two_chunks_of_one_passage_get_their_own_citations():
     assert [s[-3:] for s in sentences] == ["[1]", "[2]"]
     assert [c.quote for c in citations] == [cands[0].text, cands[1].text]  # no long span
     assert {c.chunk_id for c in citations} == {"a"}  # the passage's id, as in answer.hits
+
+
+def test_table_cells_run_together_without_a_full_stop_are_no_answer():
+    assert not_an_answer("Collectivités, avec l'appui des partenaires Diagnostic, stratégie, "
+                         "programme d'actions Préparation de la convention-cadre")

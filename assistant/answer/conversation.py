@@ -63,6 +63,10 @@ _OF_A_COMMUNE = re.compile(r"\b(son|sa|ses|leur|leurs|notre|nos)\b")
 _THE_COMMUNES = re.compile(r"\b(l['’ ]|la |le |le numero |son |sa )(interco\w*|epci|communaute|cc|"
                            r"ca|agglo\w*|code insee|siren|identifiant)\b")
 
+# «c'est quoi les étapes», «les aides»: a plural asks for a list or an overview, which no
+# one glossary entry gives.
+_PLURAL_THING = re.compile(r"\b(quoi|que sont|qu est ce que) (les|des)\b|\bles \w+ (c est|ce sont) "
+                           r"quoi\b")
 # «notre ORT», «on a signé», «chez nous»: the selected commune is the subject.
 _OURS = re.compile(r"\b(notre|nos|nous|on|chez nous|ma commune|notre commune)\b")
 # «le diag commerce il recommande quoi», «la friche elle coûte combien»: with a commune
@@ -368,7 +372,10 @@ def _route(ctx: Context, plan: TurnPlan, question: str, *, target: Commune | Non
             scope = f"commune : {target.name}"
     # A definition reads best in the glossary; a rule of the programme in its texts, not in
     # one commune's record.
-    boost = ["glossaire"] if definition else (
+    # «c quoi les étapes du programme»: no glossary entry names it; the programme's texts
+    # explain it as well as the glossary.
+    boost = (["glossaire", "programme"] if _PLURAL_THING.search(_folded_words(query))
+             else ["glossaire"]) if definition else (
         ["programme", "glossaire"] if plan.intent == "programme" and not scoped else None)
     ignore = set(analyze(target.name)) if target is not None else set()
     # Only a question about the commune (named, carried, «notre», «la friche») must be
@@ -376,7 +383,8 @@ def _route(ctx: Context, plan: TurnPlan, question: str, *, target: Commune | Non
     about = scoped and (plan.commune_source != "selected" or bool(_OURS.search(fold(question)))
                         or bool(_THE_STUDY.search(_folded_words(question))))
     answer = cited_answer(ctx, query, filters=filters, k=k, scope=scope, boost_types=boost,
-                          vector=vector, ignore_terms=ignore, concise=definition,
+                          vector=vector, ignore_terms=ignore,
+                          concise=definition and not _PLURAL_THING.search(_folded_words(query)),
                           commune=target if about else None,
                           typed=question if plan.follow_up else None)
     return answer, about

@@ -203,7 +203,9 @@ def not_an_answer(line: str, headings: tuple[str, ...] = (), *, ids_asked: bool 
     # punctuation nor a figure: a heading.
     if _NUMBERED_HEADING.match(stripped) and len(words) < 12 and stripped[-1] not in ".;:":
         return True
-    if len(words) > 70 or len(_RUN_ON.findall(stripped)) >= 4:
+    # Table cells run together: four joins, or two in a line with no final punctuation.
+    if len(words) > 70 or len(_RUN_ON.findall(stripped)) >= (
+            4 if stripped[-1] in ".;:!?…" else 2):
         return True  # a flattened table or a run-on list: unreadable as an answer
     # A figure keeps a short line («cofinancé à 75 %»); a digit inside a name («3DS») does not.
     return len(words) < 8 and not re.search(r"(?<![^\W\d_])\d+(?![^\W\d_])", stripped) and (
@@ -257,6 +259,8 @@ def collect(hits: list[Hit], catalog: Catalog, max_hits: int = 5, question: str 
                         continue
                     for i in order:
                         pos = pages[i].text.find(sentence)
+                        if i == 0 and pos == 0 and sentence[-1] not in ".!?…":
+                            break  # the document's own title, on its first line
                         if pos >= 0:
                             key = (doc_id, hash((i, pos)))
                             if key not in seen:
