@@ -579,3 +579,9 @@ def test_staff_search_studies_by_place_theme_and_year(settings, question, title)
     answer = _ask(settings, question)
     assert answer.text.startswith("Étude disponible") and title in answer.text, answer.text
     assert answer.citations and answer.citations[0].source.startswith("etudes/")
+
+
+def test_a_schemes_eligibility_is_not_the_programmes_checklist(settings):
+    answer = _ask(settings, "on est eligible au denormandie ?", commune="Albertville")
+    assert "Critères d'éligibilité à Petites villes de demain" not in answer.text, answer.text
+    assert "Denormandie" in answer.text

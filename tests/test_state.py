@@ -150,3 +150,18 @@ def test_after_a_funding_question_another_project_asks_the_same():
                  content_intent="studies")
     assert plan.intent == "funding" and plan.query == "financements pour maison sante"
     assert looks_elliptic("pendant combien de temps")
+
+
+def test_another_figure_asks_the_previous_question_again():
+    previous = Turn("une commune de 25000 habitants peut etre pvd ?", None, "eligibility",
+                    "une commune de 25000 habitants peut etre pvd ?")
+    plan = _plan("et une de 500 ?", "follow_up", previous=previous)
+    assert plan.query == "une commune de 500 habitants peut etre pvd ?"
+    assert plan.intent == "eligibility"
+
+
+def test_a_generic_word_asks_about_the_previous_subject():
+    previous = Turn("on est eligible au denormandie ?", "73011", "eligibility",
+                    "on est eligible au denormandie ?")
+    plan = _plan("c'est quoi les conditions", "programme", previous=previous)
+    assert plan.follow_up and "denormandie" in plan.query and plan.intent == "programme"

@@ -168,6 +168,8 @@ def eligibility_answer(ctx: Context, commune: Commune | None, question: str) -> 
         return None  # the criteria in general: the programme texts say them best
     if not ELIGIBILITY_CUE.search(fold(question)):
         return None  # «population de Fourneaux»: a fact, not a checklist
+    if any(fold(name) in fold(question) for name, _, _ in _SCHEMES):
+        return None  # «on est éligible au Denormandie ?»: that scheme's rules, not PVD's
     checklist = eligibility_checklist(commune, population=population)
     citations: list[Citation] = []
     lines: list[str] = []

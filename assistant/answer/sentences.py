@@ -32,6 +32,8 @@ _RUN_ON = re.compile(r"[a-zà-ÿ]{3,} [A-ZÀ-Ý][a-zà-ÿ]{2,}")
 # «La part restant à la charge de la collectivité est de [montant ou pourcentage].»: a
 # model's blank to fill, no answer.
 _PLACEHOLDER = re.compile(r"\[[^\]\d]{3,60}\]")
+# «Agate, registre des communes PVD de Savoie (mise à jour octobre 2025).»: a source cited.
+_SOURCE_LINE = re.compile(r"\(mise à jour [^)]*\)\.?$", re.IGNORECASE)
 _ID_LINE = re.compile(r"identifiant PVD|\bpvd-\d+-\d+", re.IGNORECASE)
 _TABLE_ROW = re.compile(r"^[^:;]{1,40} : [^;]+ ; [^:;]{1,40} : ")
 _MONTHS = ("janvier|fevrier|mars|avril|mai|juin|juillet|aout|septembre|octobre|novembre|"
@@ -190,7 +192,8 @@ def not_an_answer(line: str, headings: tuple[str, ...] = (), *, ids_asked: bool 
     words = stripped.split()
     if len(words) < 3 or stripped.endswith("?"):
         return True
-    if _COVER_LINE.search(stripped) or _PLACEHOLDER.search(stripped):
+    if _COVER_LINE.search(stripped) or _PLACEHOLDER.search(stripped) or _SOURCE_LINE.search(
+            stripped):
         return True
     if _FIELD_ROW.search(stripped) and not (ids_asked and _ID_LINE.search(stripped)):
         return True
@@ -217,6 +220,8 @@ def not_an_answer(line: str, headings: tuple[str, ...] = (), *, ids_asked: bool 
 _DISCLAIMER = re.compile(r"\b(sont|est|ont ete|a ete) (inventes?|inventees?|fictifs?|fictives?|"
                          r"imaginaires?)\b|tester l assistant|situation reelle|"
                          r"etre cites comme|etude fictive a visee|ne decrit aucune|"
+                         r"redigee? pour l assistant|a partir des seules sources|"
+                         r"^cette fiche resume|"
                          r"ne decrivent aucune")
 def is_disclaimer(sentence: str) -> bool:
     """An example document's warning about itself, not something it says."""

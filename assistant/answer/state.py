@@ -79,6 +79,11 @@ def _without_link(text: str) -> str:
     return _LINK.sub("", text).strip(" ?!.")
 
 
+# «c koi les conditions ?»: words that name no subject of their own.
+_GENERIC_ASKED = {"conditions", "condition", "criteres", "critere", "regles", "regle",
+                  "modalites", "etapes", "avantages", "inconvenients", "obligations",
+                  "demarches", "pieces", "plafonds", "plafond", "delais", "delai", "koi",
+                  "quoi", "est", "c", "cest"}
 # «et son code insee c'est quoi ?»: a value of the previous subject, not a term to define.
 _POSSESSIVE = re.compile(r"\b(son|sa|ses|leur|leurs)\b")
 _CONTACT_ATTRIBUTE = re.compile(r"\b(numero(?! (siren|siret|insee|pvd|de fiche|d action))|tel|"
@@ -148,6 +153,13 @@ def _goes_on_with_the_record(question: str, previous: Turn, named: str | None,
             and not (selected and selected != previous.commune and _OURS.search(folded)))
 
 
+def _only_generic(question: str) -> bool:
+    """«c koi les conditions ?»: nothing but a generic word, about the previous subject."""
+    words = content_words(question)
+    return bool(words) and set(words) <= _GENERIC_ASKED and bool(set(words) - {
+        "koi", "quoi", "est", "c", "cest"})
+
+
 def strip_spans(text: str, spans: list[tuple[int, int]]) -> str:
     """``text`` without the character ``spans`` (commune mentions)."""
     out, last = [], 0
@@ -181,7 +193,8 @@ def plan_turn(
     without_names = strip_spans(question, named_spans)
     follow_up = previous is not None and (intent == "follow_up" or looks_elliptic(question)
                                           or _goes_on_with_the_record(question, previous,
-                                                                      named, selected))
+                                                                      named, selected)
+                                          or _only_generic(without_names))
     if not follow_up:
         if intent == "follow_up":  # elliptic but nothing to follow: answer it as it stands
             intent = "programme"
@@ -205,6 +218,18 @@ def plan_turn(
             repeat, query = "status", status_query(previous.topic) or previous.topic
         return TurnPlan(query, previous.topic, repeat, commune, source, True)
     folded = fold(without_names)
+    numbers = re.findall(r"\d[\d  .]*\d|\d", without_names)
+    old_numbers = re.findall(r"\d[\d  .]*\d|\d", previous.topic)
+    if numbers and len(old_numbers) == 1 and len(words) <= 3:
+        # «et une de 500 ?» after «une commune de 25000 habitants peut être PVD ?»: the
+        # same question with this figure.
+        query = previous.topic.replace(old_numbers[0], numbers[0].strip(), 1)
+        return TurnPlan(query, query, previous.intent, commune, source, True)
+    if set(words) <= _GENERIC_ASKED and DEFINITION.search(folded):
+        # «c koi les conditions ?» after «on est éligible au Denormandie ?»: its conditions.
+        query = f"{_subject(previous.topic)} {_without_link(without_names)}"
+        return TurnPlan(query, query, previous.intent if previous.intent != "eligibility"
+                        else "programme", commune, source, True)
     if DEFINITION.search(folded) and not _POSSESSIVE.search(folded):
         # «et le dispositif du département, c'est quoi ?»: a term to define stands alone,
         # about no commune.
