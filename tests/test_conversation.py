@@ -585,3 +585,8 @@ def test_a_schemes_eligibility_is_not_the_programmes_checklist(settings):
     answer = _ask(settings, "on est eligible au denormandie ?", commune="Albertville")
     assert "Critères d'éligibilité à Petites villes de demain" not in answer.text, answer.text
     assert "Denormandie" in answer.text
+
+
+def test_the_isere_namesake_is_not_the_savoie_commune(settings):
+    answer = _ask(settings, "pont de beauvoisin cote isere ca fait cb d'habitants")
+    assert "3 630" in answer.text.split("[1]")[0], answer.text

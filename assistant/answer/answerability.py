@@ -138,8 +138,12 @@ def _covers(hit: Hit, groups: list[tuple[str, set[str]]], weights: dict[str, flo
 
 # A figure asked at one of these scales must be given at that scale: «combien de logements
 # rénovés en Savoie ?» is not answered by the national count.
-_PLACES = (r"\bsavoi(e|sien\w*)\b|\bsavoyard\w*", r"\bhaute savoie\b", r"\bisere\b",
+PLACES = (r"\bsavoi(e|sien\w*)\b|\bsavoyard\w*", r"\bhaute savoie\b", r"\bisere\b",
            r"\b(l|dans l|departement de l) ain\b", r"\b(auvergne|rhone alpes|aura|la region)\b")
+
+
+# «côté Isère», «au niveau du département»: words of the scale, not of the thing asked.
+_SCALE_WORDS = set(analyze("côté niveau échelle partie département commune communes"))
 
 
 def _scope_missing(question: str, sentences: list[str], groups: list[tuple[str, set[str]]],
@@ -147,13 +151,14 @@ def _scope_missing(question: str, sentences: list[str], groups: list[tuple[str, 
     """The question names a scale (Savoie, Isère, the region) and no sentence holding a
     figure names it beside the question's most specific word."""
     folded_q = " ".join(re.findall(r"[a-z0-9]+", fold(question)))
-    places = [p for p in _PLACES if re.search(p, folded_q)]
+    places = [p for p in PLACES if re.search(p, folded_q)]
     if not places:
         return False
     place_terms = set(analyze(" ".join(m.group(0) for p in places
                                        for m in re.finditer(p, folded_q))))
     thing = [(st, alts) for st, alts in groups
-             if st not in QUESTION_TERMS and st not in place_terms and known(st)]
+             if st not in QUESTION_TERMS and st not in place_terms and st not in _SCALE_WORDS
+             and known(st)]
     head = max(thing, key=lambda g: weights.get(g[0], 0.0))[1] if thing else set()
     for sentence in sentences:
         folded = " ".join(re.findall(r"[a-z0-9]+", fold(sentence)))

@@ -10,7 +10,7 @@ import numpy as np
 
 from assistant.answer.answerability import CONTACT_QUESTION, PERSON_QUESTION, AnswerabilityModel
 from assistant.answer.extractive import REFUSAL, asked_thing, extractive_answer
-from assistant.answer.facts import facts_answer, ranking_answer
+from assistant.answer.facts import facts_answer, namesake_asked, ranking_answer
 from assistant.answer.intents import IntentClassifier, Prediction, classifier_for
 from assistant.answer.overview import overview_answer
 from assistant.answer.routes import (
@@ -334,7 +334,7 @@ def _route(ctx: Context, plan: TurnPlan, question: str, *, target: Commune | Non
         glossary = glossary_answer(ctx, query)
         if glossary is not None:
             return glossary, False
-    if result is not None:
+    if result is not None or (target is not None and namesake_asked(query, target)):
         pass
     elif plan.intent == "eligibility":
         result = eligibility_answer(ctx, target, query)

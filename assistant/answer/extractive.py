@@ -11,6 +11,7 @@ import numpy as np
 from assistant.answer.answerability import (
     CONTACT_QUESTION,
     PERSON_QUESTION,
+    PLACES,
     QUESTION_TERMS,
     AnswerabilityModel,
     Features,
@@ -237,6 +238,14 @@ def extractive_answer(
     weights = {t: idf.get(t, 0.0) for t in set(retrieval.query_terms) - (ignore_terms or set())}
     cands = collect(retrieval.hits, catalog, question=question)
     score(cands, question, query_vector, embedder, weights)
+    folded_q = " ".join(re.findall(r"[a-z0-9]+", fold(question)))
+    # Savoie is everywhere in these documents: only another place says something.
+    places = [p for p in PLACES[1:] if re.search(p, folded_q)]
+    for c in cands:
+        # «côté Isère», «en Haute-Savoie»: a sentence at the scale asked comes first.
+        folded_c = " ".join(re.findall(r"[a-z0-9]+", fold(c.text)))
+        if places and all(re.search(p, folded_c) for p in places):
+            c.score += 0.15
     verdict = judge(question, retrieval, cands, idf, model, out_of_scope, commune)
     if not force and not verdict.answerable:
         # What the documents say nearest must be about the question's most specific word

@@ -85,11 +85,22 @@ _OTHER_TIME = re.compile(r"\b(19\d\d|20(0\d|1\d|2[2-9]))\b|\b(avant|evolution|ev
                          r"gagne|baisse|hausse|augment\w*|diminu\w*|depuis|il y a)\b")
 
 
+_OTHER_DEPARTMENT = re.compile(r"\b(isere|iserois\w*|38|dauphine)\b")
+
+
+def namesake_asked(question: str, commune: Commune) -> bool:
+    """«le Pont-de-Beauvoisin côté Isère»: its namesake in another department, which the
+    registry and the record do not hold; only the passages that name it answer."""
+    return commune.dep_code == "73" and bool(_OTHER_DEPARTMENT.search(fold(question)))
+
+
 def facts_answer(ctx: Context, commune: Commune, question: str) -> Answer | None:
     """The registry facts the question asks about this commune, each cited to its row; None
     when it asks none of them or the registry has no row for the commune."""
     folded = fold(question)
     if not FACT_ASKED.search(folded):
+        return None
+    if namesake_asked(question, commune):
         return None
     rows = list(_registry_rows(ctx))
     own = next((r for r in rows if r.is_commune and r.match["insee"] == commune.insee), None)

@@ -99,7 +99,8 @@ def expected_type(question: str) -> str | None:
 # «combien de km», «cb d'arbres»: the unit asked; a figure in another unit does not answer.
 _UNITS = {"km": r"\bkm\b|kilometre", "ha": r"\bha\b|hectare", "m2": r"\bm2\b|m²|metres carres",
           "arbre": r"\barbres?\b", "logement": r"\blogements?\b", "place": r"\bplaces?\b",
-          "habitant": r"\bhabitants?\b", "emploi": r"\bemplois?\b", "mois": r"\bmois\b",
+          "habitant": r"\bhabitants?\b|\bpopulation\b", "emploi": r"\bemplois?\b",
+          "mois": r"\bmois\b",
           "an": r"\bans?\b|\bannees?\b", "commune": r"\bcommunes?\b"}
 _UNIT_ASKED = re.compile(r"\b(?:combien|cb|nombre|quelle (?:surface|longueur|distance)) "
                          r"(?:de |d )?(?:en )?(km|kilometres?|ha|hectares?|m2|arbres?|logements?|"
