@@ -590,3 +590,16 @@ def test_a_schemes_eligibility_is_not_the_programmes_checklist(settings):
 def test_the_isere_namesake_is_not_the_savoie_commune(settings):
     answer = _ask(settings, "pont de beauvoisin cote isere ca fait cb d'habitants")
     assert "3 630" in answer.text.split("[1]")[0], answer.text
+
+
+def test_a_study_this_access_cannot_read_is_not_said_not_to_exist(settings):
+    from assistant.search.access import Role
+    answer = _ask(settings, "etudes mobilite 2024", role=Role("public"))
+    assert answer.refused and "réservées aux élus de la commune concernée" in answer.text
+
+
+def test_a_refusal_quotes_the_question_as_typed(settings):
+    answer = _ask(settings, "on a combien de boutiques vides", commune="Modane")
+    assert answer.refused and "boutiques vides" in answer.text, answer.text
+    funding = _ask(settings, "qui peut financer une maison de sante ?")
+    assert "DETR" in funding.text and "Fonds friches" not in funding.text, funding.text

@@ -296,8 +296,9 @@ def _content_intent(ctx: Context, question: str, spans: list[tuple[int, int]]) -
 
 
 def _route(ctx: Context, plan: TurnPlan, question: str, *, target: Commune | None,
-           filters: Filters | None, k: int, scope: str) -> tuple[Answer, bool]:
-    """The answer, and whether it is about ``target`` (a definition never is)."""
+           filters: Filters | None, k: int, scope: str, typed: str = "") -> tuple[Answer, bool]:
+    """The answer, and whether it is about ``target`` (a definition never is); ``typed`` is
+    the question as the official wrote it, quoted in a refusal."""
     settings = ctx.settings
     query = plan.query
     if plan.commune_source == "follow_up" and target is not None and not any(
@@ -386,7 +387,7 @@ def _route(ctx: Context, plan: TurnPlan, question: str, *, target: Commune | Non
                           vector=vector, ignore_terms=ignore,
                           concise=definition and not _PLURAL_THING.search(_folded_words(query)),
                           commune=target if about else None,
-                          typed=question if plan.follow_up else None)
+                          typed=typed or question)
     return answer, about
 
 
@@ -472,7 +473,7 @@ def answer_question(
         result, about_target = _decline(question, settings.contact, english=True), False
     else:
         result, about_target = _route(ctx, plan, question, target=target, filters=filters, k=k,
-                                      scope=scope)
+                                      scope=scope, typed=typed)
     shown = target if about_target else None
     result.question = typed
     result.intent = plan.intent

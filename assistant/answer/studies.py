@@ -45,8 +45,9 @@ def short_title(title: str) -> str:
     return re.sub(r"\s*\([^)]*\)$", "", title)
 
 
-def studies_of(ctx: Context) -> list[Any]:
-    """The studies the user may read, one per source."""
+def studies_of(ctx: Context, *, hidden: list[Any] | None = None) -> list[Any]:
+    """The studies the user may read, one per source; those the role may not read are
+    appended to ``hidden`` when given."""
     docs = []
     seen: set[str] = set()
     for doc in ctx.index.catalog.documents():
@@ -56,6 +57,8 @@ def studies_of(ctx: Context) -> list[Any]:
         if doc.meta.get("doc_type") != "etude":
             continue
         if ctx.role is not None and not ctx.role.allows(doc.meta):
+            if hidden is not None:
+                hidden.append(doc)
             continue
         docs.append(doc)
     return docs
@@ -91,7 +94,8 @@ def studies_answer(ctx: Context, commune: Commune | None, question: str, *,
     q = _words(question)
     if not _LIST_STUDIES.search(q):
         return None
-    docs = studies_of(ctx)
+    hidden: list[Any] = []
+    docs = studies_of(ctx, hidden=hidden)
     theme = next((t for t, cues in _THEME_ASKED.items() if any(c in q for c in cues)), None)
     years = set(re.findall(r"\b(20\d{2})\b", q))
     place = _place(ctx, q) if commune is None else None
@@ -119,6 +123,10 @@ def studies_answer(ctx: Context, commune: Commune | None, question: str, *,
         others = sorted({short_title(d.meta.get("title", "")) for d in docs})
         if others:
             text += " Les études disponibles portent sur : " + " ; ".join(others[:7]) + "."
+        if hidden:
+            # The study may exist among those this account cannot read: say so, not «none».
+            text += (" D'autres études existent mais ne sont pas consultables avec cet "
+                     "accès : elles sont réservées aux élus de la commune concernée et à Agate.")
         return Answer(question=question, text=text, refused=True, citations=[],
                       confidence=0.0)
     citations: list[Citation] = []
