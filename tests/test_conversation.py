@@ -603,3 +603,14 @@ def test_a_refusal_quotes_the_question_as_typed(settings):
     assert answer.refused and "boutiques vides" in answer.text, answer.text
     funding = _ask(settings, "qui peut financer une maison de sante ?")
     assert "DETR" in funding.text and "Fonds friches" not in funding.text, funding.text
+
+
+def test_more_ways_officials_put_it(settings):
+    signed = _ask(settings, "st jean ils ont signé la conv cadre avec quelle autre commune")
+    assert "Saint-Julien-Montdenis" in signed.text, signed.text
+    rate = _ask(settings, "le poste de la personne qui pilote la revitalisation, l'etat et cie "
+                          "le prennent en charge a hauteur de combien")
+    assert not rate.refused and "75 %" in rate.text, rate.text
+    given = _ask(settings, "avec presque 20 000 hab on risque pas de sortir du dispositif ?",
+                 commune="Albertville")
+    assert "20 000" in given.text and not given.text.startswith("Albertville compte"), given.text

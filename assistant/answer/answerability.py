@@ -175,7 +175,8 @@ def _proper_names(question: str) -> list[tuple[str, set[str]]]:
     words = re.findall(r"[^\W_]+", question)
     out = []
     for i, w in enumerate(words):
-        after = i > 0 and fold(words[i - 1]) in _BEFORE_NAMES
+        after = i > 0 and fold(words[i - 1]) in _BEFORE_NAMES and (
+            fold(w) not in _AFTER_A_NOT_NAMES)
         named = (i > 0 and w[:1].isupper()) or i == 0 or after
         if named and len(w) >= (3 if after else 4):
             out += [(st, {st}) for st in analyze(w)]
@@ -183,6 +184,12 @@ def _proper_names(question: str) -> list[tuple[str, set[str]]]:
 
 
 _BEFORE_NAMES = {"a", "chez"}
+# «à hauteur de», «à partir de», «à peu près»: «à» before an ordinary word.
+_AFTER_A_NOT_NAMES = {"hauteur", "partir", "peu", "propos", "travers", "cause", "condition",
+                      "raison", "savoir", "terme", "moins", "plus", "nouveau", "mesure",
+                      "cote", "faire", "quoi", "quel", "quelle", "quels", "quelles", "combien",
+                      "jour", "temps", "present", "long", "court", "priori", "titre", "charge",
+                      "disposition", "destination", "proximite", "lieu", "date"}
 
 
 def _unknown_word(groups: list[tuple[str, set[str]]], known: Callable[[str], bool],

@@ -88,6 +88,11 @@ _OTHER_TIME = re.compile(r"\b(19\d\d|20(0\d|1\d|2[2-9]))\b|\b(avant|evolution|ev
 _OTHER_DEPARTMENT = re.compile(r"\b(isere|iserois\w*|38|dauphine)\b")
 
 
+# «avec presque 20 000 hab on risque pas de sortir ?»: a population given, not asked.
+_POPULATION_GIVEN = re.compile(r"^(?!.*\b(combien|cb|quelle population|nombre d)).*"
+                               r"\d[\d  .]*\s*(hab|habitants)\b")
+
+
 def namesake_asked(question: str, commune: Commune) -> bool:
     """«le Pont-de-Beauvoisin côté Isère»: its namesake in another department, which the
     registry and the record do not hold; only the passages that name it answer."""
@@ -111,7 +116,7 @@ def facts_answer(ctx: Context, commune: Commune, question: str) -> Answer | None
     said: list[tuple[str, _Row]] = []
     m = own.match
     if _POPULATION.search(folded) and not _TOGETHER.search(folded) and not (
-            _OTHER_TIME.search(folded)):
+            _OTHER_TIME.search(folded) or _POPULATION_GIVEN.search(folded)):
         said.append((f"{commune.name} compte {m['anct'].strip()} habitants selon la liste "
                      f"nationale ANCT de 2021 ({m['insee_pop'].strip()} au recensement INSEE "
                      "2021).", own))

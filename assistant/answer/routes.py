@@ -73,6 +73,9 @@ def _missing_subject(ctx: Context, question: str, record_text: str,
     return None
 
 
+_WITH_WHOM = re.compile(r"\bavec (qui|quel\w*)\b")
+
+
 def status_answer(ctx: Context, commune: Commune, question: str, *,
                   vector: np.ndarray | None = None) -> Answer | None:
     """The steps of the commune's status record as French sentences, each cited; ``None``
@@ -118,7 +121,11 @@ def status_answer(ctx: Context, commune: Commune, question: str, *,
         if n is None:
             n = by_row[row.quote] = len(citations) + 1
             citations.append(line_citation(record, n, row.page_number, row.quote))
-        sentences.append(f"{row_sentence(row, name)} [{n}]")
+        said = row_sentence(row, name)
+        if row.known and row.note and _WITH_WHOM.search(fold(question)):
+            # «ils ont signé avec quelle autre commune ?»: the record's comment says.
+            said += f" {row.note.rstrip('.')}."
+        sentences.append(f"{said} [{n}]")
     text = " ".join(sentences)
     if any(not r.known and not r.unconfirmed for r in chosen if r.key != "maj"):
         text += (" « Non renseigné » veut dire que l'information ne figure pas dans les "

@@ -48,7 +48,8 @@ _TYPE_CUES: list[tuple[str, re.Pattern[str]]] = [
                         r"date butoir)\b")),
     ("nombre", re.compile(r"\b(combien|cb|cbien|montant|taux|quelle part|pourcentage|budget|"
                           r"quelle somme|cout|couts|coute|prix|nombre de|a hauteur de|total|"
-                          r"jusqu a combien|population)\b")),
+                          r"jusqu a combien|population|reste a charge|quelle surface|"
+                          r"quelle superficie|fait quelle taille)\b")),
     ("acteur", re.compile(r"\b(qui (signe|finance|porte|pilote|cofinance|decide|selectionne|"
                           r"accompagne|paie|paye|valide)|quels? (organismes?|partenaires?|"
                           r"acteurs?|financeurs?|signataires?)|par qui|aupres de qui)\b")),
@@ -118,6 +119,8 @@ def asked_unit(question: str) -> str | None:
     folded = " ".join(re.findall(r"[a-z0-9]+", fold(question)))
     m = _UNIT_ASKED.search(folded)
     if not m:
+        if re.search(r"\bquelle (surface|superficie|taille)\b", folded):
+            return "surface"
         return "pct" if _RATE_ASKED.search(folded) else (
             "eur" if _MONEY_ASKED.search(folded) else None)
     word = m.group(1)
@@ -125,6 +128,7 @@ def asked_unit(question: str) -> str | None:
 
 
 _UNITS["pct"] = r"%|\bpour ?cent\b|\bmoitie\b|\btiers\b|\bquart\b"
+_UNITS["surface"] = r"\bha\b|hectares?|\bm2\b|m²|metres carres|\bkm2\b|\bares?\b"
 _UNITS["eur"] = r"€|\beuros?\b|\bmillions?\b|\bmilliards?\b"
 # «combien de places en crèche», «cb de visiteurs»: what is counted. Money and time are
 # typed by other means.
