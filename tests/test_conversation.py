@@ -614,3 +614,10 @@ def test_more_ways_officials_put_it(settings):
     given = _ask(settings, "avec presque 20 000 hab on risque pas de sortir du dispositif ?",
                  commune="Albertville")
     assert "20 000" in given.text and not given.text.startswith("Albertville compte"), given.text
+
+
+def test_who_the_mayor_is_after_a_population_is_refused(settings):
+    conv = Conversation()
+    _ask(settings, "cb d'habitants a ugine", conversation=conv)
+    answer = _ask(settings, "c qui le maire ?", conversation=conv)
+    assert answer.refused and "7 039" not in answer.text, answer.text

@@ -115,7 +115,7 @@ def test_a_definition_in_a_follow_up_stands_alone():
     "elle prevoit combien de fiches actions", "il coute combien ce scenario",
     "pour quel montant total", "le fonds friches il met combien dans ce projet",
     "c la plus petite des 14 ?", "l'adhesion c'etait quand du coup", "qui paye ?",
-    "c'est quand ?",
+    "c'est quand ?", "dans le quartier de la gare ca donne quoi",
 ])
 def test_pronouns_and_demonstratives_point_back(question):
     assert looks_elliptic(question)

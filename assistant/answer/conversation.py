@@ -320,6 +320,7 @@ def _route(ctx: Context, plan: TurnPlan, question: str, *, target: Commune | Non
     # «population de moutiers» (whatever the classifier made of it), «notre identifiant
     # PVD», «on est la seule commune PVD de l'interco ?»: a fact of the registry.
     if result is None and target is not None and plan.intent not in ("contact", "funding") and (
+            not PERSON_QUESTION.search(question)) and (
             plan.commune_source != "selected" or _OURS.search(fold(question))
             or _THE_COMMUNES.search(fold(question))) and not (
             (DEFINITION.search(fold(query)) and not _OF_A_COMMUNE.search(fold(question))

@@ -39,7 +39,7 @@ _FOLLOW_UP_START = re.compile(
     r"^pour (quel|quelle|quels|quelles|combien|qui|quand)\b|"
     # «c la plus petite des 14 ?»: the previous subject, compared; «… quand du coup ?»
     r"^(c|c est|cest) (la|le|les|l) (plus|moins|seule?|premier\w*|dernier\w*)\b|"
-    r".*\b(du coup|dans ce cas)$|"
+    r".*\b(du coup|dans ce cas|ca donne quoi|ca donne combien)$|"
     # «qui paye ?», «c'est quand ?», «combien ?»: a question word and at most two more.
     r"^(c.?est )?(qui|quand|combien|pourquoi|comment|ou ca|lequel|laquelle)( \w+){0,2}$|"
     r"^(pendant|depuis|jusqu a|a partir de|a hauteur de) (combien|quand|quel\w*)\b|"
