@@ -222,3 +222,8 @@ def test_sentences_of_two_chunks_of_one_passage_get_their_own_citations():
 def test_table_cells_run_together_without_a_full_stop_are_no_answer():
     assert not_an_answer("Collectivités, avec l'appui des partenaires Diagnostic, stratégie, "
                          "programme d'actions Préparation de la convention-cadre")
+
+
+def test_a_models_numbered_blank_is_no_answer():
+    assert not_an_answer("Les secteurs d'intervention sont délimités sur les plans annexés à la "
+                         "présente convention (annexe [n]) :")

@@ -31,7 +31,7 @@ _FIELD_ROW = re.compile(r"^(Étape|Commune|id_pvd|Code INSEE|Rubrique)\s*:|ident
 _RUN_ON = re.compile(r"[a-zà-ÿ]{3,} [A-ZÀ-Ý][a-zà-ÿ]{2,}")
 # «La part restant à la charge de la collectivité est de [montant ou pourcentage].»: a
 # model's blank to fill, no answer.
-_PLACEHOLDER = re.compile(r"\[[^\]\d]{3,60}\]")
+_PLACEHOLDER = re.compile(r"\[[^\]\d]{3,60}\]|\[(n|x|xx|…|\.\.\.)\]")
 # «Agate, registre des communes PVD de Savoie (mise à jour octobre 2025).»: a source cited.
 _SOURCE_LINE = re.compile(r"\(mise à jour [^)]*\)\.?$", re.IGNORECASE)
 _ID_LINE = re.compile(r"identifiant PVD|\bpvd-\d+-\d+", re.IGNORECASE)
