@@ -621,3 +621,12 @@ def test_who_the_mayor_is_after_a_population_is_refused(settings):
     _ask(settings, "cb d'habitants a ugine", conversation=conv)
     answer = _ask(settings, "c qui le maire ?", conversation=conv)
     assert answer.refused and "7 039" not in answer.text, answer.text
+
+
+def test_a_rule_is_not_read_in_the_record_and_the_record_says_when_it_was_updated(settings):
+    rule = _ask(settings, "il faut une delib pour signer la convention d adhesion ?",
+                commune="Modane")
+    assert "ne mentionne pas" not in rule.text, rule.text
+    updated = _ask(settings, "la fiche de suivi elle est a jour ?", commune="Modane")
+    assert "mise à jour le 1er octobre 2025" in updated.text, updated.text
+    assert "convention-cadre" not in updated.text, updated.text

@@ -227,3 +227,10 @@ def test_table_cells_run_together_without_a_full_stop_are_no_answer():
 def test_a_models_numbered_blank_is_no_answer():
     assert not_an_answer("Les secteurs d'intervention sont délimités sur les plans annexés à la "
                          "présente convention (annexe [n]) :")
+
+
+def test_a_numbered_table_run_together_is_no_answer():
+    assert not_an_answer("1 Étude pré-opérationnelle et OPAH-RU 1 200 000 € 2 Requalification de "
+                         "la place centrale 1 800 000 € 3 Manager de commerce 180 000 €.")
+    assert not not_an_answer("Trois scénarios ont été comparés : A (0,9 M€ HT), B (1,8 M€ HT) "
+                             "et C (3,1 M€ HT).")

@@ -67,6 +67,10 @@ _THE_COMMUNES = re.compile(r"\b(l['’ ]|la |le |le numero |son |sa )(interco\w*
 # one glossary entry gives.
 _PLURAL_THING = re.compile(r"\b(quoi|que sont|qu est ce que) (les|des)\b|\bles \w+ (c est|ce sont) "
                            r"quoi\b")
+# «il faut une délib pour signer ?», «c'est obligatoire ?»: a rule of the programme, which
+# no commune's record holds.
+_RULE_ASKED = re.compile(r"\b(il faut|faut il|faut-il|doit on|doit-on|on doit|doivent|"
+                         r"obligatoire|necessaire|besoin d)")
 # «notre ORT», «on a signé», «chez nous»: the selected commune is the subject.
 _OURS = re.compile(r"\b(notre|nos|nous|on|chez nous|ma commune|notre commune)\b")
 # «le diag commerce il recommande quoi», «la friche elle coûte combien»: with a commune
@@ -342,7 +346,8 @@ def _route(ctx: Context, plan: TurnPlan, question: str, *, target: Commune | Non
         result = eligibility_answer(ctx, target, query)
     elif plan.intent == "funding":
         result = funding_answer(ctx, target, query)
-    elif target is not None and (plan.intent == "status" or (
+    elif target is not None and not _RULE_ASKED.search(fold(question)) and (
+            plan.intent == "status" or (
             plan.intent == "programme" and _OURS.search(fold(question))
             and asked_steps(question) and not DEFINITION.search(fold(question))
             and STATUS_CUE.search(fold(question)) and not _detail_of_a_step(question))):

@@ -111,7 +111,8 @@ def status_answer(ctx: Context, commune: Commune, question: str, *,
     if not chosen:
         chosen = [r for r in rows if r.key != "maj"]
     update = [r for r in rows if r.key == "maj"]
-    chosen += update[:1]
+    if not any(r.key == "maj" for r in chosen):
+        chosen += update[:1]
     name = commune.name
     citations: list[Citation] = []
     sentences = []

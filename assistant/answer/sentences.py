@@ -35,6 +35,7 @@ _PLACEHOLDER = re.compile(r"\[[^\]\d]{3,60}\]|\[(n|x|xx|…|\.\.\.)\]")
 # «Agate, registre des communes PVD de Savoie (mise à jour octobre 2025).»: a source cited.
 _SOURCE_LINE = re.compile(r"\(mise à jour [^)]*\)\.?$", re.IGNORECASE)
 _ID_LINE = re.compile(r"identifiant PVD|\bpvd-\d+-\d+", re.IGNORECASE)
+_NUMBERED_ROWS = re.compile(r"€ \d{1,2} [A-ZÀ-Ý]")
 _TABLE_ROW = re.compile(r"^[^:;]{1,40} : [^;]+ ; [^:;]{1,40} : ")
 _MONTHS = ("janvier|fevrier|mars|avril|mai|juin|juillet|aout|septembre|octobre|novembre|"
            "decembre")
@@ -212,6 +213,8 @@ def not_an_answer(line: str, headings: tuple[str, ...] = (), *, ids_asked: bool 
     if _NUMBERED_HEADING.match(stripped) and len(words) < 12 and stripped[-1] not in ".;:":
         return True
     # Table cells run together: four joins, or two in a line with no final punctuation.
+    if len(_NUMBERED_ROWS.findall(stripped)) >= 2:
+        return True  # «… 1 200 000 € 2 Requalification … 1 800 000 € 3 …»: a table run together
     if len(words) > 70 or len(_RUN_ON.findall(stripped)) >= (
             4 if stripped[-1] in ".;:!?…" else 2):
         return True  # a flattened table or a run-on list: unreadable as an answer

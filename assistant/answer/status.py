@@ -136,6 +136,7 @@ _ASKED = {
     "ort": ("ort", "revitalisation de territoire", "operation de revitalisation"),
     "chef": ("chef de projet", "cdp", "recrut", "poste"),
     "selection": ("selection", "selectionne", "retenu", "laureat"),
+    "maj": ("a jour", "mise a jour", "actualis", "derniere version"),
 }
 
 
