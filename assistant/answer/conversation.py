@@ -12,6 +12,7 @@ from assistant.answer.answerability import CONTACT_QUESTION, PERSON_QUESTION, An
 from assistant.answer.extractive import REFUSAL, asked_thing, extractive_answer
 from assistant.answer.facts import facts_answer, namesake_asked, ranking_answer
 from assistant.answer.intents import IntentClassifier, Prediction, classifier_for
+from assistant.answer.naming import folded_words, named_commune
 from assistant.answer.overview import overview_answer
 from assistant.answer.routes import (
     ELIGIBILITY_CUE,
@@ -21,6 +22,7 @@ from assistant.answer.routes import (
     status_answer,
 )
 from assistant.answer.sentences import DEFINITION
+from assistant.answer.smalltalk import GREETING, LEADING_GREETING, decline, greet, not_french
 from assistant.answer.state import (
     Conversation,
     Turn,
@@ -50,8 +52,6 @@ __all__ = ["Conversation", "Turn", "answer_question"]
 MIN_INTENT_CONFIDENCE = 0.45
 # Over this probability of «out of scope», the question is declined without searching.
 OUT_OF_SCOPE_CONFIDENCE = 0.8
-_ENGLISH = re.compile(r"\b(what|how|when|who|which|where|is|are|the|does|can|please)\b")
-_FRENCH_HINT = re.compile(r"\b(le|la|les|des|est|une|un|pour|quel|quelle|comment|et|de|du)\b")
 
 
 # «le code insee d'entrelacs c'est quoi», «c'est quoi son identifiant»: a value of a commune,
@@ -130,17 +130,6 @@ def commune_label(c: Commune) -> str:
     return f"{c.name} ({c.epci_name})" if c.epci_name else c.name
 
 
-def _clarify(question: str, candidates: list[Commune]) -> Answer:
-    names = " ; ".join(c.label for c in candidates)
-    return Answer(
-        question=question,
-        text=f"Plusieurs communes portent ce nom : {names}. Précisez laquelle "
-             "(par exemple avec le département ou le code INSEE).",
-        refused=True, citations=[], intent="clarify",
-        clarify=[c.to_dict() for c in candidates],
-    )
-
-
 def scope_filters(registry: Registry, commune: Commune) -> Filters:
     """Documents about the commune, its programme partners and its EPCI, plus general texts."""
     members = [m.insee for m in registry.territory_members(commune)] or [commune.insee]
@@ -171,97 +160,6 @@ def cited_answer(ctx: Context, question: str, *, filters: Filters | None, k: int
     )
     answer.timings_ms["retrieve"] = retrieval.timings_ms.get("retrieve", 0.0)
     return answer
-
-
-def _not_french(question: str) -> bool:
-    folded = fold(question)
-    return len(_ENGLISH.findall(folded)) >= 2 and not _FRENCH_HINT.search(folded)
-
-
-_HELLO = r"bonjour|bonsoir|bjr|slt|salut|hello|coucou"
-_GREETING = re.compile(rf"^((ok|d accord|super|parfait|top|tres bien) )?({_HELLO}|merci|"
-                       r"au revoir|bonne journee|bonne soiree)"
-                       r"( (beaucoup|bien|encore|a vous|a toi|pour tout))*[ !.,]*$")
-
-
-_LEADING_GREETING = re.compile(rf"^\s*({_HELLO})\b[\s,!.:;-]*", re.IGNORECASE)
-
-
-def _greet(question: str) -> Answer:
-    text = ("Bonjour ! Je réponds, avec les passages cités, aux questions sur le programme "
-            "Petites villes de demain en Savoie : étapes, éligibilité, financements, avancement "
-            "de votre commune, études. Par exemple : « Où en est notre convention-cadre ? » ou "
-            "« Qu'est-ce qu'une ORT ? ».")
-    if fold(question).startswith(("merci", "ok merci", "au revoir", "bonne")):
-        text = "Avec plaisir. D'autres questions sur le programme ? Je reste disponible."
-    return Answer(question=question, text=text, refused=False, citations=[],
-                  intent="out_of_scope")
-
-
-def _decline(question: str, contact: str, english: bool = False) -> Answer:
-    if english:
-        text = ("Je réponds en français, à partir des documents du programme Petites villes "
-                "de demain : posez votre question en français, par exemple « Qu'est-ce "
-                "qu'une ORT ? ».")
-    else:
-        text = ("Cette question sort du champ des documents indexés : je réponds sur le "
-                "programme Petites villes de demain en Savoie (étapes, éligibilité, "
-                "financements, avancement des communes, études).")
-        if contact:
-            text += f" Pour autre chose, adressez-vous {contact}."
-    return Answer(question=question, text=text, refused=True, citations=[])
-
-
-def _folded_words(text: str) -> str:
-    return " ".join(re.findall(r"[a-z0-9]+", fold(text)))
-
-
-def _lenient_commune(registry: Registry, question: str) -> tuple[Commune | None,
-                                                                 list[tuple[int, int]]]:
-    """A Savoie commune typed in lower case («fourneaux», «les echelles»): the strict scan
-    wants a capital for names that are also words, but officials rarely type one."""
-    folded = f" {_folded_words(question)} "
-    best: tuple[int, Commune, str] | None = None
-    for c in registry.all():
-        if c.dep_code != "73":
-            continue
-        for form in _short_forms(c.name):
-            if f" {form} " in folded and (best is None or len(form) > best[0]):
-                best = (len(form), c, form)
-    if best is None:
-        return None, []
-    # The span in the original text, for removing the name from a follow-up.
-    pattern = r"\W+".join(re.escape(w) for w in best[2].split())
-    m = re.search(pattern, fold(question))
-    return best[1], [(m.start(), m.end())] if m else []
-
-
-def _short_forms(name: str) -> list[str]:
-    """How officials type a Savoie name: whole, without its article («pont de
-    beauvoisin»), or its first two words when it starts with Saint («saint genix», «st
-    genix»)."""
-    words = _folded_words(name).split()
-    forms = [" ".join(words)]
-    if words and words[0] in ("le", "la", "les") and len(words) > 1:
-        forms.append(" ".join(words[1:]))
-    if len(words) >= 3 and words[0] == "saint":
-        forms += [f"saint {words[1]}", f"st {words[1]}", "st " + " ".join(words[1:])]
-    return forms
-
-
-def _named_commune(registry: Registry, question: str) -> tuple[Commune | None,
-                                                                list[tuple[int, int]],
-                                                                Answer | None]:
-    found = registry.find_in_text(question, prefer_dep="73") if len(registry) else []
-    spans = [(m.start, m.end) for m in found if m.start is not None and m.end is not None]
-    for m in found:
-        if m.status == "found" and m.commune is not None:
-            return m.commune, spans, None
-    for m in found:
-        if m.status == "ambiguous":
-            return None, spans, _clarify(question, m.candidates)
-    lenient, lenient_spans = _lenient_commune(registry, question)
-    return lenient, spans + lenient_spans, None
 
 
 _STEP_STATE = re.compile(r"\b(date|signature|etat|avancement|statut|situation|echeance|"
@@ -306,7 +204,7 @@ def _route(ctx: Context, plan: TurnPlan, question: str, *, target: Commune | Non
     settings = ctx.settings
     query = plan.query
     if plan.commune_source == "follow_up" and target is not None and not any(
-            fold(w) in fold(query) for w in _folded_words(target.name).split() if len(w) > 3):
+            fold(w) in fold(query) for w in folded_words(target.name).split() if len(w) > 3):
         # «elle prévoit combien de fiches actions ?» after Entrelacs' study: the carried
         # topic lost the commune's name; searching with it finds that commune's passages.
         query = f"{query} ({target.name})"
@@ -315,7 +213,7 @@ def _route(ctx: Context, plan: TurnPlan, question: str, *, target: Commune | Non
         vector = ctx.index.embedder.embed([query], is_query=True)[0]
     if (plan.intent == "out_of_scope" and ctx.out_of_scope >= OUT_OF_SCOPE_CONFIDENCE
             and not plan.follow_up):
-        return _decline(question, settings.contact), False
+        return decline(question, settings.contact), False
     result: Answer | None = (ranking_answer(ctx, query) if target is None or plan.follow_up
                              else None)
     if result is not None:
@@ -332,7 +230,7 @@ def _route(ctx: Context, plan: TurnPlan, question: str, *, target: Commune | Non
             or ELIGIBILITY_CUE.search(fold(query))):
         result = facts_answer(ctx, target, query)
     if result is None and target is not None and (
-            plan.commune_source != "selected" or _THE_STUDY.search(_folded_words(question))):
+            plan.commune_source != "selected" or _THE_STUDY.search(folded_words(question))):
         # «l'étude espaces publics des Échelles»: what the study says, in its own summary.
         result = overview_answer(ctx, target, query)
     if result is None and "difference" in fold(query) and DEFINITION.search(fold(query)):
@@ -381,17 +279,17 @@ def _route(ctx: Context, plan: TurnPlan, question: str, *, target: Commune | Non
     # one commune's record.
     # «c quoi les étapes du programme»: no glossary entry names it; the programme's texts
     # explain it as well as the glossary.
-    boost = (["glossaire", "programme"] if _PLURAL_THING.search(_folded_words(query))
+    boost = (["glossaire", "programme"] if _PLURAL_THING.search(folded_words(query))
              else ["glossaire"]) if definition else (
         ["programme", "glossaire"] if plan.intent == "programme" and not scoped else None)
     ignore = set(analyze(target.name)) if target is not None else set()
     # Only a question about the commune (named, carried, «notre», «la friche») must be
     # answered by its passages; the selected commune alone narrows the search, no more.
     about = scoped and (plan.commune_source != "selected" or bool(_OURS.search(fold(question)))
-                        or bool(_THE_STUDY.search(_folded_words(question))))
+                        or bool(_THE_STUDY.search(folded_words(question))))
     answer = cited_answer(ctx, query, filters=filters, k=k, scope=scope, boost_types=boost,
                           vector=vector, ignore_terms=ignore,
-                          concise=definition and not _PLURAL_THING.search(_folded_words(query)),
+                          concise=definition and not _PLURAL_THING.search(folded_words(query)),
                           commune=target if about else None,
                           typed=typed or question)
     return answer, about
@@ -419,7 +317,7 @@ def answer_question(
     # keeps the question as typed.
     question = expand_question(typed)
     # «bjr, c koi une ORT ?»: the greeting says nothing about what is asked.
-    rest = _LEADING_GREETING.sub("", question)
+    rest = LEADING_GREETING.sub("", question)
     if rest.strip(" ?!.,"):
         question = rest
     k = k if k is not None else settings.top_k
@@ -427,14 +325,14 @@ def answer_question(
     index = open_index(settings)
     registry = load_registry(settings)
 
-    named, spans, clarify = _named_commune(registry, question)
+    named, spans, clarify = named_commune(registry, question)
     if clarify is not None:
         return clarify
     selected: Commune | None = None
     if commune:
         match = registry.match(commune)
         if match.status == "ambiguous":
-            return _clarify(question, match.candidates)
+            return clarify(question, match.candidates)
         selected = match.commune if match.status == "found" else None
 
     t_embed = time.perf_counter()
@@ -470,13 +368,13 @@ def answer_question(
                            follow_up=True)
     target = registry.get(plan.commune) if plan.commune else None
 
-    if _GREETING.match(fold(question).strip()):
-        result = _greet(typed)
+    if GREETING.match(fold(question).strip()):
+        result = greet(typed)
         result.timings_ms.update(timings)
         result.intent_confidence = prediction.confidence
         return result
-    if _not_french(question) and prediction.intent == "out_of_scope":
-        result, about_target = _decline(question, settings.contact, english=True), False
+    if not_french(question) and prediction.intent == "out_of_scope":
+        result, about_target = decline(question, settings.contact, english=True), False
     else:
         result, about_target = _route(ctx, plan, question, target=target, filters=filters, k=k,
                                       scope=scope, typed=typed)
