@@ -11,6 +11,7 @@ from click.testing import CliRunner
 
 from assistant.answer.conversation import Conversation, answer_question
 from assistant.cli.main import cli
+from assistant.communes.registry import load_registry
 from assistant.indexing.lexical import fold
 from assistant.settings import get_settings
 
@@ -630,3 +631,19 @@ def test_a_rule_is_not_read_in_the_record_and_the_record_says_when_it_was_update
     updated = _ask(settings, "la fiche de suivi elle est a jour ?", commune="Modane")
     assert "mise à jour le 1er octobre 2025" in updated.text, updated.text
     assert "convention-cadre" not in updated.text, updated.text
+
+
+def test_an_ambiguous_selected_commune_asks_which(settings, monkeypatch):
+    from assistant.communes.registry import Match, Registry
+    real = Registry.match
+    twins = [c for c in load_registry(settings).all() if c.name.startswith("Saint-")][:2]
+
+    def match(self, query, *args, **kwargs):
+        if query == "Saint":
+            return Match("ambiguous", None, twins, query)
+        return real(self, query, *args, **kwargs)
+
+    monkeypatch.setattr(Registry, "match", match)
+    answer = _ask(settings, "ou en est notre dossier", commune="Saint")
+    assert answer.intent == "clarify" and answer.refused, answer.text
+    assert "Plusieurs communes portent ce nom" in answer.text

@@ -12,7 +12,7 @@ from assistant.answer.answerability import CONTACT_QUESTION, PERSON_QUESTION, An
 from assistant.answer.extractive import REFUSAL, asked_thing, extractive_answer
 from assistant.answer.facts import facts_answer, namesake_asked, ranking_answer
 from assistant.answer.intents import IntentClassifier, Prediction, classifier_for
-from assistant.answer.naming import folded_words, named_commune
+from assistant.answer.naming import clarify, folded_words, named_commune
 from assistant.answer.overview import overview_answer
 from assistant.answer.routes import (
     ELIGIBILITY_CUE,
@@ -325,9 +325,9 @@ def answer_question(
     index = open_index(settings)
     registry = load_registry(settings)
 
-    named, spans, clarify = named_commune(registry, question)
-    if clarify is not None:
-        return clarify
+    named, spans, which = named_commune(registry, question)
+    if which is not None:
+        return which
     selected: Commune | None = None
     if commune:
         match = registry.match(commune)
