@@ -11,7 +11,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from assistant.errors import ConfigError
-from assistant.indexing.lexical import ABBREVIATIONS, analyze, fold
+from assistant.indexing.lexical import ABBREVIATIONS, analyze, fold, fold_words
 from assistant.types import Hit
 
 MODEL_FILE = Path(__file__).resolve().parent / "data" / "answerability.json"
@@ -150,7 +150,7 @@ def _scope_missing(question: str, sentences: list[str], groups: list[tuple[str, 
                    weights: dict[str, float], known: Callable[[str], bool]) -> bool:
     """The question names a scale (Savoie, Isère, the region) and no sentence holding a
     figure names it beside the question's most specific word."""
-    folded_q = " ".join(re.findall(r"[a-z0-9]+", fold(question)))
+    folded_q = fold_words(question)
     places = [p for p in PLACES if re.search(p, folded_q)]
     if not places:
         return False
@@ -161,7 +161,7 @@ def _scope_missing(question: str, sentences: list[str], groups: list[tuple[str, 
              and known(st)]
     head = max(thing, key=lambda g: weights.get(g[0], 0.0))[1] if thing else set()
     for sentence in sentences:
-        folded = " ".join(re.findall(r"[a-z0-9]+", fold(sentence)))
+        folded = fold_words(sentence)
         if all(re.search(p, folded) for p in places) and (
                 not head or head & set(analyze(sentence))):
             return False

@@ -12,7 +12,7 @@ from assistant.answer.answerability import CONTACT_QUESTION, PERSON_QUESTION, An
 from assistant.answer.extractive import REFUSAL, asked_thing, extractive_answer
 from assistant.answer.facts import facts_answer, namesake_asked, ranking_answer
 from assistant.answer.intents import IntentClassifier, Prediction, classifier_for
-from assistant.answer.naming import clarify, folded_words, named_commune
+from assistant.answer.naming import clarify, named_commune
 from assistant.answer.overview import overview_answer
 from assistant.answer.routes import (
     ELIGIBILITY_CUE,
@@ -37,7 +37,7 @@ from assistant.answer.studies import studies_answer
 from assistant.communes.registry import Commune, Registry, load_registry
 from assistant.embedding.embedders import embedder_fingerprint
 from assistant.indexing.index import Index, open_index
-from assistant.indexing.lexical import analyze, fold
+from assistant.indexing.lexical import analyze, fold, fold_words
 from assistant.indexing.postings import idf as idf_of_df
 from assistant.search.access import Role
 from assistant.search.filters import Filters
@@ -204,7 +204,7 @@ def _route(ctx: Context, plan: TurnPlan, question: str, *, target: Commune | Non
     settings = ctx.settings
     query = plan.query
     if plan.commune_source == "follow_up" and target is not None and not any(
-            fold(w) in fold(query) for w in folded_words(target.name).split() if len(w) > 3):
+            fold(w) in fold(query) for w in fold_words(target.name).split() if len(w) > 3):
         # «elle prévoit combien de fiches actions ?» after Entrelacs' study: the carried
         # topic lost the commune's name; searching with it finds that commune's passages.
         query = f"{query} ({target.name})"
@@ -230,7 +230,7 @@ def _route(ctx: Context, plan: TurnPlan, question: str, *, target: Commune | Non
             or ELIGIBILITY_CUE.search(fold(query))):
         result = facts_answer(ctx, target, query)
     if result is None and target is not None and (
-            plan.commune_source != "selected" or _THE_STUDY.search(folded_words(question))):
+            plan.commune_source != "selected" or _THE_STUDY.search(fold_words(question))):
         # «l'étude espaces publics des Échelles»: what the study says, in its own summary.
         result = overview_answer(ctx, target, query)
     if result is None and "difference" in fold(query) and DEFINITION.search(fold(query)):
@@ -268,7 +268,7 @@ def _route(ctx: Context, plan: TurnPlan, question: str, *, target: Commune | Non
     scoped = target is not None and not definition and (
         plan.intent != "programme" or plan.commune_source in ("question", "follow_up")
         or bool(_OURS.search(fold(question)))
-        or bool(_THE_STUDY.search(" ".join(re.findall(r"[a-z]+", fold(question))))))
+        or bool(_THE_STUDY.search(fold_words(question))))
     if filters is None and scoped and target is not None:
         filters = scope_filters(ctx.registry, target)
         # The session's scope line names the selected commune; a commune named in the
@@ -279,17 +279,17 @@ def _route(ctx: Context, plan: TurnPlan, question: str, *, target: Commune | Non
     # one commune's record.
     # «c quoi les étapes du programme»: no glossary entry names it; the programme's texts
     # explain it as well as the glossary.
-    boost = (["glossaire", "programme"] if _PLURAL_THING.search(folded_words(query))
+    boost = (["glossaire", "programme"] if _PLURAL_THING.search(fold_words(query))
              else ["glossaire"]) if definition else (
         ["programme", "glossaire"] if plan.intent == "programme" and not scoped else None)
     ignore = set(analyze(target.name)) if target is not None else set()
     # Only a question about the commune (named, carried, «notre», «la friche») must be
     # answered by its passages; the selected commune alone narrows the search, no more.
     about = scoped and (plan.commune_source != "selected" or bool(_OURS.search(fold(question)))
-                        or bool(_THE_STUDY.search(folded_words(question))))
+                        or bool(_THE_STUDY.search(fold_words(question))))
     answer = cited_answer(ctx, query, filters=filters, k=k, scope=scope, boost_types=boost,
                           vector=vector, ignore_terms=ignore,
-                          concise=definition and not _PLURAL_THING.search(folded_words(query)),
+                          concise=definition and not _PLURAL_THING.search(fold_words(query)),
                           commune=target if about else None,
                           typed=typed or question)
     return answer, about

@@ -32,7 +32,7 @@ from assistant.answer.sentences import (
 )
 from assistant.embedding.embedders import Embedder
 from assistant.indexing.catalog import Catalog
-from assistant.indexing.lexical import analyze, fold
+from assistant.indexing.lexical import analyze, fold, fold_words
 from assistant.search.passages import best_chunks
 from assistant.search.retrieval import Retrieval
 from assistant.types import Answer, Citation, NearSource
@@ -84,7 +84,7 @@ def _figure_of_it_missing(question: str, kind: str | None, cands: list[Candidate
                           commune: tuple[str, str] | None) -> bool:
     """The figure asked is of a kind no candidate holds: a count of that thing, the unit
     asked, the date of that thing, or the money this commune received."""
-    folded = " ".join(re.findall(r"[a-z0-9]+", fold(question)))
+    folded = fold_words(question)
     if kind == "nombre":
         # «la population d'Albertville en 1990»: a figure of that year, or none.
         years = set(re.findall(r"\b(?:19|20)\d\d\b", folded))
@@ -238,12 +238,12 @@ def extractive_answer(
     weights = {t: idf.get(t, 0.0) for t in set(retrieval.query_terms) - (ignore_terms or set())}
     cands = collect(retrieval.hits, catalog, question=question)
     score(cands, question, query_vector, embedder, weights)
-    folded_q = " ".join(re.findall(r"[a-z0-9]+", fold(question)))
+    folded_q = fold_words(question)
     # Savoie is everywhere in these documents: only another place says something.
     places = [p for p in PLACES[1:] if re.search(p, folded_q)]
     for c in cands:
         # «côté Isère», «en Haute-Savoie»: a sentence at the scale asked comes first.
-        folded_c = " ".join(re.findall(r"[a-z0-9]+", fold(c.text)))
+        folded_c = fold_words(c.text)
         if places and all(re.search(p, folded_c) for p in places):
             c.score += 0.15
     verdict = judge(question, retrieval, cands, idf, model, out_of_scope, commune)

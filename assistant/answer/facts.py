@@ -12,7 +12,7 @@ from assistant.answer.routes import line_citation
 from assistant.answer.status import asked_steps, of
 from assistant.communes.registry import Commune
 from assistant.indexing.catalog import StoredDocument
-from assistant.indexing.lexical import fold
+from assistant.indexing.lexical import fold, fold_words
 from assistant.types import Answer, Citation
 
 if TYPE_CHECKING:
@@ -191,7 +191,7 @@ _OF_THE_PROGRAMME = re.compile(r"\b(pvd|14|73|savoie|programme|petites villes)\b
 def ranking_answer(ctx: Context, question: str) -> Answer | None:
     """The smallest or largest of the registry's communes by population, cited to its row;
     None unless the question asks that of the programme's communes."""
-    folded = " ".join(re.findall(r"[a-z0-9]+", fold(question)))
+    folded = fold_words(question)
     m = _SUPERLATIVE.search(folded)
     if not m or not ("commune" in folded or re.search(r"\b14\b", folded)) or not (
             _OF_THE_PROGRAMME.search(folded)):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from assistant.communes.registry import Commune, Registry
-from assistant.indexing.lexical import fold
+from assistant.indexing.lexical import fold, fold_words
 from assistant.types import Answer
 
 
@@ -21,16 +21,11 @@ def clarify(question: str, candidates: list[Commune]) -> Answer:
     )
 
 
-def folded_words(text: str) -> str:
-    """Lower-case words without accents or punctuation, one space apart."""
-    return " ".join(re.findall(r"[a-z0-9]+", fold(text)))
-
-
 def lenient_commune(registry: Registry, question: str) -> tuple[Commune | None,
                                                                 list[tuple[int, int]]]:
     """A Savoie commune typed in lower case («fourneaux», «les echelles»): the strict scan
     wants a capital for names that are also words, but officials rarely type one."""
-    folded = f" {folded_words(question)} "
+    folded = f" {fold_words(question)} "
     best: tuple[int, Commune, str] | None = None
     for c in registry.all():
         if c.dep_code != "73":
@@ -50,7 +45,7 @@ def short_forms(name: str) -> list[str]:
     """How officials type a Savoie name: whole, without its article («pont de
     beauvoisin»), or its first two words when it starts with Saint («saint genix», «st
     genix»)."""
-    words = folded_words(name).split()
+    words = fold_words(name).split()
     forms = [" ".join(words)]
     if words and words[0] in ("le", "la", "les") and len(words) > 1:
         forms.append(" ".join(words[1:]))

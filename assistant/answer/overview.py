@@ -9,7 +9,7 @@ from assistant.answer.routes import line_citation
 from assistant.answer.sentences import is_disclaimer, not_an_answer
 from assistant.answer.studies import studies_of
 from assistant.communes.registry import Commune
-from assistant.indexing.lexical import analyze, fold
+from assistant.indexing.lexical import analyze, fold, fold_words
 from assistant.ingest.chunking import split_sentences
 from assistant.types import Answer
 
@@ -30,7 +30,7 @@ _STUDY_WORDS = set(analyze("étude études diag diagnostic stratégie plan dit q
 
 
 def asks_overview(question: str) -> bool:
-    folded = " ".join(re.findall(r"[a-z0-9]+", fold(question)))
+    folded = fold_words(question)
     return bool(_STUDY_NAMED.search(folded)) and len(folded.split()) <= 10 and (
         bool(_SUMMARY_ASKED.search(folded)) or not _SPECIFIC.search(folded))
 

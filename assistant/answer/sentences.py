@@ -9,7 +9,7 @@ import numpy as np
 
 from assistant.embedding.embedders import Embedder
 from assistant.indexing.catalog import Catalog
-from assistant.indexing.lexical import analyze, fold
+from assistant.indexing.lexical import analyze, fold, fold_words
 from assistant.ingest.chunking import split_sentences
 from assistant.types import Hit
 
@@ -91,7 +91,7 @@ _FIGURES = ("nombre", "date", "duree")
 
 def expected_type(question: str) -> str | None:
     """«quand» → date, «combien» → nombre, «combien de temps» → durée, «qui signe» → acteur."""
-    folded = " ".join(re.findall(r"[a-z0-9]+", fold(question)))
+    folded = fold_words(question)
     for kind, cue in _TYPE_CUES:
         if cue.search(folded):
             return kind
@@ -117,7 +117,7 @@ _MONEY_ASKED = re.compile(r"\b(cout|couts|coute|coutent|couter|budget|montant|pr
 
 def asked_unit(question: str) -> str | None:
     """«combien de km d'aménagements» → km, «à quel taux» → %; None when no unit is named."""
-    folded = " ".join(re.findall(r"[a-z0-9]+", fold(question)))
+    folded = fold_words(question)
     m = _UNIT_ASKED.search(folded)
     if not m:
         if re.search(r"\bquelle (surface|superficie|taille)\b", folded):
@@ -146,7 +146,7 @@ _DAY = re.compile(rf"\b\d{{1,2}}(er)? ({_MONTHS})\b")
 def counted_thing(question: str) -> list[str]:
     """The stem of what «combien de …» counts, its head noun («places en crèche» → plac);
     empty when no count of a thing is asked."""
-    m = _COUNTED.search(" ".join(re.findall(r"[a-z0-9]+", fold(question))))
+    m = _COUNTED.search(fold_words(question))
     if not m or m.group(1) in _NOT_COUNTED:
         return []
     return analyze(" ".join(g for g in m.groups() if g))[:1]
@@ -233,7 +233,7 @@ _DISCLAIMER = re.compile(r"\b(sont|est|ont ete|a ete) (inventes?|inventees?|fict
                          r"ne decrivent aucune")
 def is_disclaimer(sentence: str) -> bool:
     """An example document's warning about itself, not something it says."""
-    return bool(_DISCLAIMER.search(" ".join(re.findall(r"[a-z0-9]+", fold(sentence)))))
+    return bool(_DISCLAIMER.search(fold_words(sentence)))
 
 
 _REALITY_ASKED = re.compile(r"\b(fictif\w*|reel\w*|vrai\w*|invente\w*|exemple\w*|imaginaire)")

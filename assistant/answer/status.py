@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from assistant.indexing.lexical import fold
+from assistant.indexing.lexical import fold, fold_words
 from assistant.types import Page
 
 # «Étape : Convention-cadre ; Date : 29 mars 2023 ; Commentaire : …» (a table row of the PDF)
@@ -141,8 +141,8 @@ _ASKED = {
 
 
 def asked_steps(question: str) -> list[str]:
-    words = set(re.findall(r"[a-z0-9]+", fold(question)))
-    folded = f" {' '.join(re.findall(r'[a-z0-9]+', fold(question)))} "
+    folded = f" {fold_words(question)} "
+    words = set(folded.split())
     out = []
     for key, cues in _ASKED.items():
         if any((f" {c} " in folded) if " " in c else (c in words or any(

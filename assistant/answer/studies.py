@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from assistant.answer.routes import line_citation
 from assistant.communes.registry import Commune
-from assistant.indexing.lexical import fold
+from assistant.indexing.lexical import fold_words
 from assistant.types import Answer, Citation
 
 if TYPE_CHECKING:
@@ -64,15 +64,11 @@ def studies_of(ctx: Context, *, hidden: list[Any] | None = None) -> list[Any]:
     return docs
 
 
-def _words(text: str) -> str:
-    return " ".join(re.findall(r"[a-z0-9]+", fold(text)))
-
-
 def _place(ctx: Context, q: str) -> tuple[str, set[str]] | None:
     """An intercommunality («la CC Cœur de Savoie», «Arlysère») or a valley («en Maurienne»)
     named in the question, and the INSEE codes of its communes."""
     communes = [c for c in ctx.registry.all() if c.dep_code == "73" and c.epci_name]
-    names = {c.epci_name: _EPCI_PREFIX.sub("", _words(c.epci_name)) for c in communes}
+    names = {c.epci_name: _EPCI_PREFIX.sub("", fold_words(c.epci_name)) for c in communes}
     for epci, bare in sorted(names.items(), key=lambda x: -len(x[1])):
         if bare and f" {bare} " in f" {q} ":
             return epci, {c.insee for c in communes if c.epci_name == epci}
@@ -80,7 +76,7 @@ def _place(ctx: Context, q: str) -> tuple[str, set[str]] | None:
                  "val guiers"):
         if f" {word} " in f" {q} ":
             members = {c.insee for c in communes
-                       if word in names[c.epci_name] or word in _words(c.name)}
+                       if word in names[c.epci_name] or word in fold_words(c.name)}
             if members:
                 return word.title(), members
     return None
@@ -91,7 +87,7 @@ def studies_answer(ctx: Context, commune: Commune | None, question: str, *,
     """«Quelles études à Ugine ?», «études mobilité 2024», «les études de la CC Cœur de
     Savoie»: the studies that fit (their title page cited), or a plain «none is available»
     with what exists; content questions go to retrieval."""
-    q = _words(question)
+    q = fold_words(question)
     if not _LIST_STUDIES.search(q):
         return None
     hidden: list[Any] = []
@@ -109,7 +105,7 @@ def studies_answer(ctx: Context, commune: Commune | None, question: str, *,
         pool = [d for d in pool if place[1] & set(d.meta.get("communes", []))]
         where = f" ({place[0]})"
     if theme:
-        pool = [d for d in pool if any(w in _words(d.meta.get("title", ""))
+        pool = [d for d in pool if any(w in fold_words(d.meta.get("title", ""))
                                        for w in _THEMES[theme])]
     if years:
         pool = [d for d in pool if str(d.meta.get("year", "")) in years]

@@ -86,6 +86,12 @@ def fold(text: str) -> str:
     return lowered.translate(_FOLD)
 
 
+def fold_words(text: str) -> str:
+    """``fold`` keeping letters and digits only, one space apart: what the question
+    patterns match («c'est-à-dire ?» → «c est a dire»)."""
+    return " ".join(re.findall(r"[a-z0-9]+", fold(text)))
+
+
 @lru_cache(maxsize=1)
 def _stemmer() -> Callable[[str], str]:
     try:
