@@ -421,3 +421,10 @@ def test_import_national_list() -> None:
     for question, expected in FIND_CASES:
         found = [m.commune.insee for m in reg.find_in_text(question, prefer_dep="73") if m.commune]
         assert found == expected, question
+
+
+def test_territory_codes_include_the_commune_and_its_partners(savoie: Registry) -> None:
+    montmelian = savoie.match("Montmélian").commune
+    codes = savoie.territory_codes(montmelian)
+    assert montmelian.insee in codes
+    assert {c.insee for c in savoie.territory_members(montmelian)} <= codes and len(codes) == 3

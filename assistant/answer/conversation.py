@@ -169,7 +169,7 @@ _STEP_STATE = re.compile(r"\b(date|signature|etat|avancement|statut|situation|ec
 def _points_back(ctx: Context, question: str, commune: Commune) -> bool:
     """Most of the passages that best answer ``question``, searched without any commune,
     are about ``commune`` (its studies, its record): the question follows up on it."""
-    members = {m.insee for m in ctx.registry.territory_members(commune)} | {commune.insee}
+    members = ctx.registry.territory_codes(commune)
     hits = retrieve(ctx.index, question, k=3, role=ctx.role, settings=ctx.settings,
                     query_vector=ctx.vector).hits
     about = [h for h in hits if members & set(str(h.metadata.get("communes", "")).split(","))]

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from assistant.answer.routes import line_citation
 from assistant.answer.sentences import is_disclaimer, not_an_answer
-from assistant.answer.studies import studies_of
+from assistant.answer.studies import short_title, studies_of
 from assistant.communes.registry import Commune
 from assistant.indexing.lexical import analyze, fold, fold_words
 from assistant.ingest.chunking import split_sentences
@@ -40,7 +40,7 @@ def overview_answer(ctx: Context, commune: Commune, question: str) -> Answer | N
     words, or the commune's only study); None when none or several fit, or it has none."""
     if not asks_overview(question):
         return None
-    members = {m.insee for m in ctx.registry.territory_members(commune)} | {commune.insee}
+    members = ctx.registry.territory_codes(commune)
     pool = [d for d in studies_of(ctx) if members & set(d.meta.get("communes", []))]
     words = set(analyze(question)) - _STUDY_WORDS - set(analyze(commune.name))
     scored = sorted(((len(words & set(analyze(str(d.meta.get("title", ""))))), d)
@@ -62,7 +62,7 @@ def overview_answer(ctx: Context, commune: Commune, question: str) -> Answer | N
             end = page.text.find(kept[-1], start) + len(kept[-1])
             if start < 0 or end < start:
                 return None
-            title = re.sub(r"\s*\([^)]*\)$", "", str(doc.meta.get("title", "")))
+            title = short_title(str(doc.meta.get("title", "")))
             year = f" ({doc.meta['year']})" if doc.meta.get("year") else ""
             mark = " (exemple)" if doc.meta.get("exemple") else ""
             text = f"{title}{year} : {' '.join(kept)} [1]{mark}"

@@ -47,7 +47,7 @@ def line_citation(doc: StoredDocument, n: int, page: int | None, quote: str, *,
 
 
 def _status_record(ctx: Context, commune: Commune) -> StoredDocument | None:
-    members = {m.insee for m in ctx.registry.territory_members(commune)} | {commune.insee}
+    members = ctx.registry.territory_codes(commune)
     for doc in ctx.index.catalog.documents():
         if ctx.role is not None and not ctx.role.allows(doc.meta):
             continue

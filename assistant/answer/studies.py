@@ -98,7 +98,7 @@ def studies_answer(ctx: Context, commune: Commune | None, question: str, *,
     pool = docs
     where = ""
     if commune is not None:
-        members = {m.insee for m in ctx.registry.territory_members(commune)} | {commune.insee}
+        members = ctx.registry.territory_codes(commune)
         pool = [d for d in pool if members & set(d.meta.get("communes", []))]
         where = f" sur {commune.name}"
     elif place is not None:

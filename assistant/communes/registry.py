@@ -344,6 +344,11 @@ class Registry:
             or (commune.id_pvd and c.id_pvd == commune.id_pvd)
         ]
 
+    def territory_codes(self, commune: Commune) -> set[str]:
+        """INSEE codes of the communes sharing the programme of ``commune``, its own
+        included even when the registry does not hold it."""
+        return {c.insee for c in self.territory_members(commune)} | {commune.insee}
+
     def departments(self) -> dict[str, str]:
         """Department code → name, as found in the registry."""
         return {c.dep_code: c.dep_name for c in self.all() if c.dep_code}
