@@ -203,6 +203,8 @@ def _route(ctx: Context, plan: TurnPlan, question: str, *, target: Commune | Non
     the question as the official wrote it, quoted in a refusal."""
     settings = ctx.settings
     query = plan.query
+    # «le diag», «la friche», with a commune selected: that commune's study or project.
+    names_its_study = bool(_THE_STUDY.search(fold_words(question)))
     if plan.commune_source == "follow_up" and target is not None and not any(
             fold(w) in fold(query) for w in fold_words(target.name).split() if len(w) > 3):
         # «elle prévoit combien de fiches actions ?» after Entrelacs' study: the carried
@@ -230,7 +232,7 @@ def _route(ctx: Context, plan: TurnPlan, question: str, *, target: Commune | Non
             or ELIGIBILITY_CUE.search(fold(query))):
         result = facts_answer(ctx, target, query)
     if result is None and target is not None and (
-            plan.commune_source != "selected" or _THE_STUDY.search(fold_words(question))):
+            plan.commune_source != "selected" or names_its_study):
         # «l'étude espaces publics des Échelles»: what the study says, in its own summary.
         result = overview_answer(ctx, target, query)
     if result is None and "difference" in fold(query) and DEFINITION.search(fold(query)):
@@ -268,7 +270,7 @@ def _route(ctx: Context, plan: TurnPlan, question: str, *, target: Commune | Non
     scoped = target is not None and not definition and (
         plan.intent != "programme" or plan.commune_source in ("question", "follow_up")
         or bool(_OURS.search(fold(question)))
-        or bool(_THE_STUDY.search(fold_words(question))))
+        or names_its_study)
     if filters is None and scoped and target is not None:
         filters = scope_filters(ctx.registry, target)
         # The session's scope line names the selected commune; a commune named in the
@@ -286,7 +288,7 @@ def _route(ctx: Context, plan: TurnPlan, question: str, *, target: Commune | Non
     # Only a question about the commune (named, carried, «notre», «la friche») must be
     # answered by its passages; the selected commune alone narrows the search, no more.
     about = scoped and (plan.commune_source != "selected" or bool(_OURS.search(fold(question)))
-                        or bool(_THE_STUDY.search(fold_words(question))))
+                        or names_its_study)
     answer = cited_answer(ctx, query, filters=filters, k=k, scope=scope, boost_types=boost,
                           vector=vector, ignore_terms=ignore,
                           concise=definition and not _PLURAL_THING.search(fold_words(query)),

@@ -20,6 +20,7 @@ from assistant.answer.answerability import (
     passage_context,
 )
 from assistant.answer.sentences import (
+    YEAR,
     Candidate,
     asked_unit,
     clean_sentence,
@@ -87,10 +88,10 @@ def _figure_of_it_missing(question: str, kind: str | None, cands: list[Candidate
     folded = fold_words(question)
     if kind == "nombre":
         # «la population d'Albertville en 1990»: a figure of that year, or none.
-        years = set(re.findall(r"\b(?:19|20)\d\d\b", folded))
-        if years and not any(c.type_ok and years & set(re.findall(
-                r"\b(?:19|20)\d\d\b", f"{c.text} {passage_context(c.hit)} "
-                f"{c.hit.metadata.get('year', '')}")) for c in cands):
+        years = set(YEAR.findall(folded))
+        if years and not any(c.type_ok and years & set(YEAR.findall(
+                f"{c.text} {passage_context(c.hit)} {c.hit.metadata.get('year', '')}"))
+                for c in cands):
             return True
         counted = counted_thing(question)
         if counted and not any(holds_count_of(c.text, counted) for c in cands):
@@ -238,14 +239,15 @@ def extractive_answer(
     weights = {t: idf.get(t, 0.0) for t in set(retrieval.query_terms) - (ignore_terms or set())}
     cands = collect(retrieval.hits, catalog, question=question)
     score(cands, question, query_vector, embedder, weights)
-    folded_q = fold_words(question)
     # Savoie is everywhere in these documents: only another place says something.
+    folded_q = fold_words(question)
     places = [p for p in PLACES[1:] if re.search(p, folded_q)]
-    for c in cands:
-        # «côté Isère», «en Haute-Savoie»: a sentence at the scale asked comes first.
-        folded_c = fold_words(c.text)
-        if places and all(re.search(p, folded_c) for p in places):
-            c.score += 0.15
+    if places:
+        for c in cands:
+            # «côté Isère», «en Haute-Savoie»: a sentence at the scale asked comes first.
+            folded_c = fold_words(c.text)
+            if all(re.search(p, folded_c) for p in places):
+                c.score += 0.15
     verdict = judge(question, retrieval, cands, idf, model, out_of_scope, commune)
     if not force and not verdict.answerable:
         # What the documents say nearest must be about the question's most specific word

@@ -102,8 +102,12 @@ def expected_type(question: str) -> str | None:
 _UNITS = {"km": r"\bkm\b|kilometre", "ha": r"\bha\b|hectare", "m2": r"\bm2\b|m²|metres carres",
           "arbre": r"\barbres?\b", "logement": r"\blogements?\b", "place": r"\bplaces?\b",
           "habitant": r"\bhabitants?\b|\bpopulation\b", "emploi": r"\bemplois?\b",
-          "mois": r"\bmois\b",
-          "an": r"\bans?\b|\bannees?\b", "commune": r"\bcommunes?\b"}
+          "mois": r"\bmois\b", "an": r"\bans?\b|\bannees?\b", "commune": r"\bcommunes?\b",
+          # Units a question asks without naming them: «à quel taux», «quelle surface»,
+          # «ça coûte combien».
+          "pct": r"%|\bpour ?cent\b|\bmoitie\b|\btiers\b|\bquart\b",
+          "surface": r"\bha\b|hectares?|\bm2\b|m²|metres carres|\bkm2\b|\bares?\b",
+          "eur": r"€|\beuros?\b|\bmillions?\b|\bmilliards?\b"}
 _UNIT_ASKED = re.compile(r"\b(?:combien|cb|nombre|quelle (?:surface|longueur|distance)) "
                          r"(?:de |d )?(?:en )?(km|kilometres?|ha|hectares?|m2|arbres?|logements?|"
                          r"places?|habitants?|emplois?|mois|ans|annees|communes?)\b")
@@ -128,9 +132,6 @@ def asked_unit(question: str) -> str | None:
     return next((u for u, pat in _UNITS.items() if re.search(pat, word)), None)
 
 
-_UNITS["pct"] = r"%|\bpour ?cent\b|\bmoitie\b|\btiers\b|\bquart\b"
-_UNITS["surface"] = r"\bha\b|hectares?|\bm2\b|m²|metres carres|\bkm2\b|\bares?\b"
-_UNITS["eur"] = r"€|\beuros?\b|\bmillions?\b|\bmilliards?\b"
 # «combien de places en crèche», «cb de visiteurs»: what is counted. Money and time are
 # typed by other means.
 _COUNTED = re.compile(r"\b(?:combien|nombre) (?:de |d )(?:la |les |l )?([a-z]+)(?: ([a-z]+))?"
@@ -139,7 +140,8 @@ _NOT_COUNTED = {"temps", "fois", "argent", "euros", "euro", "sous", "financement
                 "financements", "subvention", "subventions", "millions", "million", "aide",
                 "aides", "plus", "moins", "ce", "cela", "ca", "tout", "monde", "gens",
                 "personnes"}  # «combien de monde»: people, counted under many names
-_YEAR_IN_TEXT = re.compile(r"\b(19|20)\d{2}\b")
+# A year in a text: no count, and what a figure «en 1990» must be of.
+YEAR = re.compile(r"\b(?:19|20)\d{2}\b")
 _DAY = re.compile(rf"\b\d{{1,2}}(er)? ({_MONTHS})\b")
 
 
@@ -154,7 +156,7 @@ def counted_thing(question: str) -> list[str]:
 
 def holds_count_of(text: str, stems: list[str]) -> bool:
     """A figure beside one of ``stems`` (a prefix match: «commerces» finds «commerciales»)."""
-    folded = _DAY.sub(" ", _YEAR_IN_TEXT.sub(" ", fold(text)))
+    folded = _DAY.sub(" ", YEAR.sub(" ", fold(text)))
     if not _TYPE_FOUND["nombre"].search(folded):
         return False
     prefixes = {t[:5] for t in analyze(text)}
@@ -167,7 +169,7 @@ def has_type(text: str, kind: str | None, unit: str | None = None) -> bool:
     folded = " ".join(re.findall(r"[a-z0-9²%€]+", fold(text)))
     if kind == "nombre":
         # «combien de conventions signées ?» is not answered by «en 2022 et 2023».
-        folded = _YEAR_IN_TEXT.sub(" ", folded)
+        folded = YEAR.sub(" ", folded)
     if not _TYPE_FOUND[kind].search(folded):
         return False
     return unit is None or kind != "nombre" or bool(re.search(_UNITS[unit], folded))
@@ -231,6 +233,8 @@ _DISCLAIMER = re.compile(r"\b(sont|est|ont ete|a ete) (inventes?|inventees?|fict
                          r"redigee? pour l assistant|a partir des seules sources|"
                          r"^cette fiche resume|"
                          r"ne decrivent aucune")
+
+
 def is_disclaimer(sentence: str) -> bool:
     """An example document's warning about itself, not something it says."""
     return bool(_DISCLAIMER.search(fold_words(sentence)))
