@@ -647,3 +647,27 @@ def test_an_ambiguous_selected_commune_asks_which(settings, monkeypatch):
     answer = _ask(settings, "ou en est notre dossier", commune="Saint")
     assert answer.intent == "clarify" and answer.refused, answer.text
     assert "Plusieurs communes portent ce nom" in answer.text
+
+
+def test_a_question_on_a_scheme_after_a_commune_is_not_read_in_its_record(settings):
+    conv = Conversation()
+    _ask(settings, "albertville elle a signe son ort ?", conversation=conv)
+    answer = _ask(settings, "le fonds vert il a ete lance quand", conversation=conv)
+    assert not answer.refused and "2023" in answer.text, answer.text
+    assert "fiche de suivi" not in answer.text and answer.commune is None, answer.text
+
+
+def test_what_the_record_does_not_hold_is_looked_up_in_the_commune_s_studies(settings):
+    answer = _ask(settings, "a entrelacs l'enquete en ligne elle a eu combien de reponses",
+                  commune="Ugine")
+    assert not answer.refused and "310 réponses" in answer.text, answer.text
+
+
+def test_a_sentence_opened_by_a_pronoun_is_not_quoted_alone(settings):
+    answer = _ask(settings, "le fonds vert il a ete lance quand")
+    assert "Il a ensuite été intégré" not in answer.text, answer.text
+
+
+def test_a_salary_asked_in_casual_words_is_refused(settings):
+    answer = _ask(settings, "un chef de projet pvd ca touche combien brut par an en moyenne")
+    assert answer.refused, answer.text

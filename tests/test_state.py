@@ -165,3 +165,27 @@ def test_a_generic_word_asks_about_the_previous_subject():
                     "on est eligible au denormandie ?")
     plan = _plan("c'est quoi les conditions", "programme", previous=previous)
     assert plan.follow_up and "denormandie" in plan.query and plan.intent == "programme"
+
+
+def test_a_new_scheme_put_first_is_a_new_question_not_a_follow_up():
+    prev = Turn("albertville elle a signe son ort ?", "73011", "status", "elle a signe son ort ?")
+    assert _plan("le fonds vert il a ete lance quand", "status", previous=prev).follow_up
+    fresh = plan_turn("le fonds vert il a ete lance quand", intent="status", confidence=0.9,
+                      content_intent=None, named=None, named_spans=[], selected=None,
+                      previous=prev, min_confidence=0.45, new_subject=True)
+    assert not fresh.follow_up and fresh.commune is None
+    # A pronoun or «ce projet» still points back, whatever scheme is named.
+    back = plan_turn("le fonds friches il met combien dans ce projet", intent="programme",
+                     confidence=0.9, content_intent=None, named=None, named_spans=[],
+                     selected=None, previous=Turn("ugine une etude friche ?", UGINE, "studies",
+                                                 "une etude friche ?"),
+                     min_confidence=0.45, new_subject=True)
+    assert back.follow_up and back.commune == UGINE
+
+
+def test_a_pronoun_follow_up_asks_about_the_previous_subject():
+    prev = Turn("l'aide de l'etat pour les friches elle marche comment", None, "studies",
+                "l'aide de l'etat pour les friches elle marche comment")
+    plan = _plan("il existe toujours ?", "out_of_scope", previous=prev,
+                 content_intent="out_of_scope")
+    assert plan.follow_up and "friches" in plan.query and plan.intent == "programme"

@@ -19,6 +19,7 @@ from assistant.answer.routes import (
     eligibility_answer,
     funding_answer,
     glossary_answer,
+    names_new_subject,
     status_answer,
 )
 from assistant.answer.sentences import DEFINITION
@@ -253,6 +254,10 @@ def _route(ctx: Context, plan: TurnPlan, question: str, *, target: Commune | Non
             and STATUS_CUE.search(fold(question)) and not _detail_of_a_step(question))):
         # «avons-nous une ORT ?»: a step of the programme, for our commune.
         result = status_answer(ctx, target, query, vector=vector)
+        if result is not None and result.refused:
+            # «le fonds vert il a été lancé quand», «l'enquête en ligne d'Entrelacs»: the
+            # record does not hold it, the commune's studies or the programme's texts may.
+            result = None
     elif plan.intent == "studies":
         result = studies_answer(ctx, target, query, k=k)
     if result is not None:
@@ -351,13 +356,16 @@ def answer_question(
 
     previous = conversation.previous
     content_intent = None
-    if previous is not None and (prediction.intent == "follow_up" or looks_elliptic(question)):
+    elliptic = previous is not None and (prediction.intent == "follow_up"
+                                         or looks_elliptic(question))
+    if elliptic:
         content_intent = _content_intent(ctx, question, spans)
     plan = plan_turn(
         question, intent=prediction.intent, confidence=prediction.confidence,
         content_intent=content_intent, named=named.insee if named else None,
         named_spans=spans, selected=selected.insee if selected else None, previous=previous,
         min_confidence=MIN_INTENT_CONFIDENCE,
+        new_subject=elliptic and names_new_subject(ctx, question, previous.topic),
     )
     if (previous is not None and previous.commune and not plan.follow_up
             and plan.commune_source != "question" and plan.intent != "out_of_scope"

@@ -72,6 +72,9 @@ def asked_thing(question: str) -> str | None:
 _RECEIVED_ASKED = re.compile(r"\b(touche|touchee|touches|recu|recue|recus|percu|percue|verse|"
                              r"versee|obtenu|obtenue|attribue|attribuee|accorde|accordee|"
                              r"notifie)\b")
+# «son salaire», «ça gagne combien», «combien brut»: someone's pay.
+_PAY_ASKED = re.compile(r"\b(salaires?|remunerations?|remunere\w*|brut|gagne|gagnent|"
+                        r"traitement indiciaire|grille indiciaire)\b")
 # «la date du prochain comité», «quand a lieu la prochaine réunion»: the date of a thing.
 _DATED_THING = re.compile(r"\b(?:date (?:limite |butoir )?(?:du|de la|de l|des|de|d|pour)|"
                           r"quand (?:est|sera|a lieu|aura lieu|se tient|se reunit) "
@@ -97,6 +100,10 @@ def _figure_of_it_missing(question: str, kind: str | None, cands: list[Candidate
         if counted and not any(holds_count_of(c.text, counted) for c in cands):
             return True
         if asked_unit(question) is not None and not any(c.type_ok for c in cands):
+            return True
+        if _PAY_ASKED.search(folded) and not any(
+                c.type_ok and _PAY_ASKED.search(fold_words(c.text)) for c in cands):
+            # «un chef de projet ça touche combien brut ?»: a subsidy per post is no pay.
             return True
         if commune and _RECEIVED_ASKED.search(folded) and not any(
                 about_commune(c.hit, *commune) and c.type_ok
@@ -206,9 +213,34 @@ def pick(cands: list[Candidate], max_sentences: int, ratio: float = 0.7) -> list
     # The best sentence first (the answer; for «combien ?» the best one with a figure),
     # then the others in reading order.
     lead = next((c for c in picked if c.type_ok), picked[0]) if picked else None
+    if lead is None:
+        return []
     rest = [c for c in picked if c is not lead]
-    return ([lead] if lead else []) + sorted(rest, key=lambda c: (c.hit_rank, c.page_idx,
-                                                                   c.start))
+    # «Il a ensuite été intégré au Fonds vert.»: a sentence opened by a pronoun means
+    # nothing alone. As the answer it comes with the sentence before it; elsewhere it
+    # stays only beside that sentence.
+    before = _sentence_before(lead, cands) if _ANAPHORIC.match(lead.text) else None
+    head = [before, lead] if before is not None else [lead]
+    rest = [c for c in rest if c is not before]
+    kept = {id(c) for c in [*head, *rest]}
+    rest = [c for c in rest if not _ANAPHORIC.match(c.text) or id(
+        _sentence_before(c, cands) or c) in kept][:max(max_sentences - len(head), 0)]
+    return head + sorted(rest, key=lambda c: (c.hit_rank, c.page_idx, c.start))
+
+
+# «Il existe», «Il faut», «Il est possible de»: impersonal, they stand alone.
+_ANAPHORIC = re.compile(
+    r"^(?:(?:Il|Elle|Ils|Elles)\b(?! (?:n'|ne )?(?:y a|faut|existe|s'agit|suffit|convient|"
+    r"reste|importe|appartient|semble|vaut mieux|est (?:possible|nécessaire|conseillé|"
+    r"recommandé|utile|important|prévu|précisé|rappelé|souhaitable|indispensable|impossible|"
+    r"interdit|obligatoire) )\b)|Celui-ci|Celle-ci|Ceux-ci|Celles-ci|Ce dernier|"
+    r"Cette dernière|Ces derniers|Ces dernières)")
+
+
+def _sentence_before(cand: Candidate, cands: list[Candidate]) -> Candidate | None:
+    """The candidate read just before ``cand`` in the same chunk and page, if any."""
+    return next((o for o in cands if o.hit is cand.hit and o.chunk_id == cand.chunk_id
+                 and o.page_idx == cand.page_idx and 0 <= cand.start - o.end <= 3), None)
 
 
 def extractive_answer(

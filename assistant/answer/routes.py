@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -326,6 +327,25 @@ def _glossary_entry(ctx: Context, question: str) -> tuple[Any, Any, str] | None:
     # «une CA»: a sigil that is also a stop word («ça») is matched as typed.
     typed = re.sub(r"^(une?|la|le|les|l'|des)\s+", "", " ".join(fold(question).split()))
     best: tuple[float, Any, Any, str] | None = None
+    for doc, page, line, m in _glossary_lines(ctx):
+        if not wanted and fold(m["term"]).strip() == typed:
+            best = (1.0, doc, page, line)
+            continue
+        term = set(analyze(m["term"]))
+        names = term | set(analyze(m["long"] or ""))
+        if not term or (not wanted <= names and not term <= wanted):
+            continue
+        # The entry naming exactly what is asked, short terms first.
+        fit = len(wanted & names) / len(wanted | term)
+        if best is None or fit > best[0]:
+            best = (fit, doc, page, line)
+    if best is None or best[0] < 0.5:
+        return None
+    return best[1], best[2], best[3]
+
+
+def _glossary_lines(ctx: Context) -> Iterator[tuple[StoredDocument, Any, str, re.Match[str]]]:
+    """Every entry line of the glossaries this user may read."""
     for doc in ctx.index.catalog.documents():
         if doc.meta.get("doc_type") != "glossaire":
             continue
@@ -334,19 +354,24 @@ def _glossary_entry(ctx: Context, question: str) -> tuple[Any, Any, str] | None:
         for page in ctx.index.catalog.pages(doc.doc_id):
             for line in page.text.split("\n"):
                 m = _GLOSSARY_ENTRY.match(line.strip())
-                if not m:
-                    continue
-                if not wanted and fold(m["term"]).strip() == typed:
-                    best = (1.0, doc, page, line.strip())
-                    continue
-                term = set(analyze(m["term"]))
-                names = term | set(analyze(m["long"] or ""))
-                if not term or (not wanted <= names and not term <= wanted):
-                    continue
-                # The entry naming exactly what is asked, short terms first.
-                fit = len(wanted & names) / len(wanted | term)
-                if best is None or fit > best[0]:
-                    best = (fit, doc, page, line.strip())
-    if best is None or best[0] < 0.5:
-        return None
-    return best[1], best[2], best[3]
+                if m:
+                    yield doc, page, line.strip(), m
+
+
+# Glossary entries that are not a subject of their own in a follow-up: the steps of a
+# commune's record («la convention cadre elle est signée ?») and the territory's words.
+_NOT_A_NEW_SUBJECT = set(analyze("date sigle epci cc ca pvd agate préfet commune"))
+
+
+def names_new_subject(ctx: Context, question: str, previous_topic: str) -> bool:
+    """«le fonds vert il a été lancé quand ?» after a question on Albertville: the question
+    names a scheme or a body of the glossary that the previous turn did not, so it asks
+    about that, not about the previous subject."""
+    asked = set(analyze(question))
+    before = set(analyze(previous_topic))
+    for _doc, _page, _line, m in _glossary_lines(ctx):
+        term = set(analyze(m["term"]))
+        if (term and term <= asked and not term <= before and not term <= _NOT_A_NEW_SUBJECT
+                and not asked_steps(m["term"]) and not term <= _STATUS_WORDS):
+            return True
+    return False

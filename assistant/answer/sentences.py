@@ -63,7 +63,10 @@ _TYPE_FOUND = {
     # «douze fiches actions», «quatre axes»: a count written in words answers «combien» too.
     "nombre": re.compile(r"\d|\b(deux|trois|quatre|cinq|six|sept|huit|neuf|dix|onze|douze|"
                          r"treize|quatorze|quinze|seize|vingt|trente|quarante|cinquante|"
-                         r"soixante|cent|mille) [a-z]{3,}"),
+                         r"soixante|cent|mille) [a-z]{3,}|"
+                         # «une trentaine de partenaires»: an approximate count.
+                         r"\b(dizaine|douzaine|quinzaine|vingtaine|trentaine|quarantaine|"
+                         r"cinquantaine|centaine|millier)s?\b"),
     "acteur": re.compile(r"\b(anct|etat|prefet|prefecture|banque des territoires|anah|cerema|"
                          r"ademe|agate|commune|epci|region|departement|ministere|intercommunalite"
                          r"|apvf|club)\b"),
@@ -116,7 +119,9 @@ _UNIT_ASKED = re.compile(r"\b(?:combien|cb|nombre|quelle (?:surface|longueur|dis
 _RATE_ASKED = re.compile(r"\b(taux|pourcentage|quelle part|quel pourcentage)\b")
 # «ça coûte combien», «quel budget», «chiffrée à combien»: an amount of money.
 _MONEY_ASKED = re.compile(r"\b(cout|couts|coute|coutent|couter|budget|montant|prix|"
-                          r"chiffre|chiffree|chiffres|enveloppe)\b")
+                          r"chiffre|chiffree|chiffres|enveloppe|salaire|salaires|brut|"
+                          r"remuneration|remunere|gagne|gagnent|cotisation|cotisations|loyer|"
+                          r"loyers)\b")
 
 
 def asked_unit(question: str) -> str | None:
@@ -139,7 +144,9 @@ _COUNTED = re.compile(r"\b(?:combien|nombre) (?:de |d )(?:la |les |l )?([a-z]+)(
 _NOT_COUNTED = {"temps", "fois", "argent", "euros", "euro", "sous", "financement",
                 "financements", "subvention", "subventions", "millions", "million", "aide",
                 "aides", "plus", "moins", "ce", "cela", "ca", "tout", "monde", "gens",
-                "personnes"}  # «combien de monde»: people, counted under many names
+                "personnes",  # «combien de monde»: people, counted under many names
+                # «combien d'années»: a duration, its unit checked apart (asked_unit)
+                "annees", "ans", "mois", "jours", "semaines"}
 # A year in a text: no count, and what a figure «en 1990» must be of.
 YEAR = re.compile(r"\b(?:19|20)\d{2}\b")
 _DAY = re.compile(rf"\b\d{{1,2}}(er)? ({_MONTHS})\b")

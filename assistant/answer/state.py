@@ -62,6 +62,8 @@ _ATTRIBUTE = re.compile(
 )
 _QUESTION_WORD = re.compile(r"\b(quoi|quel|quelle|quels|quelles|lequel|laquelle|est-ce|y a|"
                             r"peut|faut|doit)\b")
+_PRONOUN_START = re.compile(r"^(il|elle|ils|elles|ca|cela) ")
+_DEMONSTRATIVE = re.compile(r"\b(ce|cet|cette|ces)\b")
 _LINK = re.compile(r"^\s*(et|puis|pareil|idem|aussi|sinon|ok|alors)\b[\s,]*", re.IGNORECASE)
 
 
@@ -187,11 +189,21 @@ def plan_turn(
     selected: str | None,
     previous: Turn | None,
     min_confidence: float,
+    new_subject: bool = False,
 ) -> TurnPlan:
     """Apply the rules above; ``content_intent`` is the intent of the follow-up's new words
-    alone (``None`` when it has none or is unsure)."""
+    alone (``None`` when it has none or is unsure); ``new_subject``: the question names a
+    scheme or a body the previous turn did not («le fonds vert il a été lancé quand ?»)."""
     without_names = strip_spans(question, named_spans)
-    follow_up = previous is not None and (intent == "follow_up" or looks_elliptic(question)
+    folded_question = fold(question)
+    # Spoken French puts every subject first («le fonds vert il…»): that form points back
+    # only when what it names was the previous subject; a link («et le fonds vert ?») or a
+    # possessive («son code insee») always does.
+    stands_alone = new_subject and not (
+        _LINK.match(folded_question) or _POSSESSIVE.search(folded_question)
+        or _PRONOUN_START.match(folded_question) or _DEMONSTRATIVE.search(folded_question))
+    follow_up = previous is not None and (
+        (not stands_alone and (intent == "follow_up" or looks_elliptic(question)))
                                           or _goes_on_with_the_record(question, previous,
                                                                       named, selected)
                                           or _only_generic(without_names))
@@ -240,6 +252,12 @@ def plan_turn(
         # whatever the previous question was about.
         query = _without_link(without_names)
         return TurnPlan(query, query, "status", commune, source, True)
+    if _PRONOUN_START.match(folded) and not _ATTRIBUTE.search(folded):
+        # «il existe toujours ?» after the State's fund for brownfields: that fund.
+        query = f"{_subject(previous.topic)} {_without_link(without_names)}"
+        new_intent = previous.intent if previous.intent not in ("studies", "out_of_scope") else (
+            "programme")
+        return TurnPlan(query, query, new_intent, commune, source, True)
     if _ATTRIBUTE.search(folded):
         # «et la date ?», «et son salaire ?»: the previous topic, asking for this attribute.
         new_intent = "contact" if _CONTACT_ATTRIBUTE.search(folded) else previous.intent
