@@ -671,3 +671,27 @@ def test_a_sentence_opened_by_a_pronoun_is_not_quoted_alone(settings):
 def test_a_salary_asked_in_casual_words_is_refused(settings):
     answer = _ask(settings, "un chef de projet pvd ca touche combien brut par an en moyenne")
     assert answer.refused, answer.text
+
+
+def test_a_commune_named_in_a_follow_up_with_its_own_question_is_asked_about(settings):
+    conv = Conversation()
+    _ask(settings, "on est la plus grosse commune pvd du 73 ?", commune="Albertville",
+         conversation=conv)
+    answer = _ask(settings, "et modane elle depend de quelle communauté de communes",
+                  commune="Albertville", conversation=conv)
+    assert "Haute-Maurienne Vanoise" in answer.text and "Albertville" not in answer.text, (
+        answer.text)
+
+
+@pytest.mark.parametrize("question", ["aix les bains ca fait cb d'habitants",
+                                      "aime la plagne ca fait combien d'habitants"])
+def test_the_population_of_a_place_outside_the_programme_is_refused(settings, question):
+    answer = _ask(settings, question)
+    assert answer.refused and "millions" not in answer.text, answer.text
+
+
+def test_who_wrote_a_report_is_a_person_and_is_refused(settings):
+    conv = Conversation()
+    _ask(settings, "c quoi le rapport du senat sur pvd", conversation=conv)
+    answer = _ask(settings, "qui etait le rapporteur", conversation=conv)
+    assert answer.refused, answer.text

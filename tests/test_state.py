@@ -189,3 +189,25 @@ def test_a_pronoun_follow_up_asks_about_the_previous_subject():
     plan = _plan("il existe toujours ?", "out_of_scope", previous=prev,
                  content_intent="out_of_scope")
     assert plan.follow_up and "friches" in plan.query and plan.intent == "programme"
+
+
+def test_y_en_a_follows_up_and_a_named_commune_s_own_question_stands_alone():
+    prev = Turn("une commune de 500 hab peut etre pvd ?", None, "eligibility",
+                "une commune de 500 habitants peut etre pvd ?")
+    assert _plan("y en a une toute petite comme ca en savoie ?", "out_of_scope",
+                 previous=prev).follow_up
+    biggest = Turn("on est la plus grosse commune pvd du 73 ?", "73011", "eligibility",
+                   "on est la plus grosse commune pvd du 73 ?")
+    plan = _plan("et modane elle depend de quelle communaute de communes", "follow_up",
+                 named=MODANE, spans=[(3, 9)], previous=biggest)
+    assert plan.commune == MODANE and "grosse" not in plan.query
+
+
+def test_the_funding_of_a_commune_s_study_asks_for_its_funders_and_sums():
+    prev = Turn("l'etude des echelles recommande quel scenario", "73105", "studies",
+                "l'etude recommande quel scenario")
+    plan = _plan("et le financement ?", "follow_up", previous=prev, content_intent="funding")
+    assert plan.intent == "programme" and "montants" in plan.query
+    rule = Turn("c'est quoi le fonds friches", None, "programme", "c'est quoi le fonds friches")
+    assert _plan("et le financement ?", "follow_up", previous=rule,
+                 content_intent="funding").intent == "funding"

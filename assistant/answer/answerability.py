@@ -19,9 +19,11 @@ MODEL_FILE = Path(__file__).resolve().parent / "data" / "answerability.json"
 _TOKEN_RE = re.compile(r"[^\W_]+(?:['’][^\W_]+)?")
 _YEAR = re.compile(r"\b(19|20)\d{2}\b")
 PERSON_QUESTION = re.compile(
-    r"\b(nom (du|de la|de l'|des)|qui est (le|la|l')\s*(sous-?)?(maire|pr[ée]sident|pr[ée]fet|"
-    r"directeur|directrice|responsable|chef|r[ée]f[ée]rent|d[ée]put[ée]|s[ée]nateur|manager|"
-    r"adjoint|d[ée]l[ée]gu[ée]|[ée]lu)|c'?est qui (le|la|l'|notre|nos|son|sa|leur)\b|"
+    r"\b(nom (du|de la|de l'|des)|qui (est|etait|était|sera|a [ée]t[ée]) (le|la|l')\s*(sous-?)?"
+    r"(maire|pr[ée]sident|pr[ée]fet|directeur|directrice|responsable|chef|r[ée]f[ée]rent|"
+    r"d[ée]put[ée]|s[ée]nateur|s[ée]natrice|manager|adjoint|d[ée]l[ée]gu[ée]|[ée]lu|"
+    r"rapporteur|rapporteuse|ministre|auteur|autrice)|"
+    r"c'?est qui (le|la|l'|notre|nos|son|sa|leur)\b|"
     # «comment s'appelle le manager…», «le préfet il s'apelle comment»: a person's name;
     # «l'aide … ça s'appelle comment» is not.
     r"^(?=.*\b(maire|pr[ée]fet|pr[ée]sident|directeur|directrice|responsable|chef|"

@@ -13,6 +13,7 @@ from assistant.answer.answerability import (
     PERSON_QUESTION,
     PLACES,
     QUESTION_TERMS,
+    RARE_IDF,
     AnswerabilityModel,
     Features,
     about_commune,
@@ -85,9 +86,11 @@ _DEADLINE_GIVEN = re.compile(r"\b(limite|au plus tard|avant le|jusqu au|butoir|c
 
 
 def _figure_of_it_missing(question: str, kind: str | None, cands: list[Candidate],
-                          commune: tuple[str, str] | None) -> bool:
-    """The figure asked is of a kind no candidate holds: a count of that thing, the unit
-    asked, the date of that thing, or the money this commune received."""
+                          commune: tuple[str, str] | None,
+                          weights: dict[str, float] | None = None) -> bool:
+    """The figure asked is of a kind no candidate holds: a count of that thing (of the
+    place or body the question names, its rarest word in ``weights``), the unit asked,
+    the date of that thing, or the money this commune received."""
     folded = fold_words(question)
     if kind == "nombre":
         # «la population d'Albertville en 1990»: a figure of that year, or none.
@@ -98,6 +101,16 @@ def _figure_of_it_missing(question: str, kind: str | None, cands: list[Candidate
             return True
         counted = counted_thing(question)
         if counted and not any(holds_count_of(c.text, counted) for c in cands):
+            return True
+        focus = max((t for t, w in (weights or {}).items() if w >= RARE_IDF
+                     and t not in QUESTION_TERMS and t not in counted),
+                    key=lambda t: (weights or {})[t], default=None)
+        if commune is None and focus and counted and counted[0].startswith(
+                ("habit", "popul")) and not any(
+                holds_count_of(c.text, counted)
+                and focus in analyze(f"{c.text} {passage_context(c.hit)}") for c in cands):
+            # «aix les bains ça fait cb d'habitants»: the population of that place, not of
+            # another (the 14 communes' own are registry facts, answered before).
             return True
         if asked_unit(question) is not None and not any(c.type_ok for c in cands):
             return True
@@ -124,7 +137,10 @@ def _figure_of_it_missing(question: str, kind: str | None, cands: list[Candidate
 
 def judge(question: str, retrieval: Retrieval, cands: list[Candidate], idf: dict[str, float],
           model: AnswerabilityModel, out_of_scope: float,
-          commune: tuple[str, str] | None = None) -> Judgement:
+          commune: tuple[str, str] | None = None,
+          weights: dict[str, float] | None = None) -> Judgement:
+    """Answerable or not; ``weights`` are the question's terms and idf, the commune's own
+    name left out."""
     asked = asked_thing(question)
     ranked = sorted(cands, key=lambda c: -c.score)[:3]
     best = max(cands, key=lambda c: c.semantic, default=None)
@@ -142,7 +158,8 @@ def judge(question: str, retrieval: Retrieval, cands: list[Candidate], idf: dict
         figure_asked=kind in ("nombre", "date") or bool(_OURS_THING.search(asked or "")),
         asked=asked, figure_sentences=[c.text for c in cands if c.type_ok] if kind in (
             "nombre", "date", "duree") else None,
-        count_missing=bool(cands) and _figure_of_it_missing(question, kind, cands, commune),
+        count_missing=bool(cands) and _figure_of_it_missing(question, kind, cands, commune,
+                                                            weights),
     )
     p = model.probability(f) if cands else 0.0
     return Judgement(p, f, bool(cands) and p >= model.threshold)
@@ -280,7 +297,7 @@ def extractive_answer(
             folded_c = fold_words(c.text)
             if all(re.search(p, folded_c) for p in places):
                 c.score += 0.15
-    verdict = judge(question, retrieval, cands, idf, model, out_of_scope, commune)
+    verdict = judge(question, retrieval, cands, idf, model, out_of_scope, commune, weights)
     if not force and not verdict.answerable:
         # What the documents say nearest must be about the question's most specific word
         # («halle» in «quel budget pour la halle ?», not «budget»).

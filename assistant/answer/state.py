@@ -27,6 +27,8 @@ _FOLLOW_UP_START = re.compile(
     r"^(et|puis|pareil|idem|meme chose|la meme chose|meme question|aussi|sinon|ok et|"
     r"d'accord et|et alors|et du coup|et pour|et chez|et a|et au|et sur|et en)\b|"
     # «on l'a ?», «elle est signée ?»: a pronoun standing for the previous subject.
+    # «y en a une toute petite en savoie ?»: «en» stands for what was just asked about.
+    r"^(il )?y en a\b|"
     r"^(on|nous|vous) ((pourrait|pourrions|peut|pouvons|pourra|doit|devrait|va|veut|voudrait) )?"
     r"(l|la|le|les|en|y) |^(elle|il|ca|c) (est|a|sont|ont|etait)\b|"
     # «sa population ?», «cette étude date de quand ?», «le parcours il fait combien ?»:
@@ -58,8 +60,11 @@ _FILLER = re.compile(
 _ATTRIBUTE = re.compile(
     r"\b(date|quand|montant|combien|taux|duree|delai|pourquoi|comment|qui|ou|salaire|"
     r"numero|tel|telephone|mail|email|courriel|adresse|contact|nom|budget|cout|prix|"
-    r"signe|signee|signature|apres|avant|suite|ensuite)\b"
+    r"signe|signee|signature|apres|avant|suite|ensuite|financement|financements|"
+    r"financeurs?|subventions?)\b"
 )
+_MONEY_ATTRIBUTE = re.compile(r"\b(montant|budget|cout|prix|financement|financements|"
+                              r"financeurs?|subventions?)\b")
 _QUESTION_WORD = re.compile(r"\b(quoi|quel|quelle|quels|quelles|lequel|laquelle|est-ce|y a|"
                             r"peut|faut|doit)\b")
 _PRONOUN_START = re.compile(r"^(il|elle|ils|elles|ca|cela) ")
@@ -261,12 +266,28 @@ def plan_turn(
     if _ATTRIBUTE.search(folded):
         # «et la date ?», «et son salaire ?»: the previous topic, asking for this attribute.
         new_intent = "contact" if _CONTACT_ATTRIBUTE.search(folded) else previous.intent
+        if _MONEY_ATTRIBUTE.search(folded) and not (previous.commune and previous.intent in (
+                "studies", "programme", "status")):
+            # «et le financement ?» after a rule or a scheme: who funds it; after a commune's
+            # study or project, the study's own plan (read below as a detail of it).
+            new_intent = "funding"
         if content_intent == "out_of_scope" and new_intent != "contact":
             new_intent = content_intent
         if new_intent == "studies":
             new_intent = "programme"  # a detail of a study: read in the study, not a list
         query = f"{_subject(previous.topic)} {_without_link(without_names)}"
+        if new_intent != "funding" and _MONEY_ATTRIBUTE.search(folded) and not re.search(
+                r"\b(combien|montant)\b", folded):
+            # «et le financement ?» after a commune's study: its table of funders and sums.
+            query += " : financeurs et montants"
         return TurnPlan(query, query, new_intent, commune, source, True)
+    if named and len(words) >= 3 and _QUESTION_WORD.search(folded):
+        # «et modane elle dépend de quelle communauté de communes ?»: a question of its own
+        # about the commune it names; the previous topic has nothing to add.
+        query = _without_link(without_names)
+        intent = content_intent if content_intent not in (None, "follow_up") else intent
+        return TurnPlan(query, query, intent if intent != "follow_up" else "programme",
+                        commune, source, True)
     if len(words) > 3 or _QUESTION_WORD.search(folded):
         # «et c'était quoi l'objectif au départ ?»: a question about the previous topic.
         query = f"{_subject(previous.topic)} {_without_link(without_names)}"
