@@ -695,3 +695,33 @@ def test_who_wrote_a_report_is_a_person_and_is_refused(settings):
     _ask(settings, "c quoi le rapport du senat sur pvd", conversation=conv)
     answer = _ask(settings, "qui etait le rapporteur", conversation=conv)
     assert answer.refused, answer.text
+
+
+def test_a_rent_or_a_fee_never_given_is_refused_not_answered_with_another_sum(settings):
+    conv = Conversation()
+    _ask(settings, "moutiers l'etude commerce elle date de quand", conversation=conv)
+    rent = _ask(settings, "et le loyer moyen d'un local sur l'axe principal c cb",
+                conversation=conv)
+    assert rent.refused, rent.text
+    fee = _ask(settings, "la cotisation à l'apvf pour une commune de 4000 habitants c'est "
+                         "combien par an")
+    assert fee.refused, fee.text
+
+
+def test_an_answer_quoting_only_the_selected_commune_s_documents_says_so(settings):
+    conv = Conversation()
+    _ask(settings, "nos fiches actions on peut les financer avec quoi", commune="Entrelacs",
+         conversation=conv)
+    answer = _ask(settings, "les liaisons cyclables c'est qui qui paye ?", commune="Entrelacs",
+                  conversation=conv)
+    assert not answer.refused and answer.commune is not None, answer.text
+    assert answer.commune.name == "Entrelacs" and answer.text.startswith("Pour Entrelacs")
+
+
+def test_a_stay_limit_in_hours_answers_how_long(settings):
+    conv = Conversation()
+    _ask(settings, "le plan mobilite de bsm il propose quoi pour le stationnement",
+         conversation=conv)
+    answer = _ask(settings, "la zone bleue on pourra y rester combien de temps ?",
+                  conversation=conv)
+    assert "1 h 30" in answer.text.split("[1]")[0], answer.text

@@ -4,7 +4,7 @@ import pytest
 
 from assistant.answer.state import Conversation, Turn, content_words, looks_elliptic, plan_turn
 
-MODANE, UGINE, GENIX = "73157", "73303", "73236"
+MODANE, UGINE, GENIX, MOUTIERS = "73157", "73303", "73236", "73181"
 
 
 def _plan(question, intent="programme", confidence=0.9, *, named=None, spans=(), selected=None,
@@ -211,3 +211,22 @@ def test_the_funding_of_a_commune_s_study_asks_for_its_funders_and_sums():
     rule = Turn("c'est quoi le fonds friches", None, "programme", "c'est quoi le fonds friches")
     assert _plan("et le financement ?", "follow_up", previous=rule,
                  content_intent="funding").intent == "funding"
+
+
+def test_a_long_question_opened_by_et_follows_up_and_is_searched_as_typed():
+    prev = Turn("notre diag commerce il a compte cb de cellules", MOUTIERS, "programme",
+                "notre diag commerce il a compte combien de cellules")
+    plan = _plan("et il y a quelle part des locaux vacants depuis plus de 3 ans ?",
+                 "out_of_scope", previous=prev)
+    assert plan.follow_up and plan.commune == MOUTIERS and "cellules" not in plan.query
+
+
+def test_a_follow_up_asking_its_own_question_drops_the_previous_asking_words():
+    prev = Turn("moutiers l'etude commerce elle date de quand", MOUTIERS, "studies",
+                "l'etude commerce elle date de quand")
+    plan = _plan("et le loyer moyen c'est combien", "follow_up", previous=prev)
+    assert "quand" not in plan.query and "combien" in plan.query
+    again = _plan("et dans le quartier de la gare ca donne quoi", "follow_up",
+                  previous=Turn("cb de cellules vacantes", MOUTIERS, "programme",
+                                "combien de cellules vacantes"))
+    assert "combien de cellules vacantes" in again.query

@@ -368,7 +368,8 @@ def answer_question(
         new_subject=elliptic and names_new_subject(ctx, question, previous.topic),
     )
     if (previous is not None and previous.commune and not plan.follow_up
-            and plan.commune_source != "question" and plan.intent != "out_of_scope"
+            and plan.commune_source != "question"
+            and ctx.out_of_scope < OUT_OF_SCOPE_CONFIDENCE
             and not DEFINITION.search(fold(question))):
         carried = registry.get(previous.commune)
         if carried is not None and _points_back(ctx, question, carried):
@@ -388,6 +389,11 @@ def answer_question(
     else:
         result, about_target = _route(ctx, plan, question, target=target, filters=filters, k=k,
                                       scope=scope, typed=typed)
+    if target is not None and not about_target and not result.refused and result.citations:
+        # «les liaisons cyclables c'est qui qui paye ?», Entrelacs selected: every passage
+        # quoted is Entrelacs', so the answer is about it and says so.
+        members = registry.territory_codes(target)
+        about_target = all(members & set(c.communes) for c in result.citations)
     shown = target if about_target else None
     result.question = typed
     result.intent = plan.intent

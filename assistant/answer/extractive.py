@@ -76,6 +76,8 @@ _RECEIVED_ASKED = re.compile(r"\b(touche|touchee|touches|recu|recue|recus|percu|
 # «son salaire», «ça gagne combien», «combien brut»: someone's pay.
 _PAY_ASKED = re.compile(r"\b(salaires?|remunerations?|remunere\w*|brut|gagne|gagnent|"
                         r"traitement indiciaire|grille indiciaire)\b")
+# «le loyer», «la cotisation», «le prix du m2»: money of one named thing.
+_PRICED = re.compile(r"\b(loyers?|cotisations?|m2|metre carre|tarifs?|redevances?)\b")
 # «la date du prochain comité», «quand a lieu la prochaine réunion»: the date of a thing.
 _DATED_THING = re.compile(r"\b(?:date (?:limite |butoir )?(?:du|de la|de l|des|de|d|pour)|"
                           r"quand (?:est|sera|a lieu|aura lieu|se tient|se reunit) "
@@ -117,6 +119,11 @@ def _figure_of_it_missing(question: str, kind: str | None, cands: list[Candidate
         if _PAY_ASKED.search(folded) and not any(
                 c.type_ok and _PAY_ASKED.search(fold_words(c.text)) for c in cands):
             # «un chef de projet ça touche combien brut ?»: a subsidy per post is no pay.
+            return True
+        priced = _PRICED.search(folded)
+        if priced and not any(c.type_ok and priced.group(1)[:5] in fold_words(c.text)
+                              for c in cands):
+            # «le loyer moyen d'un local c'est combien ?»: a rent, not the plan's cost.
             return True
         if commune and _RECEIVED_ASKED.search(folded) and not any(
                 about_commune(c.hit, *commune) and c.type_ok

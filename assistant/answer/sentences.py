@@ -56,7 +56,8 @@ _TYPE_CUES: list[tuple[str, re.Pattern[str]]] = [
                           r"acteurs?|financeurs?|signataires?)|par qui|aupres de qui)\b")),
 ]
 _TYPE_FOUND = {
-    "duree": re.compile(r"\b\d+\s*(mois|ans?|annees?|jours?|semaines?)\b|\b(un|une|deux|trois|"
+    "duree": re.compile(r"\b\d+\s*(mois|ans?|annees?|jours?|semaines?|heures?|h|minutes?|"
+                        r"min)\b|\b\d+ ?h ?\d\d\b|\b(un|une|deux|trois|"
                         r"quatre|cinq|six|sept|huit|neuf|dix|douze|quinze|dix-huit|dixhuit|"
                         r"vingt|trente) (mois|ans|annees|semaines|jours)\b"),
     "date": re.compile(rf"\b(19|20)\d{{2}}\b|\b({_MONTHS})\b"),

@@ -34,7 +34,7 @@ _FOLLOW_UP_START = re.compile(
     # «sa population ?», «cette étude date de quand ?», «le parcours il fait combien ?»:
     # a possessive, a demonstrative or a subject taken up by a pronoun points back.
     r"^(son|sa|ses|leur|leurs) |^(cette|ces|cet) |"
-    r"^(le|la|les|l) \w+( \w+)? (il|elle|ils|elles) (?!faut|y a)|"
+    r"^(le|la|les|l) \w+( \w+)? (il|elle|ils|elles|on) (?!faut|y a)|"
     # «elle prévoit combien de fiches ?», «il coûte combien ce scénario ?», «pour quel
     # montant ?»: a pronoun for the subject, or the question's end alone.
     r"^(il|elle|ils|elles|ca|cela) (?!faut|y a|s agit)\w+|"
@@ -80,6 +80,23 @@ def _subject(topic: str) -> str:
     if not m or len(folded) != len(topic):
         return topic
     return " ".join((topic[:m.start()] + " " + topic[m.end():]).split()) or topic
+
+
+_ASKING = re.compile(r"(?<!\w)(dat\w* de quand|depuis quand|de quand|quand|combien|cb|"
+                     r"pourquoi|comment|quel(le)?s?|c'?est quoi|quoi|koi|[àa] quelle date)(?!\w)",
+                     re.IGNORECASE)
+
+
+def _joined(topic: str, new: str) -> str:
+    """The previous subject followed by the new words; when they ask their own question
+    («et le loyer c'est combien ?» after «l'étude date de quand ?»), the previous
+    question's own asking words go, or they would decide what kind of answer is wanted."""
+    subject = _subject(topic)
+    # «ça donne quoi ?» asks the same thing again; «c'est combien ?» asks its own.
+    if any(m.group(1).lower() not in ("quoi", "koi", "c'est quoi", "cest quoi")
+           for m in _ASKING.finditer(new)):
+        subject = " ".join(_ASKING.sub(" ", subject).split()) or subject
+    return f"{subject} {new}"
 
 
 def _without_link(text: str) -> str:
@@ -146,7 +163,10 @@ class TurnPlan:
 def looks_elliptic(question: str) -> bool:
     """«et pour Ugine ?», «pareil pour Moûtiers», «et la date ?»: short and opened by a link."""
     folded = fold(question).strip(" ?!.")
-    return bool(_FOLLOW_UP_START.match(folded)) and len(folded.split()) <= 10
+    # «et il y a quelle part des locaux vides depuis plus de 3 ans ?»: opened by «et», a
+    # longer question still goes on with the previous one.
+    limit = 16 if _LINK.match(folded) else 10
+    return bool(_FOLLOW_UP_START.match(folded)) and len(folded.split()) <= limit
 
 
 def _goes_on_with_the_record(question: str, previous: Turn, named: str | None,
@@ -244,7 +264,7 @@ def plan_turn(
         return TurnPlan(query, query, previous.intent, commune, source, True)
     if set(words) <= _GENERIC_ASKED and DEFINITION.search(folded):
         # «c koi les conditions ?» after «on est éligible au Denormandie ?»: its conditions.
-        query = f"{_subject(previous.topic)} {_without_link(without_names)}"
+        query = _joined(previous.topic, _without_link(without_names))
         return TurnPlan(query, query, previous.intent if previous.intent != "eligibility"
                         else "programme", commune, source, True)
     if DEFINITION.search(folded) and not _POSSESSIVE.search(folded):
@@ -259,7 +279,7 @@ def plan_turn(
         return TurnPlan(query, query, "status", commune, source, True)
     if _PRONOUN_START.match(folded) and not _ATTRIBUTE.search(folded):
         # «il existe toujours ?» after the State's fund for brownfields: that fund.
-        query = f"{_subject(previous.topic)} {_without_link(without_names)}"
+        query = _joined(previous.topic, _without_link(without_names))
         new_intent = previous.intent if previous.intent not in ("studies", "out_of_scope") else (
             "programme")
         return TurnPlan(query, query, new_intent, commune, source, True)
@@ -275,7 +295,7 @@ def plan_turn(
             new_intent = content_intent
         if new_intent == "studies":
             new_intent = "programme"  # a detail of a study: read in the study, not a list
-        query = f"{_subject(previous.topic)} {_without_link(without_names)}"
+        query = _joined(previous.topic, _without_link(without_names))
         if new_intent != "funding" and _MONEY_ATTRIBUTE.search(folded) and not re.search(
                 r"\b(combien|montant)\b", folded):
             # «et le financement ?» after a commune's study: its table of funders and sums.
@@ -289,8 +309,11 @@ def plan_turn(
         return TurnPlan(query, query, intent if intent != "follow_up" else "programme",
                         commune, source, True)
     if len(words) > 3 or _QUESTION_WORD.search(folded):
-        # «et c'était quoi l'objectif au départ ?»: a question about the previous topic.
-        query = f"{_subject(previous.topic)} {_without_link(without_names)}"
+        # «et c'était quoi l'objectif au départ ?»: a question about the previous topic; a
+        # question complete in itself («et il y a quelle part des locaux vides depuis plus
+        # de trois ans ?») is searched as typed, the previous topic would only blur it.
+        query = _without_link(without_names) if len(words) >= 6 else (
+            _joined(previous.topic, _without_link(without_names)))
         intent = content_intent if content_intent not in (None, "follow_up") else previous.intent
         return TurnPlan(query, query, intent, commune, source, True)
     if commune and previous.intent == "status" and asked_steps(folded):
