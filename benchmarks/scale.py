@@ -58,7 +58,9 @@ METHOD = (
     "piaf-wikipedia/questions.jsonl, embedded once by the real model in the parent; each "
     "measure runs in a fresh process (an app instance's start): open the index, then the "
     "first query and the warm ones through retrieve() with those query vectors (the "
-    "embedder's own memory, constant in the corpus size, is measured apart). Mode 'disk' "
+    "embedder's own memory, constant in the corpus size, is measured apart; with "
+    "--with-embedder a 'disk + embedder' probe also loads the configured embedder in that "
+    "process and embeds each question there: a whole instance). Mode 'disk' "
     "is today's on-disk BM25 (postings in the catalog); mode 'memory' rebuilds the former "
     "in-memory view (every chunk's id, metadata, text and a BM25 matrix) and fuses the same way."
 )
@@ -260,7 +262,10 @@ def memory_retrieve(index: Index, view: MemoryView, query: str, k: int) -> dict[
 
 
 def probe(args: argparse.Namespace) -> None:
-    """One app-instance start on an existing index: RSS, first query, warm queries."""
+    """One app-instance start on an existing index: RSS, first query, warm queries.
+
+    With ``--probe-embedder`` the process also loads the configured embedder and embeds
+    every question itself (a whole instance); otherwise the parent's vectors are used."""
     rss_python = rss_mb()
     payload = np.load(args.probe_vectors, allow_pickle=False)
     questions = [str(q) for q in payload["questions"]]
@@ -268,7 +273,9 @@ def probe(args: argparse.Namespace) -> None:
     t0 = time.perf_counter()
     settings = get_settings(index_dir=args.index, embedder=args.embedder,
                             chroma_url=args.chroma_url)
-    index = Index(settings, embedder=Precomputed(str(payload["model_id"]), vectors))
+    embedder: Any = (make_embedder(args.embedder) if args.probe_embedder
+                     else Precomputed(str(payload["model_id"]), vectors))
+    index = Index(settings, embedder=embedder)
     index.store  # noqa: B018 - open the Chroma client and collection, as the app's start does
     if args.probe_no_dense:
         index._store = NoVectors()  # type: ignore[assignment]
@@ -296,6 +303,7 @@ def probe(args: argparse.Namespace) -> None:
                 parts[name].append(timing.get(name, 0.0))
     print(json.dumps({
         "mode": args.probe,
+        "embedder": args.embedder if args.probe_embedder else None,
         "open_ms": round(open_ms, 1),
         "rss_python_mb": round(rss_python, 0),
         "rss_start_mb": round(rss_start, 0),
@@ -304,17 +312,22 @@ def probe(args: argparse.Namespace) -> None:
         "parts_p50_ms": {n: round(statistics.median(v), 2) for n, v in parts.items()},
         "parts_p95_ms": {n: round(percentile(v, 95), 2) for n, v in parts.items()},
         "rss_end_mb": round(rss_mb(), 0),
+        # file-backed pages (mmapped tables, e.g. fast-e5's word rows): shared, reclaimable
+        "rss_end_file_mb": round(rss_mb("RssFile"), 0),
         "rss_peak_mb": round(rss_mb("VmHWM"), 0),
     }))
 
 
 def run_probe(
-    args: argparse.Namespace, mode: str, vectors_path: Path, dense: bool
+    args: argparse.Namespace, mode: str, vectors_path: Path, dense: bool,
+    with_embedder: bool = False,
 ) -> dict[str, Any]:
     cmd = [sys.executable, __file__, "--probe", mode, "--probe-vectors", str(vectors_path),
            "--index", str(args.index), "--embedder", args.embedder, "--k", str(args.k)]
     if not dense:
         cmd.append("--probe-no-dense")
+    if with_embedder:
+        cmd.append("--probe-embedder")
     if args.chroma_url:
         cmd += ["--chroma-url", args.chroma_url]
     done = subprocess.run(cmd, capture_output=True, text=True, check=False)
@@ -419,6 +432,10 @@ def main() -> None:
     parser.add_argument("--probe", choices=["disk", "memory"], help=argparse.SUPPRESS)
     parser.add_argument("--probe-vectors", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--probe-no-dense", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--probe-embedder", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--with-embedder", action="store_true",
+                        help="also probe each size as a whole instance: the configured "
+                        "embedder loaded in the measured process, embedding the questions")
     parser.add_argument("--vectors-max", type=int, default=1_000_000,
                         help="write vectors to Chroma up to this size only; larger sizes "
                         "measure the lexical side and the catalog alone (default: all)")
@@ -430,6 +447,9 @@ def main() -> None:
         # Lexical side only, on a --keep index: x FACTOR in SQL, then one 'disk' probe.
         info = replicate(args.index, args.replicate)
         info["disk"] = run_probe(args, "disk", CACHE_DIR / "scale-queries.npz", False)
+        if args.with_embedder:
+            info["disk_embedder"] = run_probe(args, "disk", CACHE_DIR / "scale-queries.npz",
+                                              False, with_embedder=True)
         info["catalog_mb"] = round((args.index / "catalog.sqlite3").stat().st_size / 1e6, 1)
         print(json.dumps(info))
         return
@@ -486,6 +506,9 @@ def main() -> None:
             "dense": with_vectors,
             "disk": run_probe(args, "disk", vectors_path, with_vectors),
         }
+        if args.with_embedder:
+            result["disk_embedder"] = run_probe(args, "disk", vectors_path, with_vectors,
+                                                with_embedder=True)
         if size <= args.memory_max:
             result["memory"] = run_probe(args, "memory", vectors_path, with_vectors)
         rows.append(result)
@@ -500,12 +523,12 @@ def main() -> None:
     (RESULTS_DIR / "scale.partial.json").unlink(missing_ok=True)
     body = []
     for r in rows:
-        for mode in ("disk", "memory"):
+        for mode in ("disk", "disk_embedder", "memory"):
             m = r.get(mode)
             if not m or "error" in m:
                 continue
             body.append([
-                r["size"], mode, r["build_s"] if mode == "disk" else "",
+                r["size"], mode.replace("_", " + "), r["build_s"] if mode == "disk" else "",
                 r["index_mb"] if mode == "disk" else "", m["open_ms"], m["rss_start_mb"],
                 m["first_query_ms"], m["retrieve_ms"]["p50"], m["retrieve_ms"]["p95"],
                 "/".join(str(m["parts_p50_ms"].get(n, 0.0))
@@ -522,8 +545,9 @@ def main() -> None:
             f"{len(questions)} queries (vectors precomputed), k={args.k}, Chroma "
             f"{data['chroma']}\nembedder process alone: {embedder_mem}\n\n{text}\n\n"
             "build = time to grow the index to this size from the previous one; open = "
-            "opening catalog and Chroma collection at start; first query includes building "
-            "the view, for 'memory'.")
+            "opening catalog and Chroma collection at start (and loading the embedder, for "
+            "'disk + embedder'); first query includes building the view, for 'memory', and "
+            "the embedder's first query, for 'disk + embedder'.")
     write_results("scale", data, args.json, text)
 
 

