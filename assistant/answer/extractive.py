@@ -82,6 +82,11 @@ _PRICED = re.compile(r"\b(loyers?|cotisations?|m2|metre carre|tarifs?|redevances
 _DATED_THING = re.compile(r"\b(?:date (?:limite |butoir )?(?:du|de la|de l|des|de|d|pour)|"
                           r"quand (?:est|sera|a lieu|aura lieu|se tient|se reunit) "
                           r"(?:le|la|les|l))\s+(?:prochaine?s? |derniere?s? )?([a-z]+)")
+# «le prochain webinaire il a lieu quel jour ?»: the same, its subject put first.
+_DATED_SUBJECT = re.compile(r"^(?:le|la|les|l) (?:prochaine?s? |derniere?s? )?([a-z]+)\b.*\b"
+                            r"(?:a lieu|aura lieu|se tient|se tiendra|se reunit|se reunira|"
+                            r"commence|commencera|demarre|demarrera|ouvre|ouvrira|ferme|"
+                            r"fermera)\b")
 # «la date limite pour candidater»: only a deadline answers.
 _DEADLINE_ASKED = re.compile(r"\b(date limite|date butoir|dernier delai|deadline)\b")
 _DEADLINE_GIVEN = re.compile(r"\b(limite|au plus tard|avant le|jusqu au|butoir|clotur\w*)\b")
@@ -134,7 +139,7 @@ def _figure_of_it_missing(question: str, kind: str | None, cands: list[Candidate
                 c.type_ok and _DEADLINE_GIVEN.search(" ".join(re.findall(r"[a-z]+", fold(c.text))))
                 for c in cands):
             return True
-        m = _DATED_THING.search(folded)
+        m = _DATED_THING.search(folded) or _DATED_SUBJECT.search(folded)
         stems = analyze(m.group(1)) if m else []
         if stems and not any(c.type_ok and stems[0][:5] in {t[:5] for t in analyze(c.text)}
                              for c in cands):

@@ -46,7 +46,7 @@ _TYPE_CUES: list[tuple[str, re.Pattern[str]]] = [
                          r"en combien de|pendant combien|jusqu a quand)\b")),
     ("date", re.compile(r"\b(quand|quelle date|a quelle date|depuis quand|en quelle annee|"
                         r"quelle annee|date de|date d|date du|date des|date limite|"
-                        r"date butoir)\b")),
+                        r"date butoir|quel jour)\b")),
     ("nombre", re.compile(r"\b(combien|cb|cbien|montant|taux|quelle part|pourcentage|budget|"
                           r"quelle somme|cout|couts|coute|prix|nombre de|a hauteur de|total|"
                           r"jusqu a combien|population|reste a charge|quelle surface|"
@@ -107,6 +107,7 @@ _UNITS = {"km": r"\bkm\b|kilometre", "ha": r"\bha\b|hectare", "m2": r"\bm2\b|m²
           "arbre": r"\barbres?\b", "logement": r"\blogements?\b", "place": r"\bplaces?\b",
           "habitant": r"\bhabitants?\b|\bpopulation\b", "emploi": r"\bemplois?\b",
           "mois": r"\bmois\b", "an": r"\bans?\b|\bannees?\b", "commune": r"\bcommunes?\b",
+          "minute": r"\bminutes?\b|\bmin\b", "heure": r"\bheures?\b|\b\d+ ?h\b",
           # Units a question asks without naming them: «à quel taux», «quelle surface»,
           # «ça coûte combien».
           "pct": r"%|\bpour ?cent\b|\bmoitie\b|\btiers\b|\bquart\b",
@@ -114,7 +115,8 @@ _UNITS = {"km": r"\bkm\b|kilometre", "ha": r"\bha\b|hectare", "m2": r"\bm2\b|m²
           "eur": r"€|\beuros?\b|\bmillions?\b|\bmilliards?\b"}
 _UNIT_ASKED = re.compile(r"\b(?:combien|cb|nombre|quelle (?:surface|longueur|distance)) "
                          r"(?:de |d )?(?:en )?(km|kilometres?|ha|hectares?|m2|arbres?|logements?|"
-                         r"places?|habitants?|emplois?|mois|ans|annees|communes?)\b")
+                         r"places?|habitants?|emplois?|mois|ans|annees|communes?|minutes?|"
+                         r"heures?)\b")
 
 
 _RATE_ASKED = re.compile(r"\b(taux|pourcentage|quelle part|quel pourcentage)\b")
