@@ -230,3 +230,11 @@ def test_a_follow_up_asking_its_own_question_drops_the_previous_asking_words():
                   previous=Turn("cb de cellules vacantes", MOUTIERS, "programme",
                                 "combien de cellules vacantes"))
     assert "combien de cellules vacantes" in again.query
+
+
+def test_a_named_commune_with_its_own_cost_question_drops_the_previous_topic():
+    prev = Turn("on plante cb d'arbres avec notre scenario", "73105", "programme",
+                "on plante combien d'arbres avec notre scenario")
+    plan = _plan("et a montmelian les points de vue sur les coteaux ca coute combien",
+                 "follow_up", named="73171", spans=[(5, 14)], previous=prev)
+    assert plan.commune == "73171" and "arbres" not in plan.query

@@ -76,6 +76,12 @@ _RECEIVED_ASKED = re.compile(r"\b(touche|touchee|touches|recu|recue|recus|percu|
 # «son salaire», «ça gagne combien», «combien brut»: someone's pay.
 _PAY_ASKED = re.compile(r"\b(salaires?|remunerations?|remunere\w*|brut|gagne|gagnent|"
                         r"traitement indiciaire|grille indiciaire)\b")
+# «le plan il coûte combien», «le budget du projet»: the cost of a whole.
+_WHOLE_COST = re.compile(r"^(?:(?:et )?(?:le|la|l|notre|leur|son|sa|ce|cette) )?"
+                         r"(?:plan|etude|projet|programme|operation|scenario|budget)\b"
+                         r"(?!.*\b(?:mesures?|actions?|fiches?)\b)"
+                         r".*\b(?:coute\w*|cout|budget|montant)\b")
+_TOTAL = re.compile(r"\b(total|au total|en tout)\b")
 # «le loyer», «la cotisation», «le prix du m2»: money of one named thing.
 _PRICED = re.compile(r"\b(loyers?|cotisations?|m2|metre carre|tarifs?|redevances?)\b")
 # «la date du prochain comité», «quand a lieu la prochaine réunion»: the date of a thing.
@@ -309,6 +315,11 @@ def extractive_answer(
             folded_c = fold_words(c.text)
             if all(re.search(p, folded_c) for p in places):
                 c.score += 0.15
+    if _WHOLE_COST.search(folded_q):
+        # «le plan mobilité il coûte combien ?»: the plan's total, not one measure's cost.
+        for c in cands:
+            if c.type_ok and _TOTAL.search(fold_words(c.text)):
+                c.score += 0.2
     verdict = judge(question, retrieval, cands, idf, model, out_of_scope, commune, weights)
     if not force and not verdict.answerable:
         # What the documents say nearest must be about the question's most specific word

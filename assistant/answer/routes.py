@@ -235,7 +235,7 @@ _GENERIC_CUES = {"renov", "travaux", "refaire", "investissement", "equipement", 
 # A question asking which schemes fit (a list), not about one scheme's rule.
 _LIST_ASKED = re.compile(
     r"(quel(le)?s? (financements?|aides?|subventions?|dispositifs?|sources?|fonds)|"
-    r"comment (on )?financ|financer (nos|notre|le|la|les|un|une|des|l)|financements? possibles?|"
+    r"comment (on )?financ|\\bfinancer (nos|notre|le|la|les|un|une|des|l)|financements? possibles?|"
     r"qui peut (nous )?financer|aides? pour|subventions? pour|financements? pour|"
     r"des sous pour|de l'argent pour)"
 )

@@ -277,6 +277,14 @@ def plan_turn(
         # whatever the previous question was about.
         query = _without_link(without_names)
         return TurnPlan(query, query, "status", commune, source, True)
+    if named and len(words) >= 3 and (_QUESTION_WORD.search(folded) or _ASKING.search(folded)):
+        # «et modane elle dépend de quelle communauté de communes ?», «et à montmélian les
+        # points de vue ça coûte combien ?»: a question of its own
+        # about the commune it names; the previous topic has nothing to add.
+        query = _without_link(without_names)
+        intent = content_intent if content_intent not in (None, "follow_up") else intent
+        return TurnPlan(query, query, intent if intent != "follow_up" else "programme",
+                        commune, source, True)
     if _PRONOUN_START.match(folded) and not _ATTRIBUTE.search(folded):
         # «il existe toujours ?» after the State's fund for brownfields: that fund.
         query = _joined(previous.topic, _without_link(without_names))
@@ -301,13 +309,6 @@ def plan_turn(
             # «et le financement ?» after a commune's study: its table of funders and sums.
             query += " : financeurs et montants"
         return TurnPlan(query, query, new_intent, commune, source, True)
-    if named and len(words) >= 3 and _QUESTION_WORD.search(folded):
-        # «et modane elle dépend de quelle communauté de communes ?»: a question of its own
-        # about the commune it names; the previous topic has nothing to add.
-        query = _without_link(without_names)
-        intent = content_intent if content_intent not in (None, "follow_up") else intent
-        return TurnPlan(query, query, intent if intent != "follow_up" else "programme",
-                        commune, source, True)
     if len(words) > 3 or _QUESTION_WORD.search(folded):
         # «et c'était quoi l'objectif au départ ?»: a question about the previous topic; a
         # question complete in itself («et il y a quelle part des locaux vides depuis plus
