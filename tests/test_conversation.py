@@ -725,3 +725,33 @@ def test_a_stay_limit_in_hours_answers_how_long(settings):
     answer = _ask(settings, "la zone bleue on pourra y rester combien de temps ?",
                   conversation=conv)
     assert "1 h 30" in answer.text.split("[1]")[0], answer.text
+
+
+def test_a_follow_up_with_its_own_subject_and_question_keeps_the_commune(settings):
+    conv = Conversation()
+    _ask(settings, "la friche qu'on a etudiée elle a quelle histoire", commune="Ugine",
+         conversation=conv)
+    park = _ask(settings, "le parc prevu il ferait quelle surface", commune="Ugine",
+                conversation=conv)
+    assert not park.refused and "0,8 ha" in park.text, park.text
+    conv = Conversation()
+    _ask(settings, "on est tout seuls a porter le programme ?",
+         commune="Saint-Genix-les-Villages", conversation=conv)
+    siren = _ask(settings, "et notre interco elle a quel numero siren",
+                 commune="Saint-Genix-les-Villages", conversation=conv)
+    assert "247300528" in siren.text, siren.text
+
+
+def test_a_firm_s_name_never_given_is_refused(settings):
+    conv = Conversation()
+    _ask(settings, "l'opah ru de st jean elle vise cb de logements", conversation=conv)
+    answer = _ask(settings, "et l'operateur de suivi animation retenu c'est quelle entreprise",
+                  conversation=conv)
+    assert answer.refused, answer.text
+
+
+def test_two_communes_together_give_both_population_counts(settings):
+    answer = _ask(settings, "a nous deux avec fourneaux on fait cb d'hab au recensement insee",
+                  commune="Modane")
+    assert "3 773" in answer.text and "3 644" in answer.text, answer.text
+    assert "code INSEE" not in answer.text, answer.text

@@ -24,6 +24,9 @@ PERSON_QUESTION = re.compile(
     r"d[ée]put[ée]|s[ée]nateur|s[ée]natrice|manager|adjoint|d[ée]l[ée]gu[ée]|[ée]lu|"
     r"rapporteur|rapporteuse|ministre|auteur|autrice)|"
     r"c'?est qui (le|la|l'|notre|nos|son|sa|leur)\b|"
+    # «l'opérateur retenu c'est quelle entreprise ?»: a firm's name.
+    r"\bquel(le)? (entreprise|societe|cabinet|bureau d'?\s?[ée]tudes|prestataire|"
+    r"op[ée]rateur|association)\b|"
     # «comment s'appelle le manager…», «le préfet il s'apelle comment»: a person's name;
     # «l'aide … ça s'appelle comment» is not.
     r"^(?=.*\b(maire|pr[ée]fet|pr[ée]sident|directeur|directrice|responsable|chef|"

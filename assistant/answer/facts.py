@@ -31,7 +31,7 @@ _TERRITORY_ROW = re.compile(r"^Territoire \(slug\) : (?P<slug>[^;]+?) ; Identifi
 
 _POPULATION = re.compile(r"\b(population|pop|habitan\w*|hab|peuplee?s?)\b")
 _EPCI = re.compile(r"\b(interco\w*|epci|communaute|agglo\w*|siren)\b")
-_INSEE = re.compile(r"\b(code insee|insee)\b")
+_INSEE = re.compile(r"\b(code insee|insee)\b(?! ?(2021|de 2021|\d{4}))(?<!recensement insee)")
 _PROGRAMME_ID = re.compile(r"\b(identifiant|id pvd|numero pvd|code pvd)\b")
 # «on est la seule commune PVD de notre interco ?», «avec qui on partage le programme ?»
 _PARTNERS = re.compile(r"\b(seule?s? commune|autres? communes?|quelles? (autres )?communes?|"
@@ -124,10 +124,13 @@ def facts_answer(ctx: Context, commune: Commune, question: str) -> Answer | None
                      and r.match["name"] in _names(territory.match["communes"])]
     if _TOGETHER.search(folded) and len(partners_rows) > 1 and _POPULATION.search(folded):
         # «à nous trois on pèse combien d'habitants ?»: the programme's communes together.
-        total = sum(int(re.sub(r"\D", "", r.match["anct"])) for r in partners_rows)
-        figure = f"{total:,}".replace(",", " ")  # «12 177», as the registry writes it
+        def _sum(field: str) -> str:
+            total = sum(int(re.sub(r"\D", "", r.match[field])) for r in partners_rows)
+            return f"{total:,}".replace(",", " ")  # «12 177», as the registry writes it
+
         said.append((f"Ensemble, {_join([r.match['name'] for r in partners_rows])} comptent "
-                     f"{figure} habitants selon la liste nationale ANCT de 2021.",
+                     f"{_sum('anct')} habitants selon la liste nationale ANCT de 2021 "
+                     f"({_sum('insee_pop')} au recensement INSEE 2021).",
                      partners_rows[0]))
         said += [("", r) for r in partners_rows[1:]]
     if _PROGRAMME_ID.search(folded) and territory is not None:

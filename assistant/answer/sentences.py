@@ -149,7 +149,10 @@ _NOT_COUNTED = {"temps", "fois", "argent", "euros", "euro", "sous", "financement
                 "aides", "plus", "moins", "ce", "cela", "ca", "tout", "monde", "gens",
                 "personnes",  # «combien de monde»: people, counted under many names
                 # «combien d'années»: a duration, its unit checked apart (asked_unit)
-                "annees", "ans", "mois", "jours", "semaines"}
+                "annees", "ans", "mois", "jours", "semaines",
+                # «combien de sa poche»: a possessive, nothing counted
+                "sa", "son", "ses", "leur", "leurs", "notre", "nos", "votre", "vos", "ma", "mon",
+                "mes"}
 # A year in a text: no count, and what a figure «en 1990» must be of.
 YEAR = re.compile(r"\b(?:19|20)\d{2}\b")
 _DAY = re.compile(rf"\b\d{{1,2}}(er)? ({_MONTHS})\b")

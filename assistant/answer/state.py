@@ -67,6 +67,8 @@ _MONEY_ATTRIBUTE = re.compile(r"\b(montant|budget|cout|prix|financement|financem
                               r"financeurs?|subventions?)\b")
 _QUESTION_WORD = re.compile(r"\b(quoi|quel|quelle|quels|quelles|lequel|laquelle|est-ce|y a|"
                             r"peut|faut|doit)\b")
+# «le parc prévu il…», «la zone bleue on…»: a subject put first, taken up by a pronoun.
+_OWN_SUBJECT = re.compile(r"^(le|la|les|l) \w+( \w+)? (il|elle|ils|elles|on) ")
 _PRONOUN_START = re.compile(r"^(il|elle|ils|elles|ca|cela) ")
 _DEMONSTRATIVE = re.compile(r"\b(ce|cet|cette|ces)\b")
 _LINK = re.compile(r"^\s*(et|puis|pareil|idem|aussi|sinon|ok|alors)\b[\s,]*", re.IGNORECASE)
@@ -91,10 +93,16 @@ def _joined(topic: str, new: str) -> str:
     """The previous subject followed by the new words; when they ask their own question
     («et le loyer c'est combien ?» after «l'étude date de quand ?»), the previous
     question's own asking words go, or they would decide what kind of answer is wanted."""
-    subject = _subject(topic)
     # «ça donne quoi ?» asks the same thing again; «c'est combien ?» asks its own.
-    if any(m.group(1).lower() not in ("quoi", "koi", "c'est quoi", "cest quoi")
-           for m in _ASKING.finditer(new)):
+    own_asking = any(m.group(1).lower() not in ("quoi", "koi", "c'est quoi", "cest quoi")
+                     for m in _ASKING.finditer(new))
+    folded = fold(new)
+    if own_asking and (_OWN_SUBJECT.match(folded) or _OURS.search(folded)):
+        # «le parc prévu il ferait quelle surface ?», «notre interco elle a quel siren ?»:
+        # a subject of its own and a question of its own; the carried commune is enough.
+        return new
+    subject = _subject(topic)
+    if own_asking:
         subject = " ".join(_ASKING.sub(" ", subject).split()) or subject
     return f"{subject} {new}"
 
