@@ -321,7 +321,7 @@ def semantic_scale(cos: float) -> float:
 
 
 def score(cands: list[Candidate], question: str, query_vector: np.ndarray | None,
-          embedder: Embedder | None, weights: dict[str, float], *, semantic_top: int = 12
+          embedder: Embedder | None, weights: dict[str, float], *, semantic_top: int = 40
           ) -> None:
     """Fill each candidate's scores: meaning (e5), idf-weighted words, expected answer type.
 
