@@ -596,7 +596,7 @@ def test_the_isere_namesake_is_not_the_savoie_commune(settings):
 def test_a_study_this_access_cannot_read_is_not_said_not_to_exist(settings):
     from assistant.search.access import Role
     answer = _ask(settings, "etudes mobilite 2024", role=Role("public"))
-    assert answer.refused and "réservées aux élus de la commune concernée" in answer.text
+    assert answer.refused and "réservées à Agate ou aux élus de la commune concernée" in answer.text
 
 
 def test_a_refusal_quotes_the_question_as_typed(settings):
@@ -755,3 +755,20 @@ def test_two_communes_together_give_both_population_counts(settings):
                   commune="Modane")
     assert "3 773" in answer.text and "3 644" in answer.text, answer.text
     assert "code INSEE" not in answer.text, answer.text
+
+
+def test_a_study_this_access_cannot_read_is_said_so_not_replaced(settings):
+    from assistant.search.access import Role
+    internal = _ask(settings, "le diag commerce de moutiers il dit quoi", role=Role("public"))
+    assert internal.refused and "document interne d'Agate" in internal.text, internal.text
+    theirs = _ask(settings, "l'etude patrimoine de montmelian elle dit quoi",
+                  role=Role("public"))
+    assert theirs.refused and "réservée aux élus de la commune" in theirs.text, theirs.text
+    elected = _ask(settings, "l'etude patrimoine de montmelian elle dit quoi",
+                   role=Role("elu", "73171"))
+    assert not elected.refused and "patrimoine" in elected.text, elected.text
+
+
+def test_funding_a_station_lists_investment_grants_not_housing_aids(settings):
+    answer = _ask(settings, "on peut avoir des sous pour renover la gare ?", commune="Modane")
+    assert "DSIL" in answer.text and "Denormandie" not in answer.text, answer.text

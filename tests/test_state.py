@@ -238,3 +238,10 @@ def test_a_named_commune_with_its_own_cost_question_drops_the_previous_topic():
     plan = _plan("et a montmelian les points de vue sur les coteaux ca coute combien",
                  "follow_up", named="73171", spans=[(5, 14)], previous=prev)
     assert plan.commune == "73171" and "arbres" not in plan.query
+
+
+def test_an_object_pronoun_follow_up_asks_about_the_previous_subject_here():
+    prev = Turn("c'est quoi une opah-ru", None, "programme", "c'est quoi une opah-ru")
+    plan = _plan("on pourrait en faire une chez nous ?", "follow_up", selected=MODANE,
+                 previous=prev)
+    assert plan.follow_up and "opah-ru" in plan.query and plan.commune == MODANE

@@ -38,10 +38,24 @@ def asks_overview(question: str) -> bool:
 def overview_answer(ctx: Context, commune: Commune, question: str) -> Answer | None:
     """The «Résumé» of the one study of ``commune`` the question names (by its title's
     words, or the commune's only study); None when none or several fit, or it has none."""
+    members = ctx.registry.territory_codes(commune)
+    hidden: list = []
+    pool = [d for d in studies_of(ctx, hidden=hidden) if members & set(d.meta.get("communes", []))]
+    its_hidden = [d for d in hidden if members & set(d.meta.get("communes", []))]
+    if not pool and its_hidden and _STUDY_NAMED.search(fold_words(question)):
+        # «le diag commerce de Moûtiers il dit quoi ?» asked without an account that may read
+        # it: the study exists; answering from other texts would pass them off as it.
+        if all(d.meta.get("visibility") == "interne" for d in its_hidden):
+            text = (f"L'étude de {commune.name} est un document interne d'Agate : elle n'est "
+                    "pas consultable avec cet accès. Pour son contenu, adressez-vous à Agate.")
+        else:
+            text = (f"L'étude de {commune.name} est réservée aux élus de la commune et à "
+                    "Agate : elle n'est pas consultable avec cet accès. Connectez-vous avec un "
+                    "compte de la commune pour la consulter.")
+        return Answer(question=question, text=text, refused=True, citations=[],
+                      confidence=0.0)
     if not asks_overview(question):
         return None
-    members = ctx.registry.territory_codes(commune)
-    pool = [d for d in studies_of(ctx) if members & set(d.meta.get("communes", []))]
     words = set(analyze(question)) - _STUDY_WORDS - set(analyze(commune.name))
     scored = sorted(((len(words & set(analyze(str(d.meta.get("title", ""))))), d)
                      for d in pool), key=lambda x: -x[0])

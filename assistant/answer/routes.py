@@ -213,11 +213,13 @@ _SCHEMES: list[tuple[str, tuple[str, ...], str]] = [
      "subvention manager de commerce Banque des Territoires"),
     ("DETR", ("travaux", "equipement", "investissement", "centre-bourg", "centre bourg",
               "espace public", "batiment", "place", "voirie", "amenag", "refaire", "ecole",
-              "sante", "medical", "creche", "gymnase", "salle", "mairie", "equipements"),
+              "sante", "medical", "creche", "gymnase", "salle", "mairie", "equipements", "gare",
+              "mobilite", "stationnement", "parking"),
      "DETR dotation d'équipement des territoires ruraux"),
     ("DSIL", ("travaux", "equipement", "investissement", "centre-bourg", "centre bourg",
               "espace public", "batiment", "place", "voirie", "amenag", "refaire", "ecole",
-              "sante", "medical", "creche", "gymnase", "salle", "mairie", "equipements"),
+              "sante", "medical", "creche", "gymnase", "salle", "mairie", "equipements", "gare",
+              "mobilite", "stationnement", "parking"),
      "DSIL dotation de soutien à l'investissement local"),
     ("Fonds vert", ("renatur", "climat", "transition", "energ", "espace public", "vegetal"),
      "Fonds vert transition écologique"),
@@ -235,7 +237,7 @@ _GENERIC_CUES = {"renov", "travaux", "refaire", "investissement", "equipement", 
 # A question asking which schemes fit (a list), not about one scheme's rule.
 _LIST_ASKED = re.compile(
     r"(quel(le)?s? (financements?|aides?|subventions?|dispositifs?|sources?|fonds)|"
-    r"comment (on )?financ|\\bfinancer (nos|notre|le|la|les|un|une|des|l)|financements? possibles?|"
+    r"comment (on )?financ|\bfinancer (nos|notre|le|la|les|un|une|des|l)|financements? possibles?|"
     r"qui peut (nous )?financer|aides? pour|subventions? pour|financements? pour|"
     r"des sous pour|de l'argent pour)"
 )

@@ -69,6 +69,7 @@ _QUESTION_WORD = re.compile(r"\b(quoi|quel|quelle|quels|quelles|lequel|laquelle|
                             r"peut|faut|doit)\b")
 # «le parc prévu il…», «la zone bleue on…»: a subject put first, taken up by a pronoun.
 _OWN_SUBJECT = re.compile(r"^(le|la|les|l) \w+( \w+)? (il|elle|ils|elles|on) ")
+_OBJECT_PRONOUN = re.compile(r"^(on|nous|vous) (\w+ )?(l|la|le|les|en|y) ")
 _PRONOUN_START = re.compile(r"^(il|elle|ils|elles|ca|cela) ")
 _DEMONSTRATIVE = re.compile(r"\b(ce|cet|cette|ces)\b")
 _LINK = re.compile(r"^\s*(et|puis|pareil|idem|aussi|sinon|ok|alors)\b[\s,]*", re.IGNORECASE)
@@ -293,6 +294,12 @@ def plan_turn(
         intent = content_intent if content_intent not in (None, "follow_up") else intent
         return TurnPlan(query, query, intent if intent != "follow_up" else "programme",
                         commune, source, True)
+    if _OBJECT_PRONOUN.match(folded):
+        # «on pourrait en faire une chez nous ?» after what an OPAH-RU is: that thing, here.
+        query = _joined(previous.topic, _without_link(without_names))
+        new_intent = previous.intent if previous.intent not in ("studies", "out_of_scope") else (
+            "programme")
+        return TurnPlan(query, query, new_intent, commune, source, True)
     if _PRONOUN_START.match(folded) and not _ATTRIBUTE.search(folded):
         # «il existe toujours ?» after the State's fund for brownfields: that fund.
         query = _joined(previous.topic, _without_link(without_names))

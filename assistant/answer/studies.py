@@ -122,7 +122,7 @@ def studies_answer(ctx: Context, commune: Commune | None, question: str, *,
         if hidden:
             # The study may exist among those this account cannot read: say so, not «none».
             text += (" D'autres études existent mais ne sont pas consultables avec cet "
-                     "accès : elles sont réservées aux élus de la commune concernée et à Agate.")
+                     "accès : elles sont réservées à Agate ou aux élus de la commune concernée.")
         return Answer(question=question, text=text, refused=True, citations=[],
                       confidence=0.0)
     citations: list[Citation] = []
