@@ -772,3 +772,8 @@ def test_a_study_this_access_cannot_read_is_said_so_not_replaced(settings):
 def test_funding_a_station_lists_investment_grants_not_housing_aids(settings):
     answer = _ask(settings, "on peut avoir des sous pour renover la gare ?", commune="Modane")
     assert "DSIL" in answer.text and "Denormandie" not in answer.text, answer.text
+
+
+def test_which_thing_of_our_commune_no_passage_holds_is_refused(settings):
+    answer = _ask(settings, "notre ort elle couvre quel secteur", commune="Modane")
+    assert answer.refused and "Pour Modane" not in answer.text, answer.text

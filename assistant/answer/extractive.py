@@ -52,6 +52,8 @@ _ASKED_THING = re.compile(
 
 
 _OURS_THING = re.compile(r"\b(notre|nos)\b", re.IGNORECASE)
+# «notre ORT elle couvre quel secteur ?»: a fact of our commune, which only its passages hold.
+_OUR_WHICH = re.compile(r"\b(notre|nos)\b.*\bquel(le)?s?\b|\bquel(le)?s?\b.*\b(notre|nos)\b")
 
 
 @dataclass
@@ -173,7 +175,8 @@ def judge(question: str, retrieval: Retrieval, cands: list[Candidate], idf: dict
         out_of_scope=out_of_scope, commune=commune,
         # A figure, or a thing of «our» commune («nos fiches actions»): only a passage on
         # that commune can hold it.
-        figure_asked=kind in ("nombre", "date") or bool(_OURS_THING.search(asked or "")),
+        figure_asked=kind in ("nombre", "date") or bool(_OURS_THING.search(asked or "")) or (
+            bool(_OUR_WHICH.search(fold_words(question)))),
         asked=asked, figure_sentences=[c.text for c in cands if c.type_ok] if kind in (
             "nombre", "date", "duree") else None,
         count_missing=bool(cands) and _figure_of_it_missing(question, kind, cands, commune,
