@@ -777,3 +777,25 @@ def test_funding_a_station_lists_investment_grants_not_housing_aids(settings):
 def test_which_thing_of_our_commune_no_passage_holds_is_refused(settings):
     answer = _ask(settings, "notre ort elle couvre quel secteur", commune="Modane")
     assert answer.refused and "Pour Modane" not in answer.text, answer.text
+
+
+def test_who_funds_a_study_s_plan_lists_its_funders_table(settings):
+    conv = Conversation()
+    _ask(settings, "la place des echelles l'etude recommande quel scenario", conversation=conv)
+    answer = _ask(settings, "et le financement ?", conversation=conv)
+    assert answer.text.count("•") >= 5 and "État – DETR : 450 000 € (25 %)" in answer.text, (
+        answer.text)
+    assert len(answer.citations) == 1
+    quote = answer.citations[0].quote
+    assert "DETR" in quote and "Commune" in quote  # one quote spanning the table's rows
+
+
+def test_two_sentences_saying_the_same_thing_are_quoted_once(settings):
+    answer = _ask(settings, "le denormandie ca marche comment")
+    assert answer.text.count("réduction d'impôt") == 1, answer.text
+
+
+def test_diff_between_two_conventions_gives_both_definitions(settings):
+    answer = _ask(settings, "c koi la diff entre convention d'adhesion et convention cadre")
+    assert "Convention d'adhésion :" in answer.text and "Convention-cadre :" in answer.text, (
+        answer.text)

@@ -29,6 +29,7 @@ from assistant.answer.sentences import (
     counted_thing,
     expected_type,
     holds_count_of,
+    same_meaning,
     score,
     similar,
 )
@@ -239,7 +240,7 @@ def pick(cands: list[Candidate], max_sentences: int, ratio: float = 0.7) -> list
     for cand in ranked:
         if len(picked) >= max_sentences or cand.score < floor:
             break
-        if any(similar(cand.text, p.text) for p in picked):
+        if any(similar(cand.text, p.text) or same_meaning(cand, p) for p in picked):
             continue
         picked.append(cand)
     typed = next((c for c in ranked if c.type_ok), None)
@@ -338,14 +339,50 @@ def extractive_answer(
         # A definition reads best short: the defining sentence and what closely follows.
         picked = pick(cands, min(max_sentences, 3), 0.8) if concise else pick(cands,
                                                                               max_sentences)
-        sentences, citations = compose(picked, catalog)
-        answer = Answer(question=question, text=" ".join(sentences), refused=not sentences,
+        table = funders_table(picked, cands) if _FUNDERS_ASKED.search(folded_q) else []
+        if table:
+            text, citations = _table_text(table, catalog)
+        else:
+            sentences, citations = compose(picked, catalog)
+            text = " ".join(sentences)
+        answer = Answer(question=question, text=text, refused=not text,
                         citations=citations, hits=retrieval.hits,
                         confidence=verdict.probability)
-        if not sentences:
+        if not text:
             answer.text = REFUSAL
     answer.timings_ms["answer"] = (time.perf_counter() - t0) * 1000
     return answer
+
+
+# «c'est qui qui finance ?», «le plan de financement»: the funders' table, whole.
+_FUNDERS_ASKED = re.compile(r"\b(qui (co)?financ\w*|financeurs?|plan de financement|"
+                            r"financement|financements|qui (paye|paie|met))\b")
+_FUNDER_ROW = re.compile(r"^Financeur[^:;]*: (?P<who>[^;]+?) ; Montant[^:;]*: (?P<sum>[^;]+?)"
+                         r"\s*(?:;\s*Part[^:;]*:\s*(?P<part>[^;]+?)\s*)?(?:;|$)")
+
+
+def funders_table(picked: list[Candidate], cands: list[Candidate]) -> list[Candidate]:
+    """Every row of the funders' table a picked row belongs to, in reading order; empty
+    when no funders' row was picked."""
+    row = next((c for c in picked if _FUNDER_ROW.match(c.text.strip())), None)
+    if row is None:
+        return []
+    rows = [c for c in cands if c.hit is row.hit and c.chunk_id == row.chunk_id
+            and c.page_idx == row.page_idx and _FUNDER_ROW.match(c.text.strip())]
+    return sorted(rows, key=lambda c: c.start) if len(rows) >= 2 else []
+
+
+def _table_text(rows: list[Candidate], catalog: Catalog) -> tuple[str, list[Citation]]:
+    """«Financeurs prévus : • DRAC : 290 000 € (20 %) … [1]», the rows cited as one quote."""
+    _, citations = compose(rows, catalog)
+    lines = []
+    for c in rows:
+        m = _FUNDER_ROW.match(c.text.strip())
+        assert m is not None
+        part = f" ({m['part'].strip().rstrip('.')})" if m["part"] else ""
+        lines.append(f"• {m['who'].strip()} : {m['sum'].strip().rstrip('.')}{part}")
+    marks = " ".join(f"[{c.n}]" + (" (exemple)" if c.exemple else "") for c in citations)
+    return "Financeurs prévus :\n" + "\n".join(lines) + f"\n{marks}", citations
 
 
 # A nearby passage is offered only when it is this close in meaning to the question.

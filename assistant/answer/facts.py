@@ -35,7 +35,9 @@ _INSEE = re.compile(r"\b(code insee|insee)\b(?! ?(2021|de 2021|\d{4}))(?<!recens
 _PROGRAMME_ID = re.compile(r"\b(identifiant|id pvd|numero pvd|code pvd)\b")
 # «on est la seule commune PVD de notre interco ?», «avec qui on partage le programme ?»
 _PARTNERS = re.compile(r"\b(seule?s? commune|autres? communes?|quelles? (autres )?communes?|"
-                       r"(partage|porte)\w* (le |notre |son |leur )?programme|avec qui)\b")
+                       r"(partage|porte)\w* (le |notre |son |leur )?programme|avec qui|"
+                       # «on est combien de communes dans notre programme ?»
+                       r"combien de communes (dans|pour|sur) (notre|son|leur|le|ce) programme)\b")
 _TOGETHER = re.compile(r"\b(ensemble|en tout|au total|total|a nous (deux|trois|2|3)|"
                        r"a (deux|trois|2|3)|(nos|les) (deux|trois|2|3) communes|"
                        r"avec (modane|fourneaux|montmelian|saint pierre|valgelon|la rochette))\b")

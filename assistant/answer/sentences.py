@@ -203,6 +203,7 @@ class Candidate:
     score: float = 0.0
     chunk_id: str = ""  # the chunk it was read in (a passage has several)
     gathered: bool = False  # read in a neighbour the passage gathered (see collect)
+    vector: np.ndarray | None = None  # its e5 vector, when it was scored by meaning
 
 
 def not_an_answer(line: str, headings: tuple[str, ...] = (), *, ids_asked: bool = False
@@ -338,8 +339,9 @@ def score(cands: list[Candidate], question: str, query_vector: np.ndarray | None
         shortlist = sorted(cands, key=lambda c: -c.score)[:semantic_top]
         vectors = embedder.embed([_clean(c.text) for c in shortlist], is_query=False)
         sims = vectors @ np.asarray(query_vector, dtype=np.float32)
-        for c, sim in zip(shortlist, sims, strict=True):
+        for c, sim, vec in zip(shortlist, sims, vectors, strict=True):
             c.semantic = float(sim)
+            c.vector = vec
     definition = bool(DEFINITION.search(fold(question)))
     for c in cands:
         c.score = (0.5 * semantic_scale(c.semantic) + 0.35 * c.lexical
@@ -370,6 +372,17 @@ def clean_sentence(sentence: str) -> str:
     if text and text[-1] not in ".!?…:;»)":
         text += "."
     return text[:1].upper() + text[1:]
+
+
+# Two sentences this close in meaning say the same thing («le poste peut être cofinancé
+# jusqu'à 75 %…» in the FAQ and in the note on the post): measured 0.95-0.97 for such pairs,
+# 0.82-0.89 for sentences on the same subject that say different things.
+SAME_MEANING = 0.94
+
+
+def same_meaning(a: Candidate, b: Candidate) -> bool:
+    return a.vector is not None and b.vector is not None and float(
+        np.dot(a.vector, b.vector)) >= SAME_MEANING
 
 
 def similar(a: str, b: str) -> bool:
