@@ -799,3 +799,23 @@ def test_diff_between_two_conventions_gives_both_definitions(settings):
     answer = _ask(settings, "c koi la diff entre convention d'adhesion et convention cadre")
     assert "Convention d'adhésion :" in answer.text and "Convention-cadre :" in answer.text, (
         answer.text)
+
+
+def test_with_whom_after_a_study_detail_stays_on_the_study(settings):
+    conv = Conversation()
+    for turn in ("le diag commerce de moutiers", "ils ont fait combien d'entretiens"):
+        _ask(settings, turn, conversation=conv)
+    answer = _ask(settings, "avec qui ?", conversation=conv)
+    assert "chambre des métiers" in answer.text, answer.text
+
+
+def test_the_14_communes_together_are_summed_from_the_registry(settings):
+    answer = _ask(settings, "les 14 communes pvd du 73 ca fait cb d hab en tout")
+    assert "72 946" in answer.text and "73 842" in answer.text, answer.text
+
+
+def test_celle_de_follows_up_on_another_commune(settings):
+    conv = Conversation()
+    _ask(settings, "le siren de l'interco d'entrelacs", conversation=conv)
+    answer = _ask(settings, "et celle d'albertville", conversation=conv)
+    assert "200068997" in answer.text, answer.text

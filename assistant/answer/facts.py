@@ -35,7 +35,9 @@ _INSEE = re.compile(r"\b(code insee|insee)\b(?! ?(2021|de 2021|\d{4}))(?<!recens
 _PROGRAMME_ID = re.compile(r"\b(identifiant|id pvd|numero pvd|code pvd)\b")
 # «on est la seule commune PVD de notre interco ?», «avec qui on partage le programme ?»
 _PARTNERS = re.compile(r"\b(seule?s? commune|autres? communes?|quelles? (autres )?communes?|"
-                       r"(partage|porte)\w* (le |notre |son |leur )?programme|avec qui|"
+                       r"(partage|porte)\w* (le |notre |son |leur )?programme|"
+                       # «avec qui on est dans le programme ?», not «… 24 entretiens, avec qui ?»
+                       r"(programme|pvd)\b.*\bavec qui|avec qui\b.*\b(programme|pvd)|"
                        # «on est combien de communes dans notre programme ?»
                        r"combien de communes (dans|pour|sur) (notre|son|leur|le|ce) programme)\b")
 _TOGETHER = re.compile(r"\b(ensemble|en tout|au total|total|a nous (deux|trois|2|3)|"
@@ -193,17 +195,33 @@ _SUPERLATIVE = re.compile(r"\bplus (petite|grande|grosse|peuplee|importante)s?\b
 _OF_THE_PROGRAMME = re.compile(r"\b(pvd|14|73|savoie|programme|petites villes)\b")
 
 
+# «en tout», «au total», «mises bout à bout»: all of them together.
+_ALL_TOGETHER = re.compile(r"\b(en tout|au total|total|ensemble|additionn\w*|cumul\w*|"
+                           r"bout a bout)\b")
+
+
 def ranking_answer(ctx: Context, question: str) -> Answer | None:
     """The smallest or largest of the registry's communes by population, cited to its row;
     None unless the question asks that of the programme's communes."""
     folded = fold_words(question)
     m = _SUPERLATIVE.search(folded)
-    if not m or not ("commune" in folded or re.search(r"\b14\b", folded)) or not (
+    total = bool(_ALL_TOGETHER.search(folded)) and bool(_POPULATION.search(folded))
+    if not (m or total) or not ("commune" in folded or re.search(r"\b14\b", folded)) or not (
             _OF_THE_PROGRAMME.search(folded)):
         return None
     rows = [r for r in _registry_rows(ctx) if r.is_commune]
     if not rows:
         return None
+    if total and not m:
+        # «les 14 communes pvd du 73 ça fait cb d'hab en tout ?»: their sum, from their rows.
+        def _sum(field: str) -> str:
+            return f"{sum(int(re.sub(r'[^0-9]', '', r.match[field])) for r in rows):,}".replace(
+                ",", " ")
+
+        return _cited(question, [(f"Ensemble, les {len(rows)} communes du programme en Savoie "
+                                  f"comptent {_sum('anct')} habitants selon la liste nationale "
+                                  f"ANCT de 2021 ({_sum('insee_pop')} au recensement INSEE "
+                                  "2021), somme de leurs lignes du registre.", rows[0])])
     smallest = m.group(1) == "petite" or m.group(0).startswith("moins")
     pick = (min if smallest else max)(rows, key=lambda r: int(re.sub(r"\D", "", r.match["anct"])))
     which = "la plus petite" if smallest else "la plus peuplée"

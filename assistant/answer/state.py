@@ -43,7 +43,8 @@ _FOLLOW_UP_START = re.compile(
     r"^(c|c est|cest) (la|le|les|l) (plus|moins|seule?|premier\w*|dernier\w*)\b|"
     r".*\b(du coup|dans ce cas|ca donne quoi|ca donne combien)$|"
     # «qui paye ?», «c'est quand ?», «combien ?»: a question word and at most two more.
-    r"^(c.?est )?(qui|quand|combien|pourquoi|comment|ou ca|lequel|laquelle)( \w+){0,2}$|"
+    r"^(c.?est )?((avec|aupres de|par|pour|chez|de) )?(qui|quand|combien|pourquoi|comment|"
+    r"ou ca|lequel|laquelle)( \w+){0,2}$|"
     r"^(pendant|depuis|jusqu a|a partir de|a hauteur de) (combien|quand|quel\w*)\b|"
     r".*\b(ce|cet|cette|ces) (projet|etude|scenario|parcours|plan|operation|diagnostic|"
     r"document|site|friche|dispositif|poste|convention|option|action)s?\b"
@@ -53,7 +54,7 @@ _FILLER = re.compile(
     r"\b(et|puis|pareil|idem|meme|chose|question|aussi|sinon|ok|alors|du|coup|pour|chez|sur|"
     r"a|au|aux|en|de|des|la|le|les|l|d|un|une|concernant|cote|niveau|question|svp|stp|"
     r"ca|cela|ce|qu|quoi|il|elle|ils|elles|y|est|dans|c|donc|nous|notre|nos|vous|votre|"
-    r"on|avons|ont)\b"
+    r"on|avons|ont|celle|celui|celles|ceux|la|meme)\b"
 )
 # Words asking for an attribute of the previous topic («et la date ?», «et le montant ?»):
 # the previous question is asked again with them.
