@@ -819,3 +819,17 @@ def test_celle_de_follows_up_on_another_commune(settings):
     _ask(settings, "le siren de l'interco d'entrelacs", conversation=conv)
     answer = _ask(settings, "et celle d'albertville", conversation=conv)
     assert "200068997" in answer.text, answer.text
+
+
+def test_who_funds_after_two_follow_ups_reads_the_plan_s_funders(settings):
+    conv = Conversation()
+    for turn in ("le plan mobilite de bsm il coute cb au total", "c'est sur combien d'années"):
+        _ask(settings, turn, conversation=conv)
+    answer = _ask(settings, "c'est qui qui finance ?", conversation=conv)
+    assert "Fonds vert : 900 000 €" in answer.text, answer.text
+    assert answer.commune is not None and answer.commune.name == "Bourg-Saint-Maurice"
+
+
+def test_what_is_our_rate_is_our_figure_not_a_definition(settings):
+    answer = _ask(settings, "c koi le taux de vacance commerciale chez nous", commune="Moûtiers")
+    assert answer.text.startswith("Pour Moûtiers") and "%" in answer.text, answer.text

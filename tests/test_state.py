@@ -245,3 +245,14 @@ def test_an_object_pronoun_follow_up_asks_about_the_previous_subject_here():
     plan = _plan("on pourrait en faire une chez nous ?", "follow_up", selected=MODANE,
                  previous=prev)
     assert plan.follow_up and "opah-ru" in plan.query and plan.commune == MODANE
+
+
+def test_a_chain_of_follow_ups_stays_on_its_first_subject():
+    first = _plan("le plan mobilite de bsm il coute combien au total", "studies",
+                  named="73054", spans=[(20, 23)])
+    second = _plan("c'est sur combien d'annees", "out_of_scope",
+                   previous=Turn("…", "73054", first.intent, first.topic))
+    assert second.follow_up and second.commune == "73054"
+    third = _plan("c'est qui qui finance ?", "programme",
+                  previous=Turn("…", "73054", second.intent, second.topic))
+    assert "annees" not in third.query and "plan mobilite" in third.query

@@ -270,8 +270,9 @@ def _route(ctx: Context, plan: TurnPlan, question: str, *, target: Commune | Non
         if glossary is not None:
             return glossary, False
     # Plain cited retrieval. A definition or a programme rule is general: the selected
-    # commune does not narrow it; a commune named (or carried by a follow-up) does.
-    definition = bool(DEFINITION.search(fold(query)))
+    # commune does not narrow it; a commune named (or carried by a follow-up) does. «c koi le
+    # taux de vacance chez nous» asks our figure, not what the words mean.
+    definition = bool(DEFINITION.search(fold(query))) and not _OURS.search(fold(question))
     scoped = target is not None and not definition and (
         plan.intent != "programme" or plan.commune_source in ("question", "follow_up")
         or bool(_OURS.search(fold(question)))

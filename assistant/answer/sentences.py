@@ -95,7 +95,8 @@ _FIGURES = ("nombre", "date", "duree")
 
 def expected_type(question: str) -> str | None:
     """«quand» → date, «combien» → nombre, «combien de temps» → durée, «qui signe» → acteur."""
-    folded = fold_words(question)
+    # «quel % des travaux»: the sign is a word here; fold_words would drop it.
+    folded = fold_words(question.replace("%", " pourcentage "))
     for kind, cue in _TYPE_CUES:
         if cue.search(folded):
             return kind
@@ -129,7 +130,7 @@ _MONEY_ASKED = re.compile(r"\b(cout|couts|coute|coutent|couter|budget|montant|pr
 
 def asked_unit(question: str) -> str | None:
     """«combien de km d'aménagements» → km, «à quel taux» → %; None when no unit is named."""
-    folded = fold_words(question)
+    folded = fold_words(question.replace("%", " pourcentage "))
     m = _UNIT_ASKED.search(folded)
     if not m:
         if re.search(r"\bquelle (surface|superficie|taille)\b", folded):

@@ -43,8 +43,9 @@ _FOLLOW_UP_START = re.compile(
     r"^(c|c est|cest) (la|le|les|l) (plus|moins|seule?|premier\w*|dernier\w*)\b|"
     r".*\b(du coup|dans ce cas|ca donne quoi|ca donne combien)$|"
     # «qui paye ?», «c'est quand ?», «combien ?»: a question word and at most two more.
-    r"^(c.?est )?((avec|aupres de|par|pour|chez|de) )?(qui|quand|combien|pourquoi|comment|"
-    r"ou ca|lequel|laquelle)( \w+){0,2}$|"
+    r"^(c.?est )?((avec|aupres de|par|pour|chez|de|sur|en|dans|pendant) )?"
+    r"(qui|quand|combien|pourquoi|comment|"
+    r"ou ca|lequel|laquelle)( [\w']+){0,2}$|"
     r"^(pendant|depuis|jusqu a|a partir de|a hauteur de) (combien|quand|quel\w*)\b|"
     r".*\b(ce|cet|cette|ces) (projet|etude|scenario|parcours|plan|operation|diagnostic|"
     r"document|site|friche|dispositif|poste|convention|option|action)s?\b"
@@ -64,12 +65,11 @@ _ATTRIBUTE = re.compile(
     r"signe|signee|signature|apres|avant|suite|ensuite|financement|financements|"
     r"financeurs?|subventions?)\b"
 )
-_MONEY_ATTRIBUTE = re.compile(r"\b(montant|budget|cout|prix|financement|financements|"
-                              r"financeurs?|subventions?)\b")
+_MONEY_ATTRIBUTE = re.compile(r"\b(montant|budget|cout|prix|financ\w*|subventions?)\b")
 _QUESTION_WORD = re.compile(r"\b(quoi|quel|quelle|quels|quelles|lequel|laquelle|est-ce|y a|"
                             r"peut|faut|doit)\b")
 # «le parc prévu il…», «la zone bleue on…»: a subject put first, taken up by a pronoun.
-_OWN_SUBJECT = re.compile(r"^(le|la|les|l) \w+( \w+)? (il|elle|ils|elles|on) ")
+_OWN_SUBJECT = re.compile(r"^(le|la|les|l) \w+( \w+){0,3} (il|elle|ils|elles|on) ")
 _OBJECT_PRONOUN = re.compile(r"^(on|nous|vous) (\w+ )?(l|la|le|les|en|y) ")
 _PRONOUN_START = re.compile(r"^(il|elle|ils|elles|ca|cela) ")
 _DEMONSTRATIVE = re.compile(r"\b(ce|cet|cette|ces)\b")
@@ -91,6 +91,9 @@ _ASKING = re.compile(r"(?<!\w)(dat\w* de quand|depuis quand|de quand|quand|combi
                      re.IGNORECASE)
 
 
+_THEN = " ; "  # between a chain's subject and the follow-up's own words
+
+
 def _joined(topic: str, new: str) -> str:
     """The previous subject followed by the new words; when they ask their own question
     («et le loyer c'est combien ?» after «l'étude date de quand ?»), the previous
@@ -103,10 +106,13 @@ def _joined(topic: str, new: str) -> str:
         # «le parc prévu il ferait quelle surface ?», «notre interco elle a quel siren ?»:
         # a subject of its own and a question of its own; the carried commune is enough.
         return new
-    subject = _subject(topic)
+    # A chain of follow-ups is about its first question's subject: «le plan mobilité de
+    # BSM il coûte combien ?» → «c'est sur combien d'années ?» → «c'est qui qui finance ?»
+    # asks who funds the plan, not who funds «combien d'années».
+    subject = _subject(topic.split(_THEN)[0])
     if own_asking:
         subject = " ".join(_ASKING.sub(" ", subject).split()) or subject
-    return f"{subject} {new}"
+    return f"{subject}{_THEN}{new}"
 
 
 def _without_link(text: str) -> str:
