@@ -833,3 +833,27 @@ def test_who_funds_after_two_follow_ups_reads_the_plan_s_funders(settings):
 def test_what_is_our_rate_is_our_figure_not_a_definition(settings):
     answer = _ask(settings, "c koi le taux de vacance commerciale chez nous", commune="Moûtiers")
     assert answer.text.startswith("Pour Moûtiers") and "%" in answer.text, answer.text
+
+
+def test_a_new_subject_put_first_is_not_read_in_the_previous_commune(settings):
+    conv = Conversation()
+    _ask(settings, "st jean a signe sa conv cadre avec qui", conversation=conv)
+    answer = _ask(settings, "la loi 3DS elle date de quand", conversation=conv)
+    assert not answer.refused and "2022" in answer.text and answer.commune is None, answer.text
+
+
+def test_how_much_the_commune_pays_in_its_plan_reads_the_commune_s_row(settings):
+    conv = Conversation()
+    _ask(settings, "notre plan mobilite il est chiffre a cb", commune="Bourg-Saint-Maurice",
+         conversation=conv)
+    answer = _ask(settings, "la commune elle en paye combien la dedans",
+                  commune="Bourg-Saint-Maurice", conversation=conv)
+    assert "1 315 000 €" in answer.text, answer.text
+    assert "ne doivent pas être repris" not in answer.text, answer.text
+
+
+def test_who_presides_an_association_is_a_person_asked(settings):
+    conv = Conversation()
+    _ask(settings, "c koi l'apvf", conversation=conv)
+    answer = _ask(settings, "qui en est le president en ce moment ?", conversation=conv)
+    assert answer.refused, answer.text

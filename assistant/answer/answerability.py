@@ -19,7 +19,8 @@ MODEL_FILE = Path(__file__).resolve().parent / "data" / "answerability.json"
 _TOKEN_RE = re.compile(r"[^\W_]+(?:['’][^\W_]+)?")
 _YEAR = re.compile(r"\b(19|20)\d{2}\b")
 PERSON_QUESTION = re.compile(
-    r"\b(nom (du|de la|de l'|des)|qui (est|etait|était|sera|a [ée]t[ée]) (le|la|l')\s*(sous-?)?"
+    r"\b(nom (du|de la|de l'|des)|qui (en )?(est|etait|était|sera|a [ée]t[ée]) (le|la|l')\s*"
+    r"(sous-?)?"
     r"(maire|pr[ée]sident|pr[ée]fet|directeur|directrice|responsable|chef|r[ée]f[ée]rent|"
     r"d[ée]put[ée]|s[ée]nateur|s[ée]natrice|manager|adjoint|d[ée]l[ée]gu[ée]|[ée]lu|"
     r"rapporteur|rapporteuse|ministre|auteur|autrice)|"

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import re
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 
 from assistant.answer.answerability import CONTACT_QUESTION, PERSON_QUESTION, AnswerabilityModel
+from assistant.answer.carry import settle_commune
 from assistant.answer.extractive import REFUSAL, asked_thing, extractive_answer
 from assistant.answer.facts import facts_answer, namesake_asked, ranking_answer
 from assistant.answer.intents import IntentClassifier, Prediction, classifier_for
@@ -165,16 +166,6 @@ def cited_answer(ctx: Context, question: str, *, filters: Filters | None, k: int
 
 _STEP_STATE = re.compile(r"\b(date|signature|etat|avancement|statut|situation|echeance|"
                          r"calendrier)\b")
-
-
-def _points_back(ctx: Context, question: str, commune: Commune) -> bool:
-    """Most of the passages that best answer ``question``, searched without any commune,
-    are about ``commune`` (its studies, its record): the question follows up on it."""
-    members = ctx.registry.territory_codes(commune)
-    hits = retrieve(ctx.index, question, k=3, role=ctx.role, settings=ctx.settings,
-                    query_vector=ctx.vector).hits
-    about = [h for h in hits if members & set(str(h.metadata.get("communes", "")).split(","))]
-    return len(about) >= 2 or (bool(about) and about[0] is hits[0])
 
 
 def _detail_of_a_step(question: str) -> bool:
@@ -368,16 +359,10 @@ def answer_question(
         min_confidence=MIN_INTENT_CONFIDENCE,
         new_subject=elliptic and names_new_subject(ctx, question, previous.topic),
     )
-    if (previous is not None and previous.commune and not plan.follow_up
-            and plan.commune_source != "question"
-            and ctx.out_of_scope < OUT_OF_SCOPE_CONFIDENCE
-            and not DEFINITION.search(fold(question))):
-        carried = registry.get(previous.commune)
-        if carried is not None and _points_back(ctx, question, carried):
-            # «le déficit c'est combien ?» after a question on Ugine's friche study: what
-            # answers it is about Ugine, so it is a follow-up on Ugine.
-            plan = replace(plan, commune=carried.insee, commune_source="follow_up",
-                           follow_up=True)
+    plan = settle_commune(ctx, plan, question, previous=previous, selected=selected,
+                          prediction=prediction, spans=spans,
+                          min_confidence=MIN_INTENT_CONFIDENCE,
+                          out_of_scope_limit=OUT_OF_SCOPE_CONFIDENCE)
     target = registry.get(plan.commune) if plan.commune else None
 
     if GREETING.match(fold(question).strip()):

@@ -153,7 +153,7 @@ _NOT_COUNTED = {"temps", "fois", "argent", "euros", "euro", "sous", "financement
                 "annees", "ans", "mois", "jours", "semaines",
                 # «combien de sa poche»: a possessive, nothing counted
                 "sa", "son", "ses", "leur", "leurs", "notre", "nos", "votre", "vos", "ma", "mon",
-                "mes"}
+                "mes", "ici"}  # «combien d'ici 3 ans»: a horizon, not a thing
 # A year in a text: no count, and what a figure «en 1990» must be of.
 YEAR = re.compile(r"\b(?:19|20)\d{2}\b")
 _DAY = re.compile(rf"\b\d{{1,2}}(er)? ({_MONTHS})\b")
@@ -247,7 +247,8 @@ _DISCLAIMER = re.compile(r"\b(sont|est|ont ete|a ete) (inventes?|inventees?|fict
                          r"etre cites comme|etude fictive a visee|ne decrit aucune|"
                          r"redigee? pour l assistant|a partir des seules sources|"
                          r"^cette fiche resume|"
-                         r"ne decrivent aucune")
+                         r"ne decrivent aucune|ne doivent pas etre repris comme des donnees|"
+                         r"tous ces chiffres sont")
 
 
 def is_disclaimer(sentence: str) -> bool:

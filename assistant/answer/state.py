@@ -91,6 +91,8 @@ _ASKING = re.compile(r"(?<!\w)(dat\w* de quand|depuis quand|de quand|quand|combi
                      re.IGNORECASE)
 
 
+# «la commune elle en paye combien là-dedans ?»: «en», «là-dedans» point back at the subject.
+_POINTS_BACK = re.compile(r"\b(en|y|dedans|la dedans|dessus|ca|cela|celui ci|celle ci)\b")
 _THEN = " ; "  # between a chain's subject and the follow-up's own words
 
 
@@ -102,7 +104,8 @@ def _joined(topic: str, new: str) -> str:
     own_asking = any(m.group(1).lower() not in ("quoi", "koi", "c'est quoi", "cest quoi")
                      for m in _ASKING.finditer(new))
     folded = fold(new)
-    if own_asking and (_OWN_SUBJECT.match(folded) or _OURS.search(folded)):
+    if own_asking and (_OWN_SUBJECT.match(folded) or _OURS.search(folded)) and not (
+            _POINTS_BACK.search(folded)):
         # «le parc prévu il ferait quelle surface ?», «notre interco elle a quel siren ?»:
         # a subject of its own and a question of its own; the carried commune is enough.
         return new
@@ -194,6 +197,16 @@ def _goes_on_with_the_record(question: str, previous: Turn, named: str | None,
             and not DEFINITION.search(folded) and bool(asked_steps(folded))
             and bool(STATUS_CUE.search(folded))
             and not (selected and selected != previous.commune and _OURS.search(folded)))
+
+
+def puts_its_subject_first(question: str) -> bool:
+    """«la loi 3DS elle date de quand ?»: a subject of its own put first, nothing that points
+    back («et», «son», «ce projet», «en», «là-dedans»); a follow-up only if what answers it
+    is about the previous subject."""
+    folded = fold(question)
+    return bool(_OWN_SUBJECT.match(folded)) and not (
+        _LINK.match(folded) or _POSSESSIVE.search(folded) or _DEMONSTRATIVE.search(folded)
+        or _POINTS_BACK.search(folded))
 
 
 def _only_generic(question: str) -> bool:
