@@ -15,6 +15,7 @@ from assistant.types import Hit
 
 _BULLET = re.compile(r"^\s*(?:[•◦▪\-–*]|\d+[.)])\s+")
 _NUMBERED_HEADING = re.compile(r"^\d+(\.\d+)*\.?\s+\S")
+_ARTICLE_HEADING = re.compile(r"^(Article|Annexe|Chapitre|Titre|Partie)\s+\d+\s*[–—-]\s")
 _COVER_LINE = re.compile(
     r"(Émetteur|Emetteur)\s*:|^Date\s*:|Document d'exemple|^Voir (la note|« )|\| Page \d+|"
     r"^[^.;:]{0,80} · [^.;:]{0,80}$",  # running headers: «Fiche de suivi PVD · Modane»
@@ -229,6 +230,8 @@ def not_an_answer(line: str, headings: tuple[str, ...] = (), *, ids_asked: bool 
     # punctuation nor a figure: a heading.
     if _NUMBERED_HEADING.match(stripped) and len(words) < 12 and stripped[-1] not in ".;:":
         return True
+    if _ARTICLE_HEADING.match(stripped) and len(words) < 10:
+        return True  # «Article 6 – Gouvernance.»: a convention's article title
     # Table cells run together: four joins, or two in a line with no final punctuation.
     if len(_NUMBERED_ROWS.findall(stripped)) >= 2:
         return True  # «… 1 200 000 € 2 Requalification … 1 800 000 € 3 …»: a table run together
