@@ -764,6 +764,9 @@ def test_a_study_this_access_cannot_read_is_said_so_not_replaced(settings):
     theirs = _ask(settings, "l'etude patrimoine de montmelian elle dit quoi",
                   role=Role("public"))
     assert theirs.refused and "réservée aux élus de la commune" in theirs.text, theirs.text
+    place = _ask(settings, "la place des echelles l'etude recommande quel scenario",
+                 role=Role("public"))
+    assert "L'étude des Échelles" in place.text, place.text
     elected = _ask(settings, "l'etude patrimoine de montmelian elle dit quoi",
                    role=Role("elu", "73171"))
     assert not elected.refused and "patrimoine" in elected.text, elected.text
@@ -857,3 +860,8 @@ def test_who_presides_an_association_is_a_person_asked(settings):
     _ask(settings, "c koi l'apvf", conversation=conv)
     answer = _ask(settings, "qui en est le president en ce moment ?", conversation=conv)
     assert answer.refused, answer.text
+
+
+def test_when_a_law_dates_from_is_answered_with_a_commune_selected(settings):
+    answer = _ask(settings, "la loi 3DS elle date de quand", commune="Montmélian")
+    assert not answer.refused and "2022" in answer.text, answer.text

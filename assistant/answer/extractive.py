@@ -96,6 +96,7 @@ _DATED_SUBJECT = re.compile(r"^(?:le|la|les|l) (?:prochaine?s? |derniere?s? )?([
                             r"(?:a lieu|aura lieu|se tient|se tiendra|se reunit|se reunira|"
                             r"commence|commencera|demarre|demarrera|ouvre|ouvrira|ferme|"
                             r"fermera)\b")
+_ASKING_WORDS = {"quand", "quoi", "combien", "quel", "quelle", "quels", "quelles"}
 # «la date limite pour candidater»: only a deadline answers.
 _DEADLINE_ASKED = re.compile(r"\b(date limite|date butoir|dernier delai|deadline)\b")
 _DEADLINE_GIVEN = re.compile(r"\b(limite|au plus tard|avant le|jusqu au|butoir|clotur\w*)\b")
@@ -149,7 +150,8 @@ def _figure_of_it_missing(question: str, kind: str | None, cands: list[Candidate
                 for c in cands):
             return True
         m = _DATED_THING.search(folded) or _DATED_SUBJECT.search(folded)
-        stems = analyze(m.group(1)) if m else []
+        # «elle date de quand ?»: «date» is the verb and names no thing.
+        stems = analyze(m.group(1)) if m and m.group(1) not in _ASKING_WORDS else []
         if stems and not any(c.type_ok and stems[0][:5] in {t[:5] for t in analyze(c.text)}
                              for c in cands):
             return True

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from assistant.answer.routes import line_citation
 from assistant.answer.sentences import is_disclaimer, not_an_answer
+from assistant.answer.status import of
 from assistant.answer.studies import short_title, studies_of
 from assistant.communes.registry import Commune
 from assistant.indexing.lexical import analyze, fold, fold_words
@@ -46,10 +47,10 @@ def overview_answer(ctx: Context, commune: Commune, question: str) -> Answer | N
         # «le diag commerce de Moûtiers il dit quoi ?» asked without an account that may read
         # it: the study exists; answering from other texts would pass them off as it.
         if all(d.meta.get("visibility") == "interne" for d in its_hidden):
-            text = (f"L'étude de {commune.name} est un document interne d'Agate : elle n'est "
+            text = (f"L'étude {of(commune.name)} est un document interne d'Agate : elle n'est "
                     "pas consultable avec cet accès. Pour son contenu, adressez-vous à Agate.")
         else:
-            text = (f"L'étude de {commune.name} est réservée aux élus de la commune et à "
+            text = (f"L'étude {of(commune.name)} est réservée aux élus de la commune et à "
                     "Agate : elle n'est pas consultable avec cet accès. Connectez-vous avec un "
                     "compte de la commune pour la consulter.")
         return Answer(question=question, text=text, refused=True, citations=[],
