@@ -234,3 +234,13 @@ def test_a_numbered_table_run_together_is_no_answer():
                          "la place centrale 1 800 000 € 3 Manager de commerce 180 000 €.")
     assert not not_an_answer("Trois scénarios ont été comparés : A (0,9 M€ HT), B (1,8 M€ HT) "
                              "et C (3,1 M€ HT).")
+
+
+@pytest.mark.parametrize("question,kind", [
+    ("il se reunit tous les combien ?", "frequence"),
+    ("ils sont surtout ou ?", "lieu"),
+    ("ou en est modane", None),
+    ("combien de fiches actions", "nombre"),
+])
+def test_expected_type_of_frequency_and_place_questions(question, kind):
+    assert expected_type(question) == kind

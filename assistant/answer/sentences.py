@@ -43,6 +43,14 @@ _MONTHS = ("janvier|fevrier|mars|avril|mai|juin|juillet|aout|septembre|octobre|n
 
 # What kind of answer a question expects, from its interrogative words (folded text).
 _TYPE_CUES: list[tuple[str, re.Pattern[str]]] = [
+    # «il se réunit tous les combien ?»: a frequency, often without a figure («une fois par
+    # an»), before «combien» makes it a count.
+    ("frequence", re.compile(r"\b(tous les combien|toutes les combien|a quelle frequence|"
+                             r"quelle frequence|combien de fois|quel rythme|"
+                             r"quelle periodicite)\b")),
+    # «ils sont surtout où ?»: a place.
+    ("lieu", re.compile(r"\b(surtout|se trouvent?|se situent?|sont|est) ou$|\bou ca$|"
+                        r"\bdans quel (quartier|secteur)\b|\bquel(le)? (quartier|secteur|rue)\b")),
     ("duree", re.compile(r"\b(combien de temps|quelle duree|pour quelle duree|duree|delai|"
                          r"en combien de|pendant combien|jusqu a quand)\b")),
     ("date", re.compile(r"\b(quand|quelle date|a quelle date|depuis quand|en quelle annee|"
@@ -69,6 +77,12 @@ _TYPE_FOUND = {
                          # «une trentaine de partenaires»: an approximate count.
                          r"\b(dizaine|douzaine|quinzaine|vingtaine|trentaine|quarantaine|"
                          r"cinquantaine|centaine|millier)s?\b"),
+    "frequence": re.compile(r"\b(fois par|par an|par mois|par semaine|par trimestre|"
+                            r"chaque (annee|mois|semaine|trimestre)|tous les|toutes les|"
+                            r"annuel\w*|mensuel\w*|trimestriel\w*|semestriel\w*|"
+                            r"hebdomadaire)\b"),
+    "lieu": re.compile(r"\b(quartier|secteur|rue|centre|zone|gare|place|avenue|entree|"
+                       r"hameau|bourg|perimetre|axe)\b"),
     "acteur": re.compile(r"\b(anct|etat|prefet|prefecture|banque des territoires|anah|cerema|"
                          r"ademe|agate|commune|epci|region|departement|ministere|intercommunalite"
                          r"|apvf|club)\b"),
