@@ -244,3 +244,10 @@ def test_a_numbered_table_run_together_is_no_answer():
 ])
 def test_expected_type_of_frequency_and_place_questions(question, kind):
     assert expected_type(question) == kind
+
+
+def test_a_sentence_opened_by_a_pronoun_with_nothing_before_it_does_not_lead():
+    orphan = _cand("Elle permet aussi de solliciter les premières études.", 0.9, 0, 200)
+    plain = _cand("Les aides de l'Anah financent les travaux des propriétaires.", 0.7, 1, 10)
+    picked = pick([orphan, plain], 5)
+    assert picked[0] is plain and orphan in picked

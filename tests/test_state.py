@@ -256,3 +256,12 @@ def test_a_chain_of_follow_ups_stays_on_its_first_subject():
     third = _plan("c'est qui qui finance ?", "programme",
                   previous=Turn("…", "73054", second.intent, second.topic))
     assert "annees" not in third.query and "plan mobilite" in third.query
+
+
+def test_participle_then_who_follows_up_and_a_pronoun_keeps_the_funding_subject():
+    prev = Turn("le fonds vert il finance quoi", None, "funding", "le fonds vert il finance quoi")
+    assert _plan("c'est gere par qui localement", "contact", previous=prev).follow_up
+    anah = Turn("l'anah elle finance quoi", None, "funding", "l'anah elle finance quoi")
+    plan = _plan("et les etudes prealables elle les paye aussi ?", "follow_up", previous=anah,
+                 content_intent="funding")
+    assert "anah" in plan.query and not plan.query.startswith("financements pour")

@@ -261,6 +261,14 @@ def pick(cands: list[Candidate], max_sentences: int, ratio: float = 0.7) -> list
     # nothing alone. As the answer it comes with the sentence before it; elsewhere it
     # stays only beside that sentence.
     before = _sentence_before(lead, cands) if _ANAPHORIC.match(lead.text) else None
+    if _ANAPHORIC.match(lead.text) and before is None:
+        # Nothing before it to say who «elle» is: another picked sentence leads, the
+        # reader would take the pronoun for the question's subject.
+        other = next((c for c in rest if not _ANAPHORIC.match(c.text) and (
+            c.type_ok or not lead.type_ok)), None)
+        if other is not None:
+            rest = [lead, *[c for c in rest if c is not other]]
+            lead = other
     head = [before, lead] if before is not None else [lead]
     rest = [c for c in rest if c is not before]
     kept = {id(c) for c in [*head, *rest]}

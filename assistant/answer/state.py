@@ -47,6 +47,9 @@ _FOLLOW_UP_START = re.compile(
     r"(qui|quand|combien|pourquoi|comment|"
     r"ou ca|lequel|laquelle)( [\w']+){0,2}$|"
     r"^(pendant|depuis|jusqu a|a partir de|a hauteur de) (combien|quand|quel\w*)\b|"
+    # «c'est géré par qui localement ?»: a participle, then who.
+    r"^(c.?est|il est|elle est|ils sont|elles sont) (\w+ )?(par|avec|pour|chez|aupres de) "
+    r"(qui|quoi)\b|"
     r".*\b(ce|cet|cette|ces) (projet|etude|scenario|parcours|plan|operation|diagnostic|"
     r"document|site|friche|dispositif|poste|convention|option|action)s?\b"
 )
@@ -356,11 +359,18 @@ def plan_turn(
         # «et la convention cadre ?» after where the ORT stands: that step, same record.
         query = _without_link(without_names)
         return TurnPlan(query, query, "status", commune, source, True)
-    if previous.intent == "funding" and content_intent not in ("contact", "eligibility"):
+    if previous.intent == "funding" and content_intent not in ("contact", "eligibility") and (
+            not re.search(r"\b(il|elle|ils|elles)\b", folded)):
         # «et pour la maison de santé ?» after «des sous pour rénover l'église ?»: the same
         # question about another project.
         query = f"financements pour {' '.join(words)}"
         return TurnPlan(query, query, "funding", commune, source, True)
+    if re.search(r"\b(il|elle|ils|elles)\b", folded):
+        # «et les études préalables elle les paye aussi ?»: «elle» is the previous subject.
+        query = _joined(previous.topic, _without_link(without_names))
+        new_intent = content_intent if content_intent not in (None, "follow_up") else (
+            previous.intent)
+        return TurnPlan(query, query, new_intent, commune, source, True)
     # «et sur le commerce ?»: a new subject, same commune.
     new_intent = content_intent if content_intent not in (None, "follow_up") else "programme"
     if new_intent == "status":
