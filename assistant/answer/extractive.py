@@ -82,7 +82,8 @@ _PAY_ASKED = re.compile(r"\b(salaires?|remunerations?|remunere\w*|brut|gagne|gag
 # «le plan il coûte combien», «le budget du projet»: the cost of a whole.
 _WHOLE_COST = re.compile(r"^(?:(?:et )?(?:le|la|l|notre|leur|son|sa|ce|cette) )?"
                          r"(?:plan|etude|projet|programme|operation|scenario|budget)\b"
-                         r"(?!.*\b(?:mesures?|actions?|fiches?)\b)"
+                         # «le plan d'actions» is a whole; «l'action A3» is one of its parts
+                         r"(?!.*\b(?:la|l|cette|une) (?:mesure|action|fiche)\b)"
                          r".*\b(?:coute\w*|cout|budget|montant)\b")
 _TOTAL = re.compile(r"\b(total|au total|en tout)\b")
 # «le loyer», «la cotisation», «le prix du m2»: money of one named thing.
