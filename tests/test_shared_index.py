@@ -199,3 +199,20 @@ def test_reopening_while_other_threads_query_costs_no_error(tmp_path, hash_setti
         for thread in threads:
             thread.join()
     assert errors == [] and found and all(n == 1 for n in found)
+
+
+def test_a_client_closed_mid_call_is_retried_on_a_reopened_one(tmp_path, hash_settings,
+                                                                monkeypatch):
+    """Score fusion reads stored vectors after the dense query: a reopen by another thread
+    in between closes the client it holds (chromadb raises AttributeError then)."""
+    index = _indexed(tmp_path, hash_settings)
+    first = index.store
+    ids = sorted(first.all_ids())[:2]
+
+    def closed(*args, **kwargs):
+        raise AttributeError("'RustBindingsAPI' object has no attribute 'bindings'")
+
+    monkeypatch.setattr(first, "similarities", closed)
+    vector = index.embedder.embed(["revitalisation"], is_query=True)[0]
+    scores = index.similarities(vector, ids)
+    assert set(scores) == set(ids) and index.store is not first

@@ -164,6 +164,15 @@ class Index:
             log.warning("vector store query failed (%s); reopening it", first)
         if not self.settings.chroma_url:
             self._reopen(store, "vector store query failed")
+        for _ in range(3):
+            # Reopens can follow each other (another process's ingest commits often): a
+            # client closed under this query by yet another reopen is tried again.
+            try:
+                return self.store.query(vector, k, where)
+            except AttributeError as again:
+                log.warning("vector store closed mid-query (%s); retrying", again)
+            except ChromaError:
+                break
         try:
             return self.store.query(vector, k, where)
         except ChromaError as exc:
@@ -176,6 +185,26 @@ class Index:
                 "et la ligne de commande écrivent souvent dans l'index, utilisez un serveur "
                 "Chroma (ASSISTANT_CHROMA_URL)"
             ) from exc
+
+    def similarities(self, vector: Any, ids: list[str]) -> dict[str, float]:
+        """The stored vectors' similarity to ``vector`` (see ``VectorStore.similarities``),
+        retried on the new client when a reopen closed the one in use."""
+        return self._on_store(lambda store: store.similarities(vector, ids))
+
+    def present(self, ids: list[str]) -> set[str]:
+        """Which of ``ids`` the vector store holds, retried like ``similarities``."""
+        return self._on_store(lambda store: store.present(ids))
+
+    def _on_store(self, call: Any) -> Any:
+        # AttributeError: another thread's reopen closed this client mid-call.
+        for _ in range(3):
+            store = self.store
+            try:
+                return call(store)
+            except AttributeError as exc:
+                log.warning("vector store closed mid-call (%s); retrying", exc)
+                self._reopen(store, "vector store closed mid-call")
+        return call(self.store)
 
     def ingest_running_elsewhere(self) -> bool:
         """Another live process holds the ingest lock (its pid is written in the file)."""

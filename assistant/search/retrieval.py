@@ -46,7 +46,7 @@ def _score_fusion(
     its scores: the dense similarity of lexical-only candidates and the BM25 of dense-only
     ones are computed (a missing score would rank a candidate below everything seen)."""
     candidates = list(dict.fromkeys([*dense, *lexical]))
-    dense = {**index.store.similarities(vector, [c for c in lexical if c not in dense]), **dense}
+    dense = {**index.similarities(vector, [c for c in lexical if c not in dense]), **dense}
     lexical = {**index.catalog.lexical_scores(terms, [c for c in dense if c not in lexical]),
                **lexical}
     candidates = [c for c in candidates if c in dense]  # in both indexes
@@ -138,7 +138,7 @@ def retrieve(
     elif settings.fusion == "score":
         fused = _score_fusion(index, terms, vector, dense_score, lexical_score, settings)
     else:
-        vectors = index.store.present([c for c in lexical_score if c not in dense_score])
+        vectors = index.present([c for c in lexical_score if c not in dense_score])
         fused = rrf_fuse(
             [([cid for cid, _ in dense], settings.dense_weight),
              ([cid for cid, _ in lexical if cid in dense_score or cid in vectors],
