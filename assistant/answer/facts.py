@@ -128,13 +128,10 @@ def facts_answer(ctx: Context, commune: Commune, question: str) -> Answer | None
                      and r.match["name"] in _names(territory.match["communes"])]
     if _TOGETHER.search(folded) and len(partners_rows) > 1 and _POPULATION.search(folded):
         # «à nous trois on pèse combien d'habitants ?»: the programme's communes together.
-        def _sum(field: str) -> str:
-            total = sum(int(re.sub(r"\D", "", r.match[field])) for r in partners_rows)
-            return f"{total:,}".replace(",", " ")  # «12 177», as the registry writes it
-
         said.append((f"Ensemble, {_join([r.match['name'] for r in partners_rows])} comptent "
-                     f"{_sum('anct')} habitants selon la liste nationale ANCT de 2021 "
-                     f"({_sum('insee_pop')} au recensement INSEE 2021).",
+                     f"{_summed(partners_rows, 'anct')} habitants selon la liste nationale "
+                     f"ANCT de 2021 ({_summed(partners_rows, 'insee_pop')} au recensement "
+                     "INSEE 2021).",
                      partners_rows[0]))
         said += [("", r) for r in partners_rows[1:]]
     if _PROGRAMME_ID.search(folded) and territory is not None:
@@ -200,6 +197,12 @@ _ALL_TOGETHER = re.compile(r"\b(en tout|au total|total|ensemble|additionn\w*|cum
                            r"bout a bout)\b")
 
 
+def _summed(rows: list[_Row], field: str) -> str:
+    """The rows' ``field`` added up, written as the registry writes figures («12 177»)."""
+    total = sum(int(re.sub(r"\D", "", r.match[field])) for r in rows)
+    return f"{total:,}".replace(",", " ")
+
+
 def ranking_answer(ctx: Context, question: str) -> Answer | None:
     """The smallest or largest of the registry's communes by population, cited to its row;
     None unless the question asks that of the programme's communes."""
@@ -214,14 +217,11 @@ def ranking_answer(ctx: Context, question: str) -> Answer | None:
         return None
     if total and not m:
         # «les 14 communes pvd du 73 ça fait cb d'hab en tout ?»: their sum, from their rows.
-        def _sum(field: str) -> str:
-            return f"{sum(int(re.sub(r'[^0-9]', '', r.match[field])) for r in rows):,}".replace(
-                ",", " ")
-
         return _cited(question, [(f"Ensemble, les {len(rows)} communes du programme en Savoie "
-                                  f"comptent {_sum('anct')} habitants selon la liste nationale "
-                                  f"ANCT de 2021 ({_sum('insee_pop')} au recensement INSEE "
-                                  "2021), somme de leurs lignes du registre.", rows[0])])
+                                  f"comptent {_summed(rows, 'anct')} habitants selon la liste "
+                                  f"nationale ANCT de 2021 ({_summed(rows, 'insee_pop')} au "
+                                  "recensement INSEE 2021), somme de leurs lignes du registre.",
+                                  rows[0])])
     smallest = m.group(1) == "petite" or m.group(0).startswith("moins")
     pick = (min if smallest else max)(rows, key=lambda r: int(re.sub(r"\D", "", r.match["anct"])))
     which = "la plus petite" if smallest else "la plus peuplée"
