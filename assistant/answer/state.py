@@ -75,6 +75,7 @@ _QUESTION_WORD = re.compile(r"\b(quoi|quel|quelle|quels|quelles|lequel|laquelle|
 _OWN_SUBJECT = re.compile(r"^(le|la|les|l) \w+( \w+){0,3} (il|elle|ils|elles|on) ")
 _OBJECT_PRONOUN = re.compile(r"^(on|nous|vous) (\w+ )?(l|la|le|les|en|y) ")
 _PRONOUN_START = re.compile(r"^(il|elle|ils|elles|ca|cela) ")
+_SUBJECT_PRONOUN = re.compile(r"\b(il|elle|ils|elles)\b")
 _DEMONSTRATIVE = re.compile(r"\b(ce|cet|cette|ces)\b")
 _LINK = re.compile(r"^\s*(et|puis|pareil|idem|aussi|sinon|ok|alors)\b[\s,]*", re.IGNORECASE)
 
@@ -208,8 +209,14 @@ def puts_its_subject_first(question: str) -> bool:
     is about the previous subject."""
     folded = fold(question)
     return bool(_OWN_SUBJECT.match(folded)) and not (
-        _LINK.match(folded) or _POSSESSIVE.search(folded) or _DEMONSTRATIVE.search(folded)
-        or _POINTS_BACK.search(folded))
+        _refers_back(folded) or _POINTS_BACK.search(folded))
+
+
+def _refers_back(folded: str) -> bool:
+    """A link («et …»), a possessive («son code insee») or a demonstrative («ce projet»):
+    the words say the turn is about the previous subject."""
+    return bool(_LINK.match(folded) or _POSSESSIVE.search(folded)
+                or _DEMONSTRATIVE.search(folded))
 
 
 def _only_generic(question: str) -> bool:
@@ -257,8 +264,7 @@ def plan_turn(
     # only when what it names was the previous subject; a link («et le fonds vert ?») or a
     # possessive («son code insee») always does.
     stands_alone = new_subject and not (
-        _LINK.match(folded_question) or _POSSESSIVE.search(folded_question)
-        or _PRONOUN_START.match(folded_question) or _DEMONSTRATIVE.search(folded_question))
+        _refers_back(folded_question) or _PRONOUN_START.match(folded_question))
     follow_up = previous is not None and (
         (not stands_alone and (intent == "follow_up" or looks_elliptic(question)))
                                           or _goes_on_with_the_record(question, previous,
@@ -317,13 +323,9 @@ def plan_turn(
         intent = content_intent if content_intent not in (None, "follow_up") else intent
         return TurnPlan(query, query, intent if intent != "follow_up" else "programme",
                         commune, source, True)
-    if _OBJECT_PRONOUN.match(folded):
-        # «on pourrait en faire une chez nous ?» after what an OPAH-RU is: that thing, here.
-        query = _joined(previous.topic, _without_link(without_names))
-        new_intent = previous.intent if previous.intent not in ("studies", "out_of_scope") else (
-            "programme")
-        return TurnPlan(query, query, new_intent, commune, source, True)
-    if _PRONOUN_START.match(folded) and not _ATTRIBUTE.search(folded):
+    if _OBJECT_PRONOUN.match(folded) or (
+            _PRONOUN_START.match(folded) and not _ATTRIBUTE.search(folded)):
+        # «on pourrait en faire une chez nous ?» after what an OPAH-RU is: that thing, here;
         # «il existe toujours ?» after the State's fund for brownfields: that fund.
         query = _joined(previous.topic, _without_link(without_names))
         new_intent = previous.intent if previous.intent not in ("studies", "out_of_scope") else (
@@ -360,12 +362,12 @@ def plan_turn(
         query = _without_link(without_names)
         return TurnPlan(query, query, "status", commune, source, True)
     if previous.intent == "funding" and content_intent not in ("contact", "eligibility") and (
-            not re.search(r"\b(il|elle|ils|elles)\b", folded)):
+            not _SUBJECT_PRONOUN.search(folded)):
         # «et pour la maison de santé ?» after «des sous pour rénover l'église ?»: the same
         # question about another project.
         query = f"financements pour {' '.join(words)}"
         return TurnPlan(query, query, "funding", commune, source, True)
-    if re.search(r"\b(il|elle|ils|elles)\b", folded):
+    if _SUBJECT_PRONOUN.search(folded):
         # «et les études préalables elle les paye aussi ?»: «elle» is the previous subject.
         query = _joined(previous.topic, _without_link(without_names))
         new_intent = content_intent if content_intent not in (None, "follow_up") else (
