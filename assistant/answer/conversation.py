@@ -253,17 +253,16 @@ def _route(ctx: Context, plan: TurnPlan, question: str, *, target: Commune | Non
         result = studies_answer(ctx, target, query, k=k)
     if result is not None:
         return result, target is not None
-    # «c quoi le numéro d'Agate»: a phone asked, not a definition.
-    definition = bool(DEFINITION.search(fold(query))) and not (
-        CONTACT_QUESTION.search(query) or PERSON_QUESTION.search(query))
-    if definition:
+    asks_meaning = bool(DEFINITION.search(fold(query)))
+    # «c quoi le numéro d'Agate»: a phone asked, not a glossary entry.
+    if asks_meaning and not (CONTACT_QUESTION.search(query) or PERSON_QUESTION.search(query)):
         glossary = glossary_answer(ctx, query)
         if glossary is not None:
             return glossary, False
     # Plain cited retrieval. A definition or a programme rule is general: the selected
     # commune does not narrow it; a commune named (or carried by a follow-up) does. «c koi le
     # taux de vacance chez nous» asks our figure, not what the words mean.
-    definition = bool(DEFINITION.search(fold(query))) and not _OURS.search(fold(question))
+    definition = asks_meaning and not _OURS.search(fold(question))
     scoped = target is not None and not definition and (
         plan.intent != "programme" or plan.commune_source in ("question", "follow_up")
         or bool(_OURS.search(fold(question)))
