@@ -33,6 +33,13 @@ def _ask(settings, question, **kw):
     return answer_question(settings, question, **kw)
 
 
+def _converse(settings, *turns, **kw):
+    """The answer to the last of ``turns``, asked one after the other in one conversation."""
+    conversation = Conversation()
+    answers = [_ask(settings, turn, conversation=conversation, **kw) for turn in turns]
+    return answers[-1]
+
+
 def _no_fields(text: str) -> None:
     for field in ("Étape :", "Date :", "Commentaire :", "identifiant PVD", "pvd-84-", "lib_reg"):
         assert field not in text, text
@@ -144,17 +151,14 @@ def test_follow_up_switches_commune_and_keeps_topic(settings):
 
 
 def test_follow_up_topic_stays_on_the_named_commune_not_the_selected_one(settings):
-    conv = Conversation()
-    _ask(settings, "Où en est Saint-Genix-les-Villages ?", commune="Modane", conversation=conv)
-    answer = _ask(settings, "et sur le commerce ?", commune="Modane", conversation=conv)
+    answer = _converse(settings, "Où en est Saint-Genix-les-Villages ?", "et sur le commerce ?",
+                       commune="Modane")
     assert answer.commune is None or answer.commune.name == "Saint-Genix-les-Villages"
     assert "Modane" not in answer.text
 
 
 def test_named_commune_does_not_stick_to_unrelated_questions(settings):
-    conv = Conversation()
-    _ask(settings, "Où en est Ugine ?", conversation=conv)
-    answer = _ask(settings, "C'est quoi une convention d'adhésion ?", conversation=conv)
+    answer = _converse(settings, "Où en est Ugine ?", "C'est quoi une convention d'adhésion ?")
     assert answer.commune is None and "Ugine" not in answer.text
 
 
@@ -258,9 +262,7 @@ def test_a_typo_in_the_thing_asked_is_not_a_reason_to_refuse(settings):
 # --- Registry facts -----------------------------------------------------------------------
 
 def test_population_follow_up_for_another_commune(settings):
-    conv = Conversation()
-    _ask(settings, "population de moutiers", conversation=conv)
-    answer = _ask(settings, "et bourg st maurice ?", conversation=conv)
+    answer = _converse(settings, "population de moutiers", "et bourg st maurice ?")
     assert "7 302" in answer.text and "3 501" not in answer.text
     assert answer.citations[0].source.startswith("registre/")
 
@@ -288,9 +290,7 @@ def test_eligibility_with_a_population_is_not_a_registry_fact(settings):
 
 
 def test_and_us_after_a_programme_rule_reads_our_record(settings):
-    conv = Conversation()
-    _ask(settings, "l ort ca apporte quoi", commune="Albertville", conversation=conv)
-    answer = _ask(settings, "on l a nous ?", commune="Albertville", conversation=conv)
+    answer = _converse(settings, "l ort ca apporte quoi", "on l a nous ?", commune="Albertville")
     assert not answer.refused and answer.citations[0].source == "suivi/suivi-albertville.pdf"
     assert "ORT" in answer.text
 
@@ -335,9 +335,7 @@ def test_what_a_step_brings_us_is_a_programme_rule(settings):
 
 
 def test_a_step_asked_after_another_subject_reads_the_record(settings):
-    conv = Conversation()
-    _ask(settings, "population de st jean", conversation=conv)
-    answer = _ask(settings, "et leur conv cadre elle est signee ?", conversation=conv)
+    answer = _converse(settings, "population de st jean", "et leur conv cadre elle est signee ?")
     assert "31 mars 2023" in answer.text and "habitants" not in answer.text, answer.text
 
 
@@ -354,17 +352,13 @@ def test_money_for_the_market_square_lists_funding(settings):
 # --- Follow-ups that do not say so -------------------------------------------------------
 
 def test_a_detail_of_the_study_just_discussed_stays_on_its_commune(settings):
-    conv = Conversation()
-    _ask(settings, "l'etude friche d'ugine elle dit quoi", conversation=conv)
-    answer = _ask(settings, "le deficit c combien", conversation=conv)
+    answer = _converse(settings, "l'etude friche d'ugine elle dit quoi", "le deficit c combien")
     assert answer.commune is not None and answer.commune.name == "Ugine"
     assert "4 100 000" in answer.text, answer.text
 
 
 def test_an_unrelated_general_question_drops_the_commune(settings):
-    conv = Conversation()
-    _ask(settings, "ugine c quelle interco", conversation=conv)
-    answer = _ask(settings, "pvd ca a ete lance quand", conversation=conv)
+    answer = _converse(settings, "ugine c quelle interco", "pvd ca a ete lance quand")
     assert answer.commune is None, answer.text
 
 
@@ -419,10 +413,8 @@ def test_the_interco_of_the_selected_commune(settings):
 
 
 def test_a_follow_up_on_a_definition_is_not_declined(settings):
-    conv = Conversation()
-    _ask(settings, "c koi une opah-ru", commune="Modane", conversation=conv)
-    answer = _ask(settings, "on pourrait en faire une chez nous ?", commune="Modane",
-                  conversation=conv)
+    answer = _converse(settings, "c koi une opah-ru", "on pourrait en faire une chez nous ?",
+                       commune="Modane")
     assert "sort du champ" not in answer.text, answer.text
 
 
@@ -441,17 +433,14 @@ def test_a_registry_fact_answered_though_thought_out_of_scope_is_followed(settin
 
 
 def test_the_smallest_asked_of_the_previous_commune(settings):
-    conv = Conversation()
-    _ask(settings, "cb d'habitants a fourneaux", conversation=conv)
-    answer = _ask(settings, "c la plus petite des 14 ?", conversation=conv)
+    answer = _converse(settings, "cb d'habitants a fourneaux", "c la plus petite des 14 ?")
     assert answer.text.startswith("Fourneaux est la plus petite"), answer.text
     assert answer.commune is not None and answer.commune.name == "Fourneaux"
 
 
 def test_a_count_written_in_words_answers_a_study_follow_up(settings):
-    conv = Conversation()
-    _ask(settings, "l'etude revitalisation d'entrelacs", conversation=conv)
-    answer = _ask(settings, "elle prevoit combien de fiches actions", conversation=conv)
+    answer = _converse(settings, "l'etude revitalisation d'entrelacs",
+                       "elle prevoit combien de fiches actions")
     assert not answer.refused and "douze fiches actions" in answer.text, answer.text
 
 
@@ -496,9 +485,8 @@ def test_an_example_documents_warning_is_never_the_answer(settings):
 
 
 def test_who_pays_follows_the_previous_question(settings):
-    conv = Conversation()
-    _ask(settings, "la friche elle coute combien a depolluer", commune="Ugine", conversation=conv)
-    answer = _ask(settings, "qui paye", commune="Ugine", conversation=conv)
+    answer = _converse(settings, "la friche elle coute combien a depolluer", "qui paye",
+                       commune="Ugine")
     assert "Fonds friches" in answer.text and "chef de projet" not in answer.text, answer.text
 
 
@@ -618,9 +606,7 @@ def test_more_ways_officials_put_it(settings):
 
 
 def test_who_the_mayor_is_after_a_population_is_refused(settings):
-    conv = Conversation()
-    _ask(settings, "cb d'habitants a ugine", conversation=conv)
-    answer = _ask(settings, "c qui le maire ?", conversation=conv)
+    answer = _converse(settings, "cb d'habitants a ugine", "c qui le maire ?")
     assert answer.refused and "7 039" not in answer.text, answer.text
 
 
@@ -650,9 +636,8 @@ def test_an_ambiguous_selected_commune_asks_which(settings, monkeypatch):
 
 
 def test_a_question_on_a_scheme_after_a_commune_is_not_read_in_its_record(settings):
-    conv = Conversation()
-    _ask(settings, "albertville elle a signe son ort ?", conversation=conv)
-    answer = _ask(settings, "le fonds vert il a ete lance quand", conversation=conv)
+    answer = _converse(settings, "albertville elle a signe son ort ?",
+                       "le fonds vert il a ete lance quand")
     assert not answer.refused and "2023" in answer.text, answer.text
     assert "fiche de suivi" not in answer.text and answer.commune is None, answer.text
 
@@ -674,11 +659,9 @@ def test_a_salary_asked_in_casual_words_is_refused(settings):
 
 
 def test_a_commune_named_in_a_follow_up_with_its_own_question_is_asked_about(settings):
-    conv = Conversation()
-    _ask(settings, "on est la plus grosse commune pvd du 73 ?", commune="Albertville",
-         conversation=conv)
-    answer = _ask(settings, "et modane elle depend de quelle communauté de communes",
-                  commune="Albertville", conversation=conv)
+    answer = _converse(settings, "on est la plus grosse commune pvd du 73 ?",
+                       "et modane elle depend de quelle communauté de communes",
+                       commune="Albertville")
     assert "Haute-Maurienne Vanoise" in answer.text and "Albertville" not in answer.text, (
         answer.text)
 
@@ -691,17 +674,13 @@ def test_the_population_of_a_place_outside_the_programme_is_refused(settings, qu
 
 
 def test_who_wrote_a_report_is_a_person_and_is_refused(settings):
-    conv = Conversation()
-    _ask(settings, "c quoi le rapport du senat sur pvd", conversation=conv)
-    answer = _ask(settings, "qui etait le rapporteur", conversation=conv)
+    answer = _converse(settings, "c quoi le rapport du senat sur pvd", "qui etait le rapporteur")
     assert answer.refused, answer.text
 
 
 def test_a_rent_or_a_fee_never_given_is_refused_not_answered_with_another_sum(settings):
-    conv = Conversation()
-    _ask(settings, "moutiers l'etude commerce elle date de quand", conversation=conv)
-    rent = _ask(settings, "et le loyer moyen d'un local sur l'axe principal c cb",
-                conversation=conv)
+    rent = _converse(settings, "moutiers l'etude commerce elle date de quand",
+                     "et le loyer moyen d'un local sur l'axe principal c cb")
     assert rent.refused, rent.text
     fee = _ask(settings, "la cotisation à l'apvf pour une commune de 4000 habitants c'est "
                          "combien par an")
@@ -709,44 +688,31 @@ def test_a_rent_or_a_fee_never_given_is_refused_not_answered_with_another_sum(se
 
 
 def test_an_answer_quoting_only_the_selected_commune_s_documents_says_so(settings):
-    conv = Conversation()
-    _ask(settings, "nos fiches actions on peut les financer avec quoi", commune="Entrelacs",
-         conversation=conv)
-    answer = _ask(settings, "les liaisons cyclables c'est qui qui paye ?", commune="Entrelacs",
-                  conversation=conv)
+    answer = _converse(settings, "nos fiches actions on peut les financer avec quoi",
+                       "les liaisons cyclables c'est qui qui paye ?", commune="Entrelacs")
     assert not answer.refused and answer.commune is not None, answer.text
     assert answer.commune.name == "Entrelacs" and answer.text.startswith("Pour Entrelacs")
 
 
 def test_a_stay_limit_in_hours_answers_how_long(settings):
-    conv = Conversation()
-    _ask(settings, "le plan mobilite de bsm il propose quoi pour le stationnement",
-         conversation=conv)
-    answer = _ask(settings, "la zone bleue on pourra y rester combien de temps ?",
-                  conversation=conv)
+    answer = _converse(settings, "le plan mobilite de bsm il propose quoi pour le stationnement",
+                       "la zone bleue on pourra y rester combien de temps ?")
     assert "1 h 30" in answer.text.split("[1]")[0], answer.text
 
 
 def test_a_follow_up_with_its_own_subject_and_question_keeps_the_commune(settings):
-    conv = Conversation()
-    _ask(settings, "la friche qu'on a etudiée elle a quelle histoire", commune="Ugine",
-         conversation=conv)
-    park = _ask(settings, "le parc prevu il ferait quelle surface", commune="Ugine",
-                conversation=conv)
+    park = _converse(settings, "la friche qu'on a etudiée elle a quelle histoire",
+                     "le parc prevu il ferait quelle surface", commune="Ugine")
     assert not park.refused and "0,8 ha" in park.text, park.text
-    conv = Conversation()
-    _ask(settings, "on est tout seuls a porter le programme ?",
-         commune="Saint-Genix-les-Villages", conversation=conv)
-    siren = _ask(settings, "et notre interco elle a quel numero siren",
-                 commune="Saint-Genix-les-Villages", conversation=conv)
+    siren = _converse(settings, "on est tout seuls a porter le programme ?",
+                      "et notre interco elle a quel numero siren",
+                      commune="Saint-Genix-les-Villages")
     assert "247300528" in siren.text, siren.text
 
 
 def test_a_firm_s_name_never_given_is_refused(settings):
-    conv = Conversation()
-    _ask(settings, "l'opah ru de st jean elle vise cb de logements", conversation=conv)
-    answer = _ask(settings, "et l'operateur de suivi animation retenu c'est quelle entreprise",
-                  conversation=conv)
+    answer = _converse(settings, "l'opah ru de st jean elle vise cb de logements",
+                       "et l'operateur de suivi animation retenu c'est quelle entreprise")
     assert answer.refused, answer.text
 
 
@@ -783,9 +749,8 @@ def test_which_thing_of_our_commune_no_passage_holds_is_refused(settings):
 
 
 def test_who_funds_a_study_s_plan_lists_its_funders_table(settings):
-    conv = Conversation()
-    _ask(settings, "la place des echelles l'etude recommande quel scenario", conversation=conv)
-    answer = _ask(settings, "et le financement ?", conversation=conv)
+    answer = _converse(settings, "la place des echelles l'etude recommande quel scenario",
+                       "et le financement ?")
     assert answer.text.count("•") >= 5 and "État – DETR : 450 000 € (25 %)" in answer.text, (
         answer.text)
     assert len(answer.citations) == 1
@@ -805,10 +770,8 @@ def test_diff_between_two_conventions_gives_both_definitions(settings):
 
 
 def test_with_whom_after_a_study_detail_stays_on_the_study(settings):
-    conv = Conversation()
-    for turn in ("le diag commerce de moutiers", "ils ont fait combien d'entretiens"):
-        _ask(settings, turn, conversation=conv)
-    answer = _ask(settings, "avec qui ?", conversation=conv)
+    answer = _converse(settings, "le diag commerce de moutiers",
+                       "ils ont fait combien d'entretiens", "avec qui ?")
     assert "chambre des métiers" in answer.text, answer.text
 
 
@@ -818,17 +781,13 @@ def test_the_14_communes_together_are_summed_from_the_registry(settings):
 
 
 def test_celle_de_follows_up_on_another_commune(settings):
-    conv = Conversation()
-    _ask(settings, "le siren de l'interco d'entrelacs", conversation=conv)
-    answer = _ask(settings, "et celle d'albertville", conversation=conv)
+    answer = _converse(settings, "le siren de l'interco d'entrelacs", "et celle d'albertville")
     assert "200068997" in answer.text, answer.text
 
 
 def test_who_funds_after_two_follow_ups_reads_the_plan_s_funders(settings):
-    conv = Conversation()
-    for turn in ("le plan mobilite de bsm il coute cb au total", "c'est sur combien d'années"):
-        _ask(settings, turn, conversation=conv)
-    answer = _ask(settings, "c'est qui qui finance ?", conversation=conv)
+    answer = _converse(settings, "le plan mobilite de bsm il coute cb au total",
+                       "c'est sur combien d'années", "c'est qui qui finance ?")
     assert "Fonds vert : 900 000 €" in answer.text, answer.text
     assert answer.commune is not None and answer.commune.name == "Bourg-Saint-Maurice"
 
@@ -839,26 +798,21 @@ def test_what_is_our_rate_is_our_figure_not_a_definition(settings):
 
 
 def test_a_new_subject_put_first_is_not_read_in_the_previous_commune(settings):
-    conv = Conversation()
-    _ask(settings, "st jean a signe sa conv cadre avec qui", conversation=conv)
-    answer = _ask(settings, "la loi 3DS elle date de quand", conversation=conv)
+    answer = _converse(settings, "st jean a signe sa conv cadre avec qui",
+                       "la loi 3DS elle date de quand")
     assert not answer.refused and "2022" in answer.text and answer.commune is None, answer.text
 
 
 def test_how_much_the_commune_pays_in_its_plan_reads_the_commune_s_row(settings):
-    conv = Conversation()
-    _ask(settings, "notre plan mobilite il est chiffre a cb", commune="Bourg-Saint-Maurice",
-         conversation=conv)
-    answer = _ask(settings, "la commune elle en paye combien la dedans",
-                  commune="Bourg-Saint-Maurice", conversation=conv)
+    answer = _converse(settings, "notre plan mobilite il est chiffre a cb",
+                       "la commune elle en paye combien la dedans",
+                       commune="Bourg-Saint-Maurice")
     assert "1 315 000 €" in answer.text, answer.text
     assert "ne doivent pas être repris" not in answer.text, answer.text
 
 
 def test_who_presides_an_association_is_a_person_asked(settings):
-    conv = Conversation()
-    _ask(settings, "c koi l'apvf", conversation=conv)
-    answer = _ask(settings, "qui en est le president en ce moment ?", conversation=conv)
+    answer = _converse(settings, "c koi l'apvf", "qui en est le president en ce moment ?")
     assert answer.refused, answer.text
 
 
