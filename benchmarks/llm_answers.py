@@ -115,12 +115,12 @@ def start_server(model: Path, threads: int, port: int) -> subprocess.Popen[bytes
 def eval_settings(settings: Settings, build: bool = True) -> Settings:
     """The cached eval index of corpus/ (the one `assistant eval` builds)."""
     from assistant.embedding.embedders import embedder_fingerprint
-    from assistant.evaluation.runner import corpus_hash
+    from assistant.evaluation.runner import eval_cache_key
     from assistant.indexing.index import Index
 
     shape = f"default|{embedder_fingerprint(settings.embedder)}|{settings.chunk_min_tokens}|" \
             f"{settings.chunk_max_tokens}|{settings.chunk_overlap_tokens}|v1"
-    cache = settings.cache_dir / "eval" / f"default-{corpus_hash(settings.corpus_dir, shape)}"
+    cache = settings.cache_dir / "eval" / f"default-{eval_cache_key(settings.corpus_dir, shape)}"
     out = settings.model_copy(update={"index_dir": cache})
     if build:
         Index(out).ingest([settings.corpus_dir])

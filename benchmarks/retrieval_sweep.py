@@ -26,7 +26,7 @@ from common import CACHE_DIR, log, table, write_results
 from assistant.embedding.embedders import embedder_fingerprint, make_embedder
 from assistant.evaluation.runner import (
     EvalQuestion,
-    corpus_hash,
+    eval_cache_key,
     read_questions,
     span_in,
     split_questions,
@@ -57,7 +57,7 @@ def load_corpus(name: str) -> Corpus:
     corpus = SETS / name / "docs"
     shape = (f"default|{embedder_fingerprint(settings.embedder)}|{settings.chunk_min_tokens}|"
              f"{settings.chunk_max_tokens}|{settings.chunk_overlap_tokens}|v1")
-    folder = settings.cache_dir / "eval" / f"default-{corpus_hash(corpus, shape)}"
+    folder = settings.cache_dir / "eval" / f"default-{eval_cache_key(corpus, shape)}"
     if not (folder / "catalog.sqlite3").is_file():
         raise SystemExit(f"no eval index for {name} in {folder}: run `assistant eval` first")
     index = Index(settings.model_copy(update={"index_dir": folder}))

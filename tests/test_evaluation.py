@@ -7,7 +7,14 @@ from pathlib import Path
 import pytest
 
 from assistant.errors import ConfigError, DependencyError
-from assistant.evaluation.runner import Row, corpus_hash, read_questions, span_in, summarize
+from assistant.evaluation.runner import (
+    Row,
+    corpus_hash,
+    eval_cache_key,
+    read_questions,
+    span_in,
+    summarize,
+)
 
 
 def test_reads_gold_and_shared_formats(tmp_path: Path):
@@ -58,6 +65,16 @@ def test_cache_key_follows_content_not_hidden_files(tmp_path: Path):
     (tmp_path / "a.md").write_text("deux", encoding="utf-8")
     assert corpus_hash(tmp_path, "x") != first
     assert corpus_hash(tmp_path, "y") != corpus_hash(tmp_path, "x")
+
+
+def test_same_files_in_another_checkout_get_their_own_cached_index(tmp_path: Path):
+    # Documents are identified by their path: one cached index for both folders would hold
+    # every document twice (the registry's 14 communes summed as 28).
+    for folder in ("a", "b"):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "doc.md").write_text("même texte", encoding="utf-8")
+    assert corpus_hash(tmp_path / "a", "x") == corpus_hash(tmp_path / "b", "x")
+    assert eval_cache_key(tmp_path / "a", "x") != eval_cache_key(tmp_path / "b", "x")
 
 
 def test_dev_and_test_halves_are_fixed_and_disjoint():

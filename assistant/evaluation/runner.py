@@ -253,9 +253,15 @@ def select_split(questions: list[EvalQuestion], split: str | None) -> list[EvalQ
     return chosen
 
 
+def eval_cache_key(corpus: Path, shape: str) -> str:
+    """The folder is part of the key: documents are identified by their path, so the same
+    files ingested from a second checkout would otherwise sit twice in one cached index."""
+    return corpus_hash(corpus, f"{shape}|{corpus.resolve()}")
+
+
 def eval_index(settings: Settings, corpus: Path, shape: str) -> tuple[Settings, list[str]]:
     """Settings pointing at a cached index of ``corpus`` (built or brought up to date)."""
-    cache = settings.cache_dir / "eval" / f"default-{corpus_hash(corpus, shape)}"
+    cache = settings.cache_dir / "eval" / f"default-{eval_cache_key(corpus, shape)}"
     eval_settings = settings.model_copy(update={"index_dir": cache})
     report = Index(eval_settings).ingest([corpus])
     # A partial index would understate every metric: the report says so.
@@ -354,7 +360,7 @@ def evaluate(
         questions = random.Random(seed).sample(questions, min(sample, len(questions)))
 
     shape = _shape(settings, pipeline)
-    cache = settings.cache_dir / "eval" / f"{pipeline}-{corpus_hash(corpus, shape)}"
+    cache = settings.cache_dir / "eval" / f"{pipeline}-{eval_cache_key(corpus, shape)}"
     build_t0 = time.perf_counter()
     index_failures: list[str] = []
     if index_dir is not None:
