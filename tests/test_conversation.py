@@ -819,3 +819,76 @@ def test_who_presides_an_association_is_a_person_asked(settings):
 def test_when_a_law_dates_from_is_answered_with_a_commune_selected(settings):
     answer = _ask(settings, "la loi 3DS elle date de quand", commune="Montmélian")
     assert not answer.refused and "2022" in answer.text, answer.text
+
+
+# --- Intercommunalities named, not their communes ----------------------------------------
+
+def test_siren_of_a_named_intercommunality(settings):
+    answer = _ask(settings, "le siren de la cc coeur de tarentaise c quoi")
+    assert not answer.refused and "200023299" in answer.text, answer.text
+    assert answer.citations[0].source.startswith("registre/")
+
+
+def test_siren_follow_up_for_another_commune_reads_its_own_intercommunality(settings):
+    answer = _converse(settings, "le siren de la cc coeur de tarentaise c quoi",
+                       "et pour bourg st maurice ?")
+    assert "247300254" in answer.text and "200023299" not in answer.text, answer.text
+    assert answer.commune and answer.commune.name == "Bourg-Saint-Maurice"
+
+
+def test_communes_of_a_named_intercommunality(settings):
+    answer = _ask(settings, "quelles communes pvd dans la cc coeur de savoie")
+    for name in ("Montmélian", "Saint-Pierre-d'Albigny", "Valgelon-La Rochette"):
+        assert name in answer.text, answer.text
+
+
+@pytest.mark.parametrize("question", [
+    "arlysere au total (toute l'agglo) ca fait combien d'habitants",
+    "et le siege de la cc coeur de savoie il est dans quelle commune ?",
+])
+def test_what_the_registry_does_not_hold_on_an_intercommunality_is_refused(settings, question):
+    answer = _ask(settings, question)
+    assert answer.refused and answer.text.startswith("Les documents ne donnent pas"), answer.text
+    assert answer.citations, "what the registry does say is quoted"
+
+
+def test_total_of_the_whole_intercommunality_is_refused_after_a_siren(settings):
+    answer = _converse(settings, "le siren de la cc coeur de chartreuse",
+                       "elle regroupe combien de communes en tout")
+    assert answer.refused and "Les Échelles" in answer.text, answer.text
+
+
+def test_our_agglo_with_a_partner_sums_the_programme_communes(settings):
+    answer = _ask(settings, "notre agglo avec ugine on fait cb d'hab pvd au total",
+                  commune="Albertville")
+    assert "25 938" in answer.text and not answer.refused, answer.text
+    assert answer.commune and answer.commune.name == "Albertville"  # Ugine is the partner
+
+
+def test_partner_named_with_avec_keeps_the_selected_commune(settings):
+    answer = _ask(settings, "a nous deux avec modane on fait cb d'hab au recensement insee 2021",
+                  commune="Fourneaux")
+    assert "3 644" in answer.text, answer.text
+    assert answer.commune and answer.commune.name == "Fourneaux"
+
+
+# --- A short question goes on about the commune the conversation is about ----------------
+
+def test_short_question_after_a_study_stays_on_its_commune(settings):
+    answer = _converse(settings, "l'etude de revitalisation d'entrelacs elle a ete faite comment",
+                       "y a eu cb d'entretiens")
+    assert "30 entretiens" in answer.text, answer.text
+    assert answer.commune and answer.commune.name == "Entrelacs"
+
+
+def test_body_named_by_its_sigle_is_a_new_subject(settings):
+    # «bdt» is read «Banque des Territoires», the glossary's name for the sigle BdT.
+    answer = _converse(settings, "les echelles cb d'habitants",
+                       "la bdt elle met cb dans l'assistance technique")
+    assert not answer.refused and "70" in answer.text, answer.text
+    assert answer.commune is None
+
+
+def test_studies_asked_casually_are_listed(settings):
+    answer = _ask(settings, "y a quoi comme etude pour st jean de maurienne")
+    assert "OPAH-RU" in answer.text and "habitants" not in answer.text, answer.text

@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
+from assistant.answer.routes import names_new_subject
 from assistant.answer.sentences import DEFINITION
-from assistant.answer.state import Turn, TurnPlan, plan_turn, puts_its_subject_first
+from assistant.answer.state import (
+    Turn,
+    TurnPlan,
+    content_words,
+    plan_turn,
+    puts_its_subject_first,
+)
 from assistant.communes.registry import Commune
 from assistant.indexing.lexical import fold
 from assistant.search.retrieval import retrieve
@@ -24,6 +32,23 @@ def points_back(ctx: Context, question: str, commune: Commune) -> bool:
                     query_vector=ctx.vector).hits
     about = [h for h in hits if members & set(str(h.metadata.get("communes", "")).split(","))]
     return len(about) >= 2 or (bool(about) and about[0] is hits[0])
+
+
+# «en général», «au niveau national», «le programme»: a question on the programme itself.
+_GENERAL = re.compile(r"\b(en general|generalement|national\w*|en france|au niveau|programme|"
+                      r"pvd|petites villes|l etat|toutes? les communes|partout|d habitude|loi)\b")
+_MAX_WORDS = 7
+
+
+def _goes_on(ctx: Context, question: str, previous: Turn, selected: Commune | None) -> bool:
+    """«y a eu cb d'entretiens ?», «le comité de pilotage y avait qui dedans ?» right after a
+    question on a commune named in the conversation: a short question that names no commune,
+    no scheme or body of its own and nothing general goes on about that commune."""
+    if selected is not None and selected.insee != previous.commune:
+        return False  # rule 3 already answers for the selected commune
+    words = content_words(question)
+    return (0 < len(words) <= _MAX_WORDS and not _GENERAL.search(" ".join(words))
+            and not names_new_subject(ctx, question, previous.topic))
 
 
 def settle_commune(ctx: Context, plan: TurnPlan, question: str, *, previous: Turn | None,
@@ -52,9 +77,21 @@ def settle_commune(ctx: Context, plan: TurnPlan, question: str, *, previous: Tur
     if (not plan.follow_up and plan.commune_source != "question"
             and ctx.out_of_scope < out_of_scope_limit
             and not DEFINITION.search(fold(question))
-            and points_back(ctx, question, carried)):
+            and (_goes_on(ctx, question, previous, selected)
+                 or points_back(ctx, question, carried))):
         # «le déficit c'est combien ?» after a question on Ugine's friche study: what
         # answers it is about Ugine, so it is a follow-up on Ugine.
         return replace(plan, commune=carried.insee, commune_source="follow_up",
                        follow_up=True)
     return plan
+
+
+def named_as_companion(question: str, spans: list[tuple[int, int]], named: Commune,
+                       selected: Commune | None) -> bool:
+    """«notre agglo avec ugine on fait cb d'hab ?», Albertville selected: the commune named
+    after «avec» is the selected one's partner in its intercommunality, not the subject."""
+    if selected is None or named.insee == selected.insee or not spans:
+        return False
+    before = fold(question[:spans[0][0]]).split()
+    return bool(before) and before[-1] == "avec" and (
+        named.epci_siren is not None and named.epci_siren == selected.epci_siren)

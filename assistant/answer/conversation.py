@@ -9,8 +9,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from assistant.answer.answerability import CONTACT_QUESTION, PERSON_QUESTION, AnswerabilityModel
-from assistant.answer.carry import settle_commune
-from assistant.answer.extractive import REFUSAL, asked_thing, extractive_answer
+from assistant.answer.carry import named_as_companion, settle_commune
+from assistant.answer.epci import epci_answer, other_epci_dropped
+from assistant.answer.extractive import REFUSAL, extractive_answer
 from assistant.answer.facts import facts_answer, namesake_asked, ranking_answer
 from assistant.answer.intents import IntentClassifier, Prediction, classifier_for
 from assistant.answer.naming import clarify, named_commune
@@ -34,7 +35,7 @@ from assistant.answer.state import (
     plan_turn,
     strip_spans,
 )
-from assistant.answer.status import STATUS_CUE, asked_steps
+from assistant.answer.status import STATUS_CUE, asked_steps, detail_of_a_step
 from assistant.answer.studies import studies_answer
 from assistant.communes.registry import Commune, Registry, load_registry
 from assistant.embedding.embedders import embedder_fingerprint
@@ -164,21 +165,8 @@ def cited_answer(ctx: Context, question: str, *, filters: Filters | None, k: int
     return answer
 
 
-_STEP_STATE = re.compile(r"\b(date|signature|etat|avancement|statut|situation|echeance|"
-                         r"calendrier)\b")
-
-
-def _detail_of_a_step(question: str) -> bool:
-    """«quelles sont les fiches actions de notre convention-cadre ?» asks what the step
-    holds, not where it stands: the record's dates do not answer it."""
-    thing = asked_thing(question)
-    if not thing:
-        return False
-    head = " ".join(re.sub(r"^(le|la|les|l'|un|une|des|son|sa|ses|notre|nos)\s*", "",
-                           thing, flags=re.IGNORECASE).split()[:2])
-    return not (asked_steps(head) or _STEP_STATE.search(fold(head)))
-
-
+# «et pour bsm ?» after a SIREN: an identifier the classifier takes for contact details.
+_REGISTRY_CODE = re.compile(r"\b(siren|code insee)\b")
 def _content_intent(ctx: Context, question: str, spans: list[tuple[int, int]]) -> str | None:
     """The intent of a follow-up's new words alone («et son salaire ?» → contact?)."""
     words = content_words(strip_spans(question, spans))
@@ -202,20 +190,28 @@ def _route(ctx: Context, plan: TurnPlan, question: str, *, target: Commune | Non
         # «elle prévoit combien de fiches actions ?» after Entrelacs' study: the carried
         # topic lost the commune's name; searching with it finds that commune's passages.
         query = f"{query} ({target.name})"
+    if plan.follow_up and plan.commune_source == "question" and target is not None:
+        query = other_epci_dropped(ctx, query, target)
     vector = ctx.vector if query == question else None
     if vector is None:
         vector = ctx.index.embedder.embed([query], is_query=True)[0]
     if (plan.intent == "out_of_scope" and ctx.out_of_scope >= OUT_OF_SCOPE_CONFIDENCE
             and not plan.follow_up):
         return decline(question, settings.contact), False
-    result: Answer | None = (ranking_answer(ctx, query) if target is None or plan.follow_up
-                             else None)
+    # «le siren de la cc coeur de tarentaise», «arlysere au total ça fait cb d'hab»: an
+    # intercommunality named, not one of its communes.
+    result: Answer | None = epci_answer(ctx, query, typed or question, target)
+    if result is not None:
+        # About the commune when it is one of that EPCI's («notre agglo avec ugine»).
+        return result, target is not None and target.name in result.text
+    result = ranking_answer(ctx, query) if target is None or plan.follow_up else None
     if result is not None:
         # «c la plus petite des 14 ?» after Fourneaux: about it only if it is the one named.
         return result, target is not None and result.text.startswith(target.name)
     # «population de moutiers» (whatever the classifier made of it), «notre identifiant
     # PVD», «on est la seule commune PVD de l'interco ?»: a fact of the registry.
-    if result is None and target is not None and plan.intent not in ("contact", "funding") and (
+    if result is None and target is not None and (
+            plan.intent not in ("contact", "funding") or _REGISTRY_CODE.search(fold(query))) and (
             not PERSON_QUESTION.search(question)) and (
             plan.commune_source != "selected" or _OURS.search(fold(question))
             or _THE_COMMUNES.search(fold(question))) and not (
@@ -242,7 +238,7 @@ def _route(ctx: Context, plan: TurnPlan, question: str, *, target: Commune | Non
             plan.intent == "status" or (
             plan.intent == "programme" and _OURS.search(fold(question))
             and asked_steps(question) and not DEFINITION.search(fold(question))
-            and STATUS_CUE.search(fold(question)) and not _detail_of_a_step(question))):
+            and STATUS_CUE.search(fold(question)) and not detail_of_a_step(question))):
         # «avons-nous une ORT ?»: a step of the programme, for our commune.
         result = status_answer(ctx, target, query, vector=vector)
         if result is not None and result.refused:
@@ -332,6 +328,8 @@ def answer_question(
         if match.status == "ambiguous":
             return clarify(question, match.candidates)
         selected = match.commune if match.status == "found" else None
+    if named is not None and named_as_companion(question, spans, named, selected):
+        named = None  # its name stays out of the topic (``spans``)
 
     t_embed = time.perf_counter()
     vector = index.embedder.embed([question], is_query=True)[0]

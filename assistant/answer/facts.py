@@ -29,7 +29,7 @@ _TERRITORY_ROW = re.compile(r"^Territoire \(slug\) : (?P<slug>[^;]+?) ; Identifi
                             r"(?P<id>[^;]+?) ; Communes de Savoie : (?P<communes>[^;]+?) ; "
                             r"EPCI : (?P<epci>.+)$")
 
-_POPULATION = re.compile(r"\b(population|pop|habitan\w*|hab|peuplee?s?)\b")
+POPULATION = re.compile(r"\b(population|pop|habitan\w*|hab|peuplee?s?)\b")
 _EPCI = re.compile(r"\b(interco\w*|epci|communaute|agglo\w*|siren)\b")
 _INSEE = re.compile(r"\b(code insee|insee)\b(?! ?(2021|de 2021|\d{4}))(?<!recensement insee)")
 _PROGRAMME_ID = re.compile(r"\b(identifiant|id pvd|numero pvd|code pvd)\b")
@@ -43,7 +43,7 @@ _PARTNERS = re.compile(r"\b(seule?s? commune|autres? communes?|quelles? (autres 
 _TOGETHER = re.compile(r"\b(ensemble|en tout|au total|total|a nous (deux|trois|2|3)|"
                        r"a (deux|trois|2|3)|(nos|les) (deux|trois|2|3) communes|"
                        r"avec (modane|fourneaux|montmelian|saint pierre|valgelon|la rochette))\b")
-FACT_ASKED = re.compile("|".join(p.pattern for p in (_POPULATION, _EPCI, _INSEE, _PROGRAMME_ID,
+FACT_ASKED = re.compile("|".join(p.pattern for p in (POPULATION, _EPCI, _INSEE, _PROGRAMME_ID,
                                                       _PARTNERS)))
 
 
@@ -60,7 +60,8 @@ class _Row:
         return self.match.re is _COMMUNE_ROW
 
 
-def _registry_rows(ctx: Context) -> Iterator[_Row]:
+def registry_lines(ctx: Context) -> Iterator[tuple[StoredDocument, int | None, str]]:
+    """Every line of the registry documents this account may read, with its page."""
     for doc in ctx.index.catalog.documents():
         if doc.meta.get("doc_type") not in ("autre", "registre") or not doc.source.endswith(
                 ".pdf"):
@@ -69,17 +70,22 @@ def _registry_rows(ctx: Context) -> Iterator[_Row]:
             continue
         for page in ctx.index.catalog.pages(doc.doc_id):
             for raw in page.text.split("\n"):
-                line = raw.strip()
-                m = _COMMUNE_ROW.match(line) or _TERRITORY_ROW.match(line)
-                if m:
-                    yield _Row(doc, page.number, line, m)
+                yield doc, page.number, raw.strip()
+
+
+def _registry_rows(ctx: Context) -> Iterator[_Row]:
+    for doc, page, line in registry_lines(ctx):
+        m = _COMMUNE_ROW.match(line) or _TERRITORY_ROW.match(line)
+        if m:
+            yield _Row(doc, page, line, m)
 
 
 def _names(listed: str) -> list[str]:
     return [n.strip() for n in re.sub(r"\([^)]*\)", "", listed).split(",") if n.strip()]
 
 
-def _join(names: list[str]) -> str:
+def join_names(names: list[str]) -> str:
+    """«A», «A et B», «A, B et C»."""
     return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " et " + names[-1]
 
 
@@ -119,16 +125,16 @@ def facts_answer(ctx: Context, commune: Commune, question: str) -> Answer | None
         return None
     said: list[tuple[str, _Row]] = []
     m = own.match
-    if _POPULATION.search(folded) and not _TOGETHER.search(folded) and not (
+    if POPULATION.search(folded) and not _TOGETHER.search(folded) and not (
             _OTHER_TIME.search(folded) or _POPULATION_GIVEN.search(folded)):
         said.append((f"{commune.name} compte {m['anct'].strip()} habitants selon la liste "
                      f"nationale ANCT de 2021 ({m['insee_pop'].strip()} au recensement INSEE "
                      "2021).", own))
     partners_rows = [r for r in rows if r.is_commune and territory is not None
                      and r.match["name"] in _names(territory.match["communes"])]
-    if _TOGETHER.search(folded) and len(partners_rows) > 1 and _POPULATION.search(folded):
+    if _TOGETHER.search(folded) and len(partners_rows) > 1 and POPULATION.search(folded):
         # «à nous trois on pèse combien d'habitants ?»: the programme's communes together.
-        said.append((f"Ensemble, {_join([r.match['name'] for r in partners_rows])} comptent "
+        said.append((f"Ensemble, {join_names([r.match['name'] for r in partners_rows])} comptent "
                      f"{_summed(partners_rows, 'anct')} habitants selon la liste nationale "
                      f"ANCT de 2021 ({_summed(partners_rows, 'insee_pop')} au recensement "
                      "INSEE 2021).",
@@ -143,7 +149,7 @@ def facts_answer(ctx: Context, commune: Commune, question: str) -> Answer | None
         others = [r for r in rows if r.is_commune and r.match["siren"] == m["siren"]
                   and r.match["insee"] != commune.insee]
         if others:
-            names = _join([r.match["name"] for r in others])
+            names = join_names([r.match["name"] for r in others])
             lead = ("l'autre commune du programme en Savoie est" if len(others) == 1
                     else "les autres communes du programme en Savoie sont")
             said.append((f"Dans l'intercommunalité {m['epci'].strip()}, {lead} {names}.", own))
@@ -154,7 +160,7 @@ def facts_answer(ctx: Context, commune: Commune, question: str) -> Answer | None
         if territory is not None:
             partners = [n for n in _names(territory.match["communes"]) if n != commune.name]
             if partners:
-                said.append((f"Elle porte le programme avec {_join(partners)}.", territory))
+                said.append((f"Elle porte le programme avec {join_names(partners)}.", territory))
             if "(" in territory.match["communes"]:
                 shared = re.search(r"\(([^)]*)\)", territory.match["communes"])
                 if shared:
@@ -208,7 +214,7 @@ def ranking_answer(ctx: Context, question: str) -> Answer | None:
     None unless the question asks that of the programme's communes."""
     folded = fold_words(question)
     m = _SUPERLATIVE.search(folded)
-    total = bool(_ALL_TOGETHER.search(folded)) and bool(_POPULATION.search(folded))
+    total = bool(_ALL_TOGETHER.search(folded)) and bool(POPULATION.search(folded))
     if not (m or total) or not ("commune" in folded or re.search(r"\b14\b", folded)) or not (
             _OF_THE_PROGRAMME.search(folded)):
         return None

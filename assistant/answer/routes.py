@@ -372,8 +372,11 @@ def names_new_subject(ctx: Context, question: str, previous_topic: str) -> bool:
     asked = set(analyze(question))
     before = set(analyze(previous_topic))
     for _doc, _page, _line, m in _glossary_lines(ctx):
-        term = set(analyze(m["term"]))
-        if (term and term <= asked and not term <= before and not term <= _NOT_A_NEW_SUBJECT
-                and not asked_steps(m["term"]) and not term <= _STATUS_WORDS):
-            return True
+        # By its sigle or by its name spelled out («bdt» is read «Banque des Territoires»).
+        for name in filter(None, (m["term"], m["long"])):
+            term = set(analyze(name))
+            if (term and term <= asked and not term <= before
+                    and not term <= _NOT_A_NEW_SUBJECT and not asked_steps(m["term"])
+                    and not term <= _STATUS_WORDS):
+                return True
     return False

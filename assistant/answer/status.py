@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from assistant.answer.extractive import asked_thing
 from assistant.indexing.lexical import fold, fold_words
 from assistant.types import Page
 
@@ -172,3 +173,18 @@ def status_query(topic: str) -> str | None:
     if not steps:
         return None
     return "où en est " + " et ".join(_STEP_NAMES[k] for k in steps)
+
+
+_STEP_STATE = re.compile(r"\b(date|signature|etat|avancement|statut|situation|echeance|"
+                         r"calendrier)\b")
+
+
+def detail_of_a_step(question: str) -> bool:
+    """«quelles sont les fiches actions de notre convention-cadre ?» asks what the step
+    holds, not where it stands: the record's dates do not answer it."""
+    thing = asked_thing(question)
+    if not thing:
+        return False
+    head = " ".join(re.sub(r"^(le|la|les|l'|un|une|des|son|sa|ses|notre|nos)\s*", "",
+                           thing, flags=re.IGNORECASE).split()[:2])
+    return not (asked_steps(head) or _STEP_STATE.search(fold(head)))

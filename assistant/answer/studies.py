@@ -16,7 +16,10 @@ if TYPE_CHECKING:
 _LIST_STUDIES = re.compile(
     r"\b(quel(le)?s? (etudes?|diagnostics?)|liste (des )?etudes|etudes? (faites?|realisees?|"
     r"disponibles?|menees?|existantes?)|y a.t.il (eu )?(une |des )?(etudes?|diagnostics?)|"
-    r"(des|une|d) etudes? (sur|pour|a|en)\b)|"
+    r"(des|une|d) etudes? (sur|pour|a|en)\b|"
+    # «y a quoi comme étude pour St Jean», «on a des diags ?», «les études de Moûtiers»
+    r"(quoi|koi) comme (etudes?|diag\w*)|(y a|ya|on a|il y a|existe) (t il )?(deja )?"
+    r"(des|une) (etudes?|diag\w*)|les etudes (de|d|sur|pour|a|faites)\b)|"
     # «etudes mobilite 2024», «toutes les études habitat»: a search typed as keywords.
     r"^(les |toutes les |tous les )?(etudes|diagnostics|diags)\b"
 )
