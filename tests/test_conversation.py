@@ -892,3 +892,72 @@ def test_body_named_by_its_sigle_is_a_new_subject(settings):
 def test_studies_asked_casually_are_listed(settings):
     answer = _ask(settings, "y a quoi comme etude pour st jean de maurienne")
     assert "OPAH-RU" in answer.text and "habitants" not in answer.text, answer.text
+
+
+# --- What exactly is asked: a period, a unit, a year, a name, a text's number ------------
+
+def test_a_rent_per_month_no_document_gives_is_refused(settings):
+    answer = _ask(settings, "a moutiers les boutiques a l'essai elles seraient louees combien "
+                            "par mois aux createurs ?")
+    assert answer.refused, answer.text
+
+
+def test_a_yearly_cost_is_answered_with_the_yearly_figure(settings):
+    answer = _ask(settings, "moutiers le manager de co il couterait cb par an d apres le diag")
+    assert not answer.refused and "60 000 € par an" in answer.text, answer.text
+
+
+def test_a_power_in_kwc_no_document_gives_is_refused(settings):
+    answer = _ask(settings, "les panneaux photovoltaiques sur le toit neuf de la halle de la "
+                            "cartonnerie, ca fera quelle puissance en kWc ?", commune="Ugine")
+    assert answer.refused, answer.text
+
+
+def test_a_count_of_another_year_is_refused(settings):
+    answer = _ask(settings, "combien de chefs de projet PVD étaient en poste fin 2024 au niveau "
+                            "national ?")
+    assert answer.refused, answer.text
+
+
+def test_a_persons_name_is_refused_but_not_the_name_of_a_thing(settings):
+    answer = _converse(settings, "le manager de commerce il couterait cb par an d'apres notre diag",
+                       "on en a deja recruté un ? il s'appelle comment", commune="Moûtiers")
+    assert answer.refused, answer.text
+    answer = _ask(settings, "l'instance ou se retrouvent elus, etat et financeurs pour piloter "
+                            "localement ca s'appelle comment")
+    assert not answer.refused and "comité de projet" in answer.text.lower(), answer.text
+
+
+def test_the_number_of_a_report_is_not_a_phone_number(settings):
+    answer = _ask(settings, "le rapport du senat sur pvd c quel numero et il date de qd")
+    assert not answer.refused and "n° 40" in answer.text, answer.text
+
+
+def test_a_count_asked_in_savoie_reads_the_counted_thing(settings):
+    answer = _ask(settings, "pvd en savoie ca fait cb de territoires de programme en tt vu que "
+                            "certaines communes sont regroupees")
+    assert not answer.refused and "11 territoires" in answer.text, answer.text
+
+
+@pytest.mark.parametrize(("turns", "date"), [
+    (("l'etude patrimoine de montmelian elle date de quand",), "mars 2025"),
+    (("l'etude patrimoine de montmelian elle date de quand", "et celle de bsm ?"), "mai 2024"),
+    (("quelles etudes on a pour la maurienne", "celle de st jean elle date de quand"),
+     "septembre 2023"),
+])
+def test_the_date_of_a_study_is_read_on_its_title_page(settings, turns, date):
+    answer = _converse(settings, *turns)
+    assert not answer.refused and date in answer.text, answer.text
+    assert answer.citations[0].source.startswith("etudes/")
+
+
+def test_inhabitants_as_a_subject_do_not_ask_the_population(settings):
+    answer = _converse(settings, "y a une etude sur les espaces publics aux echelles ?",
+                       "les habitants ils demandaient quoi en premier")
+    assert "1 223" not in answer.text, answer.text
+
+
+def test_dedans_points_back_at_the_previous_subject(settings):
+    answer = _converse(settings, "le fonds vert il finance quoi",
+                       "la renaturation ca rentre dedans ?")
+    assert "Fonds vert" in answer.text and "Denormandie" not in answer.text, answer.text

@@ -10,6 +10,7 @@ from dataclasses import asdict, dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from assistant.answer.sentences import counted_thing
 from assistant.errors import ConfigError
 from assistant.indexing.lexical import ABBREVIATIONS, analyze, fold, fold_words
 from assistant.types import Hit
@@ -25,6 +26,10 @@ PERSON_QUESTION = re.compile(
     r"d[ée]put[ée]|s[ée]nateur|s[ée]natrice|manager|adjoint|d[ée]l[ée]gu[ée]|[ée]lu|"
     r"rapporteur|rapporteuse|ministre|auteur|autrice)|"
     r"c'?est qui (le|la|l'|notre|nos|son|sa|leur)\b|"
+    # «on en a recruté un ? il s'appelle comment» (a person; «l'interco elle s'appelle
+    # comment» names a thing)
+    r"\b(recrut\w*|embauch\w*|manager|chef|maire|pr[ée]sident\w*|r[ée]f[ée]rent|direct\w*|"
+    r"responsable|adjoint|agent)\b.*\b(il|elle)s? s'?\s?appelle(nt)? comment|"
     # «l'opérateur retenu c'est quelle entreprise ?»: a firm's name.
     r"\bquel(le)? (entreprise|societe|cabinet|bureau d'?\s?[ée]tudes|prestataire|"
     r"op[ée]rateur|association)\b|"
@@ -43,6 +48,17 @@ PERSON_QUESTION = re.compile(
 CONTACT_QUESTION = re.compile(
     r"\b(e-?mail|mail|courriel|t[ée]l[ée]phone|tel|num[ée]ro de t[ée]l|num[ée]ro|adresse|"
     r"joindre|appeler)\b", re.IGNORECASE)
+# «le rapport du Sénat c'est quel numéro ?»: the number of a text, not a phone.
+_NUMBERED_TEXT = re.compile(r"\b(rapport|loi|article|decret|circulaire|arrete|fiche|siren|"
+                            r"insee|identifiant|dossier|deliberation|action)s?\b")
+
+
+def asks_contact(question: str) -> bool:
+    """A phone, an e-mail, an address or how to reach someone is asked."""
+    words = {fold(w) for w in CONTACT_QUESTION.findall(question)}
+    if words == {"numero"} and _NUMBERED_TEXT.search(fold(question)):
+        return False
+    return bool(words)
 _CONTACT_A = re.compile(r"@|\b0\d(?:[ .]?\d{2}){4}\b|\b\d{1,4},? (rue|avenue|place|boulevard)\b",
                         re.IGNORECASE)
 _PERSON_A = re.compile(r"\b(M\.|Mme|Monsieur|Madame)\s+[A-ZÀ-Ý]")
@@ -165,7 +181,13 @@ def _scope_missing(question: str, sentences: list[str], groups: list[tuple[str, 
     thing = [(st, alts) for st, alts in groups
              if st not in QUESTION_TERMS and st not in place_terms and st not in _SCALE_WORDS
              and known(st)]
-    head = max(thing, key=lambda g: weights.get(g[0], 0.0))[1] if thing else set()
+    # «combien de territoires … vu que certaines communes sont regroupées»: what is counted is
+    # the head, before any rarer word of the question's explanation.
+    counted = counted_thing(question)
+    if counted and counted[0].startswith("habit"):
+        counted = counted + analyze("population")  # «population ANCT 3 630» counts them
+    head = set(counted) if counted else (
+        max(thing, key=lambda g: weights.get(g[0], 0.0))[1] if thing else set())
     for sentence in sentences:
         folded = fold_words(sentence)
         if all(re.search(p, folded) for p in places) and (
@@ -254,7 +276,7 @@ def features(question: str, hits: list[Hit], idf: dict[str, float], *, best_sema
     margin = dense_top - (sum(rest) / len(rest)) if rest else 0.0
     joined = " ".join(h.text for h in hits)
     mismatch = (PERSON_QUESTION.search(question) and not _PERSON_A.search(joined)) or (
-        CONTACT_QUESTION.search(question) and not _CONTACT_A.search(joined))
+        asks_contact(question) and not _CONTACT_A.search(joined))
     return Features(
         coverage=best_cov, rare_missing=best_rare_missing, keys_missing=keys_missing,
         type_ok=1.0 if type_ok else 0.0, type_asked=1.0 if type_asked else 0.0,

@@ -8,14 +8,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from assistant.answer.answerability import CONTACT_QUESTION, PERSON_QUESTION, AnswerabilityModel
+from assistant.answer.answerability import PERSON_QUESTION, AnswerabilityModel, asks_contact
 from assistant.answer.carry import named_as_companion, settle_commune
 from assistant.answer.epci import epci_answer, other_epci_dropped
 from assistant.answer.extractive import REFUSAL, extractive_answer
 from assistant.answer.facts import facts_answer, namesake_asked, ranking_answer
 from assistant.answer.intents import IntentClassifier, Prediction, classifier_for
 from assistant.answer.naming import clarify, named_commune
-from assistant.answer.overview import overview_answer
+from assistant.answer.overview import overview_answer, study_date_answer
 from assistant.answer.routes import (
     ELIGIBILITY_CUE,
     eligibility_answer,
@@ -32,6 +32,7 @@ from assistant.answer.state import (
     TurnPlan,
     content_words,
     looks_elliptic,
+    own_words,
     plan_turn,
     strip_spans,
 )
@@ -221,8 +222,10 @@ def _route(ctx: Context, plan: TurnPlan, question: str, *, target: Commune | Non
         result = facts_answer(ctx, target, query)
     if result is None and target is not None and (
             plan.commune_source != "selected" or names_its_study):
-        # «l'étude espaces publics des Échelles»: what the study says, in its own summary.
-        result = overview_answer(ctx, target, query)
+        # «l'étude espaces publics des Échelles»: what the study says, in its own summary,
+        # or its date («elle date de quand ?»).
+        result = (overview_answer(ctx, target, query)
+                  or study_date_answer(ctx, target, query, own_words(query)))
     if result is None and "difference" in fold(query) and DEFINITION.search(fold(query)):
         # «quelle différence entre la DETR et la DSIL ?»: two definitions, whatever the intent.
         glossary = glossary_answer(ctx, query)
@@ -251,7 +254,7 @@ def _route(ctx: Context, plan: TurnPlan, question: str, *, target: Commune | Non
         return result, target is not None
     asks_meaning = bool(DEFINITION.search(fold(query)))
     # «c quoi le numéro d'Agate»: a phone asked, not a glossary entry.
-    if asks_meaning and not (CONTACT_QUESTION.search(query) or PERSON_QUESTION.search(query)):
+    if asks_meaning and not (asks_contact(query) or PERSON_QUESTION.search(query)):
         glossary = glossary_answer(ctx, query)
         if glossary is not None:
             return glossary, False

@@ -31,9 +31,10 @@ _COMMUNES = re.compile(r"\b(quelles? communes|combien de communes|communes? (pvd
 # «toute l'agglo», «en tout»: the whole EPCI, which the registry does not count.
 _WHOLE = re.compile(r"\b(toute?s? l|en tout|au total|total|membres?|regroupe\w*|compose\w*)\b")
 # «notre agglo … au total»: the commune's own intercommunality, taken as a whole.
-_OURS_TOGETHER = re.compile(r"\b(interco\w*|agglo\w*|communaute|epci|cc)\b.*\b(total|en tout|"
-                            r"ensemble|toute?s?|avec)\b|\b(toute?s? l|total de l) ?"
-                            r"(interco\w*|agglo\w*|communaute|epci|cc)\b")
+_OURS_TOGETHER = re.compile(r"\b(interco\w*|agglo\w*|communaute|epci|cc|comcom)\b.*"
+                            r"\b(total|en tout|ensemble|toute?s?|avec)\b|"
+                            r"\b(toute?s? l|total de l) ?"
+                            r"(interco\w*|agglo\w*|communaute|epci|cc|comcom)\b")
 _OF_THE_PROGRAMME = re.compile(r"\b(pvd|programme|petites villes|nos communes|nos villes)\b")
 # What no document holds about an EPCI, named in the refusal as the official asked it.
 _NOT_HELD = {
@@ -112,7 +113,7 @@ def epci_answer(ctx: Context, question: str, typed: str,
         len(epci.communes), f"{len(epci.communes)} communes")
     listed = (f"La {epci.name} compte {count} du programme en Savoie : {own}."
               if len(epci.communes) > 1 else
-              f"{own} est la seule commune du programme en Savoie dans la {epci.name}.")
+              f"{own} est la seule commune PVD de Savoie dans la {epci.name}.")
     said: list[str] = []
     missing: list[str] = []
     if _SIREN.search(asked):

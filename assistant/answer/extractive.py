@@ -9,7 +9,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from assistant.answer.answerability import (
-    CONTACT_QUESTION,
     PERSON_QUESTION,
     PLACES,
     QUESTION_TERMS,
@@ -17,12 +16,14 @@ from assistant.answer.answerability import (
     AnswerabilityModel,
     Features,
     about_commune,
+    asks_contact,
     features,
     passage_context,
 )
 from assistant.answer.sentences import (
     YEAR,
     Candidate,
+    asked_period,
     asked_unit,
     clean_sentence,
     collect,
@@ -113,11 +114,12 @@ def _figure_of_it_missing(question: str, kind: str | None, cands: list[Candidate
     if kind == "nombre":
         # «la population d'Albertville en 1990»: a figure of that year, or none.
         years = set(YEAR.findall(folded))
+        counted = counted_thing(question)
+        # «combien de chefs de projet fin 2024 ?»: a count of them, of that year.
         if years and not any(c.type_ok and years & set(YEAR.findall(
                 f"{c.text} {passage_context(c.hit)} {c.hit.metadata.get('year', '')}"))
-                for c in cands):
+                and (not counted or holds_count_of(c.text, counted)) for c in cands):
             return True
-        counted = counted_thing(question)
         if counted and not any(holds_count_of(c.text, counted) for c in cands):
             return True
         focus = max((t for t, w in (weights or {}).items() if w >= RARE_IDF
@@ -135,6 +137,9 @@ def _figure_of_it_missing(question: str, kind: str | None, cands: list[Candidate
         if _PAY_ASKED.search(folded) and not any(
                 c.type_ok and _PAY_ASKED.search(fold_words(c.text)) for c in cands):
             # «un chef de projet ça touche combien brut ?»: a subsidy per post is no pay.
+            return True
+        if asked_period(question) and not any(c.type_ok for c in cands):
+            # «louées combien par mois ?»: a rent per month, which no total gives.
             return True
         priced = _PRICED.search(folded)
         if priced and not any(c.type_ok and priced.group(1)[:5] in fold_words(c.text)
@@ -414,7 +419,7 @@ def refusal(question: str, retrieval: Retrieval, cands: list[Candidate], catalog
         text = (f"Les documents indexés{where} ne répondent pas à cette question "
                 f"(« {_short(question)} »).")
     citations: list[Citation] = []
-    if CONTACT_QUESTION.search(question) or PERSON_QUESTION.search(question):
+    if asks_contact(question) or PERSON_QUESTION.search(question):
         focus = "\0"  # a phone or a name asked: nothing nearby stands for it
     near = [c for c in sorted(cands, key=lambda c: -c.score) if c.semantic >= _NEARBY_SEMANTIC
             and c.lexical >= _NEARBY_LEXICAL and (not focus or focus in analyze(c.text))][:1]

@@ -29,7 +29,12 @@ _TERRITORY_ROW = re.compile(r"^Territoire \(slug\) : (?P<slug>[^;]+?) ; Identifi
                             r"(?P<id>[^;]+?) ; Communes de Savoie : (?P<communes>[^;]+?) ; "
                             r"EPCI : (?P<epci>.+)$")
 
-POPULATION = re.compile(r"\b(population|pop|habitan\w*|hab|peuplee?s?)\b")
+# A count of inhabitants asked: «cb d'hab», «population de …», «Ugine habitants»; not
+# «les habitants ils demandaient quoi ?», where they are the subject.
+POPULATION = re.compile(r"\b(population|pop|peuplee?s?)\b|"
+                        r"\b(combien|cb|nombre|compt\w*|fai[st]|font|pese\w*|total)\b.*"
+                        r"\b(habitan\w*|hab)\b|\b(habitan\w*|hab)\b.*\b(combien|cb|au total|"
+                        r"en tout)\b|^(\w+ ){0,3}(habitants|hab)( \w+)?$")
 _EPCI = re.compile(r"\b(interco\w*|epci|communaute|agglo\w*|siren)\b")
 _INSEE = re.compile(r"\b(code insee|insee)\b(?! ?(2021|de 2021|\d{4}))(?<!recensement insee)")
 _PROGRAMME_ID = re.compile(r"\b(identifiant|id pvd|numero pvd|code pvd)\b")
@@ -155,7 +160,7 @@ def facts_answer(ctx: Context, commune: Commune, question: str) -> Answer | None
             said.append((f"Dans l'intercommunalité {m['epci'].strip()}, {lead} {names}.", own))
             said += [("", r) for r in others]  # cited beside the sentence above
         else:
-            said.append((f"{commune.name} est la seule commune du programme en Savoie dans "
+            said.append((f"{commune.name} est la seule commune PVD de Savoie dans "
                          f"l'intercommunalité {m['epci'].strip()}.", own))
         if territory is not None:
             partners = [n for n in _names(territory.match["communes"]) if n != commune.name]

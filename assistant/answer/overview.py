@@ -85,3 +85,45 @@ def overview_answer(ctx: Context, commune: Commune, question: str) -> Answer | N
             return Answer(question=question, text=text, refused=False, citations=[citation],
                           confidence=1.0)
     return None
+
+
+# «elle date de quand», «c'est de quelle année», «elle a été faite quand»: the study's date.
+_WHEN = re.compile(r"\b(date\w* de quand|de quand|quand|quelle annee|quelle date|"
+                   r"en quelle annee|date de l etude|sa date)\b")
+_DATE_LINE = re.compile(r"^Date : (?P<date>.+?)(?= Émetteur|$)")
+
+
+def study_date_answer(ctx: Context, commune: Commune | None, question: str,
+                      asked: str) -> Answer | None:
+    """The date on the title page of the one study ``question`` names (the commune's only
+    study, or the one whose title has its words), cited, when this turn (``asked``) asks
+    when; None otherwise."""
+    folded = fold_words(question)
+    # «études … ; celle de St Jean elle date de quand»: one of the studies just listed.
+    if not ((_STUDY_NAMED.search(folded) or " etudes " in f" {folded} ")
+            and _WHEN.search(fold_words(asked))):
+        return None
+    pool = studies_of(ctx)
+    if commune is not None:
+        members = ctx.registry.territory_codes(commune)
+        pool = [d for d in pool if members & set(d.meta.get("communes", []))]
+    words = set(analyze(question)) - _STUDY_WORDS
+    if commune is not None:
+        words -= set(analyze(commune.name))
+    scored = sorted(((len(words & set(analyze(str(d.meta.get("title", ""))))), d)
+                     for d in pool), key=lambda x: -x[0])
+    if not scored or (len(scored) > 1 and scored[0][0] == scored[1][0]):
+        return None
+    doc = scored[0][1]
+    for page in ctx.index.catalog.pages(doc.doc_id)[:1]:
+        for line in page.text.split("\n"):
+            m = _DATE_LINE.match(line.strip())
+            if m:
+                title = short_title(str(doc.meta.get("title", "")))
+                mark = " (exemple)" if doc.meta.get("exemple") else ""
+                return Answer(question=question,
+                              text=f"L'étude « {title} » est datée de {m['date'].strip()}. "
+                                   f"[1]{mark}",
+                              refused=False, confidence=1.0,
+                              citations=[line_citation(doc, 1, page.number, line.strip())])
+    return None

@@ -59,7 +59,8 @@ _TYPE_CUES: list[tuple[str, re.Pattern[str]]] = [
     ("nombre", re.compile(r"\b(combien|cb|cbien|montant|taux|quelle part|pourcentage|budget|"
                           r"quelle somme|cout|couts|coute|prix|nombre de|a hauteur de|total|"
                           r"jusqu a combien|population|reste a charge|quelle surface|"
-                          r"quelle superficie|fait quelle taille)\b")),
+                          r"quelle superficie|fait quelle taille|quelle puissance|"
+                          r"en kwc?|en mwh?|en kwh)\b")),
     ("acteur", re.compile(r"\b(qui (signe|finance|porte|pilote|cofinance|decide|selectionne|"
                           r"accompagne|paie|paye|valide)|quels? (organismes?|partenaires?|"
                           r"acteurs?|financeurs?|signataires?)|par qui|aupres de qui)\b")),
@@ -124,6 +125,7 @@ _UNITS = {"km": r"\bkm\b|kilometre", "ha": r"\bha\b|hectare", "m2": r"\bm2\b|m²
           "habitant": r"\bhabitants?\b|\bpopulation\b", "emploi": r"\bemplois?\b",
           "mois": r"\bmois\b", "an": r"\bans?\b|\bannees?\b", "commune": r"\bcommunes?\b",
           "minute": r"\bminutes?\b|\bmin\b", "heure": r"\bheures?\b|\b\d+ ?h\b",
+          "puissance": r"\bk?wc?\b|\bmw\w*|\bkwh\b|\bgwh\b|\bpuissance\b",
           # Units a question asks without naming them: «à quel taux», «quelle surface»,
           # «ça coûte combien».
           "pct": r"%|\bpour ?cent\b|\bmoitie\b|\btiers\b|\bquart\b",
@@ -150,6 +152,8 @@ def asked_unit(question: str) -> str | None:
     if not m:
         if re.search(r"\bquelle (surface|superficie|taille)\b", folded):
             return "surface"
+        if re.search(r"\b(kwc?|mwc?|kwh|mwh|gwh|puissance)\b", folded):
+            return "puissance"
         return "pct" if _RATE_ASKED.search(folded) else (
             "eur" if _MONEY_ASKED.search(folded) else None)
     word = m.group(1)
@@ -192,9 +196,27 @@ def holds_count_of(text: str, stems: list[str]) -> bool:
     return any(st[:5] in prefixes for st in stems)
 
 
-def has_type(text: str, kind: str | None, unit: str | None = None) -> bool:
+# «louées combien par mois», «ça coûte cb par an»: a figure per period, which a total is not.
+_PER_ASKED = re.compile(r"\b(?:par|chaque|tous les) (mois|an|annee|jour|semaine)\b")
+# «annuel» only beside an amount: «Observatoire annuel de la vacance» gives no yearly figure.
+_PER_GIVEN = {"mois": r"par mois|/ ?mois|(cout|loyer|montant)s? mensuel|chaque mois",
+              "an": r"par an\b|par annee|/ ?an\b|chaque annee|"
+                    r"(cout|budget|montant|enveloppe|loyer|subvention)s? annuel",
+              "jour": r"par jour|/ ?jour|quotidien\w*", "semaine": r"par semaine|hebdo\w*"}
+
+
+def asked_period(question: str) -> str | None:
+    """«combien par mois» → mois; None when no figure per period is asked."""
+    m = _PER_ASKED.search(fold_words(question))
+    return None if not m else ("an" if m.group(1) == "annee" else m.group(1))
+
+
+def has_type(text: str, kind: str | None, unit: str | None = None,
+             period: str | None = None) -> bool:
     if kind is None:
         return True
+    if period is not None and kind == "nombre" and not re.search(_PER_GIVEN[period], fold(text)):
+        return False
     folded = " ".join(re.findall(r"[a-z0-9²%€]+", fold(text)))
     if kind == "nombre":
         # «combien de conventions signées ?» is not answered by «en 2022 et 2023».
@@ -350,9 +372,10 @@ def score(cands: list[Candidate], question: str, query_vector: np.ndarray | None
     """
     kind = expected_type(question)
     unit = asked_unit(question)
+    period = asked_period(question)
     for c in cands:
         c.lexical = lexical_overlap(weights, c.text)
-        c.type_ok = has_type(c.text, kind, unit)
+        c.type_ok = has_type(c.text, kind, unit, period)
         c.score = 0.6 * c.lexical + 0.1 / (1 + c.hit_rank) - GATHERED_PENALTY * c.gathered
     if query_vector is not None and embedder is not None and cands:
         shortlist = sorted(cands, key=lambda c: -c.score)[:semantic_top]

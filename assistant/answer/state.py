@@ -34,6 +34,8 @@ _FOLLOW_UP_START = re.compile(
     # «sa population ?», «cette étude date de quand ?», «le parcours il fait combien ?»:
     # a possessive, a demonstrative or a subject taken up by a pronoun points back.
     r"^(son|sa|ses|leur|leurs) |^(cette|ces|cet) |"
+    # «celle de St Jean elle date de quand ?» after a list of studies: one of them.
+    r"^(celle|celui|celles|ceux) (de|d|du|des|pour|a|sur)\b|"
     r"^(le|la|les|l) \w+( \w+)? (il|elle|ils|elles|on) (?!faut|y a)|"
     # «elle prévoit combien de fiches ?», «il coûte combien ce scénario ?», «pour quel
     # montant ?»: a pronoun for the subject, or the question's end alone.
@@ -42,6 +44,8 @@ _FOLLOW_UP_START = re.compile(
     # «c la plus petite des 14 ?»: the previous subject, compared; «… quand du coup ?»
     r"^(c|c est|cest) (la|le|les|l) (plus|moins|seule?|premier\w*|dernier\w*)\b|"
     r".*\b(du coup|dans ce cas|ca donne quoi|ca donne combien)$|"
+    # «la renaturation ça rentre dedans ?»: «dedans» is the previous subject.
+    r".*\b(la )?dedans$|"
     # «qui paye ?», «c'est quand ?», «combien ?»: a question word and at most two more.
     r"^(c.?est )?((avec|aupres de|par|pour|chez|de|sur|en|dans|pendant) )?"
     r"(qui|quand|combien|pourquoi|comment|"
@@ -98,6 +102,13 @@ _ASKING = re.compile(r"(?<!\w)(dat\w* de quand|depuis quand|de quand|quand|combi
 # «la commune elle en paye combien là-dedans ?»: «en», «là-dedans» point back at the subject.
 _POINTS_BACK = re.compile(r"\b(en|y|dedans|la dedans|dessus|ca|cela|celui ci|celle ci)\b")
 _THEN = " ; "  # between a chain's subject and the follow-up's own words
+
+
+def own_words(query: str) -> str:
+    """What this turn itself asks: a joined follow-up's part after the chain's subject
+    («l'étude … date de quand ; le comité y avait qui» → «le comité y avait qui»); a bare
+    «et celle de BSM ?» repeats the previous question whole."""
+    return query.rsplit(_THEN, 1)[-1]
 
 
 def _joined(topic: str, new: str) -> str:
