@@ -961,3 +961,30 @@ def test_dedans_points_back_at_the_previous_subject(settings):
     answer = _converse(settings, "le fonds vert il finance quoi",
                        "la renaturation ca rentre dedans ?")
     assert "Fonds vert" in answer.text and "Denormandie" not in answer.text, answer.text
+
+
+# --- Who pays what in a commune's study ------------------------------------------------
+
+def test_a_funder_of_the_plan_and_then_another(settings):
+    study = "notre etude patrimoine c'est qui qui finance"
+    region = _converse(settings, study, "et la region elle met combien ?", commune="Montmélian")
+    assert "217 500 €" in region.text and not region.refused, region.text
+    answer = _converse(settings, study, "et la region elle met combien ?", "et le departement ?",
+                       commune="Montmélian")
+    assert "Département" in answer.text and not answer.refused, answer.text
+
+
+def test_a_funder_missing_from_the_plan_is_said_missing(settings):
+    answer = _converse(settings, "l'opah de st jean l'anah met cb dans les aides aux travaux",
+                       "et le departement il met cb lui ?")
+    assert answer.refused, answer.text
+
+
+def test_the_date_of_our_study_with_a_commune_selected(settings):
+    answer = _ask(settings, "notre etude patrimoine elle date de quand", commune="Montmélian")
+    assert "mars 2025" in answer.text, answer.text
+
+
+def test_a_national_count_with_a_commune_selected_is_answered(settings):
+    answer = _ask(settings, "ca fait cb de communes pvd en france", commune="Montmélian")
+    assert not answer.refused and "1 600" in answer.text, answer.text

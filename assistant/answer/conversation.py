@@ -222,10 +222,11 @@ def _route(ctx: Context, plan: TurnPlan, question: str, *, target: Commune | Non
         result = facts_answer(ctx, target, query)
     if result is None and target is not None and (
             plan.commune_source != "selected" or names_its_study):
-        # «l'étude espaces publics des Échelles»: what the study says, in its own summary,
-        # or its date («elle date de quand ?»).
-        result = (overview_answer(ctx, target, query)
-                  or study_date_answer(ctx, target, query, own_words(query)))
+        # «l'étude espaces publics des Échelles»: what the study says, in its own summary.
+        result = overview_answer(ctx, target, query)
+    if result is None and target is not None:
+        # «notre étude patrimoine elle date de quand ?»: the date on its title page.
+        result = study_date_answer(ctx, target, query, own_words(query))
     if result is None and "difference" in fold(query) and DEFINITION.search(fold(query)):
         # «quelle différence entre la DETR et la DSIL ?»: two definitions, whatever the intent.
         glossary = glossary_answer(ctx, query)

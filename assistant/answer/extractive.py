@@ -141,6 +141,9 @@ def _figure_of_it_missing(question: str, kind: str | None, cands: list[Candidate
         if asked_period(question) and not any(c.type_ok for c in cands):
             # «louées combien par mois ?»: a rent per month, which no total gives.
             return True
+        if _funder_absent(folded, cands):
+            # «et le département il met cb ?»: the plan's funders' table leaves it out.
+            return True
         priced = _PRICED.search(folded)
         if priced and not any(c.type_ok and priced.group(1)[:5] in fold_words(c.text)
                               for c in cands):
@@ -335,6 +338,11 @@ def extractive_answer(
             folded_c = fold_words(c.text)
             if all(re.search(p, folded_c) for p in places):
                 c.score += 0.15
+    if _FUNDERS_ASKED.search(folded_q):
+        # «notre étude patrimoine c'est qui qui finance ?»: its funders' table answers.
+        for c in cands:
+            if _FUNDER_ROW.match(c.text.strip()):
+                c.score += 0.15
     if _WHOLE_COST.search(folded_q):
         # «le plan mobilité il coûte combien ?»: the plan's total, not one measure's cost.
         for c in cands:
@@ -375,6 +383,35 @@ _FUNDERS_ASKED = re.compile(r"\b(qui (co)?financ\w*|financeurs?|plan de financem
                             r"financement|financements|qui (paye|paie|met))\b")
 _FUNDER_ROW = re.compile(r"^Financeur[^:;]*: (?P<who>[^;]+?) ; Montant[^:;]*: (?P<sum>[^;]+?)"
                          r"\s*(?:;\s*Part[^:;]*:\s*(?P<part>[^;]+?)\s*)?(?:;|$)")
+
+
+# A funder named in a question, and how its name reads in a funders' table row.
+_FUNDERS: dict[str, str] = {
+    r"\bdepartement\b": r"departement", r"\bregion\b": r"region", r"\betat\b": r"\betat\b",
+    r"\banah\b": r"\banah\b", r"\bademe\b": r"\bademe\b", r"\bdrac\b": r"\bdrac\b",
+    r"\b(banque des territoires|bdt|caisse des depots)\b": r"banque des territoires|caisse",
+    r"\b(europe\w*|feder|leader)\b": r"europ|feder|leader",
+    r"\b(interco\w*|agglo\w*|communaute|epci)\b": r"intercommunal|communaute|agglo|epci",
+}
+
+
+def _funder_absent(folded_question: str, cands: list[Candidate]) -> bool:
+    """The question names a funder, the best candidates are rows of a funders' table, and
+    no row nor any figure-holding sentence names that funder."""
+    named = [given for asked, given in _FUNDERS.items() if re.search(asked, folded_question)]
+    if len(named) > 1:  # «l'anah met cb ; et le département ?»: the funder asked last
+        last = max(named, key=lambda g: max(m.start() for a, gv in _FUNDERS.items() if gv == g
+                                            for m in re.finditer(a, folded_question)))
+        named = [last]
+    if len(named) != 1:
+        return False
+    best = sorted(cands, key=lambda c: -c.score)[:5]
+    plans = {c.hit.source for c in best if _FUNDER_ROW.match(c.text.strip())}
+    if not plans:
+        return False
+    # Only the documents whose plan is read: another text's «département» is not a funder.
+    return not any(c.type_ok and c.hit.source in plans
+                   and re.search(named[0], fold_words(c.text)) for c in cands)
 
 
 def funders_table(picked: list[Candidate], cands: list[Candidate]) -> list[Candidate]:

@@ -253,6 +253,13 @@ def content_words(text: str) -> list[str]:
             if len(w) > 1 or w.isdigit()]
 
 
+# «et le département ?» after «la région elle met combien ?»: another funder of the same
+# thing, not another project to fund.
+_FUNDER_NAMED = re.compile(r"\b(departement|region|etat|anah|ademe|drac|banque des territoires|"
+                           r"bdt|caisse des depots|europe\w*|feder|interco\w*|agglo\w*|"
+                           r"communaute)\b")
+
+
 def plan_turn(
     question: str,
     *,
@@ -373,10 +380,19 @@ def plan_turn(
         query = _without_link(without_names)
         return TurnPlan(query, query, "status", commune, source, True)
     if previous.intent == "funding" and content_intent not in ("contact", "eligibility") and (
-            not _SUBJECT_PRONOUN.search(folded)):
+            not _SUBJECT_PRONOUN.search(folded)) and not _FUNDER_NAMED.search(folded):
         # «et pour la maison de santé ?» after «des sous pour rénover l'église ?»: the same
         # question about another project.
         query = f"financements pour {' '.join(words)}"
+        return TurnPlan(query, query, "funding", commune, source, True)
+    funder = _FUNDER_NAMED.search(folded)
+    if previous.intent == "funding" and funder and len(words) <= 3:
+        # «et le département ?» after «la région elle met combien ?»: the same question, of
+        # that funder.
+        before = fold(previous.topic)
+        query = (_FUNDER_NAMED.sub(funder.group(1), before, count=1)
+                 if _FUNDER_NAMED.search(before)
+                 else _joined(previous.topic, _without_link(without_names)))
         return TurnPlan(query, query, "funding", commune, source, True)
     if _SUBJECT_PRONOUN.search(folded):
         # «et les études préalables elle les paye aussi ?»: «elle» is the previous subject.
