@@ -988,3 +988,9 @@ def test_the_date_of_our_study_with_a_commune_selected(settings):
 def test_a_national_count_with_a_commune_selected_is_answered(settings):
     answer = _ask(settings, "ca fait cb de communes pvd en france", commune="Montmélian")
     assert not answer.refused and "1 600" in answer.text, answer.text
+
+
+def test_a_general_question_after_our_study_is_not_labelled_with_our_commune(settings):
+    answer = _converse(settings, "notre etude patrimoine elle date de quand",
+                       "le rapport du senat il dit quoi sur l'apres 2026", commune="Montmélian")
+    assert answer.commune is None and not answer.text.startswith("Pour Montmélian"), answer.text

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from assistant.answer.routes import names_new_subject
 from assistant.answer.sentences import DEFINITION
 from assistant.answer.state import (
+    OURS,
     Turn,
     TurnPlan,
     content_words,
@@ -44,8 +45,11 @@ def _goes_on(ctx: Context, question: str, previous: Turn, selected: Commune | No
     """«y a eu cb d'entretiens ?», «le comité de pilotage y avait qui dedans ?» right after a
     question on a commune named in the conversation: a short question that names no commune,
     no scheme or body of its own and nothing general goes on about that commune."""
-    if selected is not None and selected.insee != previous.commune:
-        return False  # rule 3 already answers for the selected commune
+    if selected is not None and (selected.insee != previous.commune
+                                 or not OURS.search(fold(question))):
+        # Rule 3 already answers for the selected commune; only «notre …» goes on with it
+        # as the conversation's subject («entre notre adhésion et notre conv cadre …»).
+        return False
     words = content_words(question)
     return (0 < len(words) <= _MAX_WORDS and not _GENERAL.search(" ".join(words))
             and not names_new_subject(ctx, question, previous.topic))

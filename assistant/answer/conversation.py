@@ -27,6 +27,7 @@ from assistant.answer.routes import (
 from assistant.answer.sentences import DEFINITION
 from assistant.answer.smalltalk import GREETING, LEADING_GREETING, decline, greet, not_french
 from assistant.answer.state import (
+    OURS,
     Conversation,
     Turn,
     TurnPlan,
@@ -75,8 +76,6 @@ _PLURAL_THING = re.compile(r"\b(quoi|que sont|qu est ce que) (les|des)\b|\bles \
 # no commune's record holds.
 _RULE_ASKED = re.compile(r"\b(il faut|faut il|faut-il|doit on|doit-on|on doit|doivent|"
                          r"obligatoire|necessaire|besoin d)")
-# «notre ORT», «on a signé», «chez nous»: the selected commune is the subject.
-_OURS = re.compile(r"\b(notre|nos|nous|on|chez nous|ma commune|notre commune)\b")
 # «le diag commerce il recommande quoi», «la friche elle coûte combien»: with a commune
 # selected, a study or a project named with «le» is that commune's.
 _THE_STUDY = re.compile(r"\b(le|la|l|ce|cette) (diag\w*|etude|friche|scenario|strategie|"
@@ -214,7 +213,7 @@ def _route(ctx: Context, plan: TurnPlan, question: str, *, target: Commune | Non
     if result is None and target is not None and (
             plan.intent not in ("contact", "funding") or _REGISTRY_CODE.search(fold(query))) and (
             not PERSON_QUESTION.search(question)) and (
-            plan.commune_source != "selected" or _OURS.search(fold(question))
+            plan.commune_source != "selected" or OURS.search(fold(question))
             or _THE_COMMUNES.search(fold(question))) and not (
             (DEFINITION.search(fold(query)) and not _OF_A_COMMUNE.search(fold(question))
              and plan.commune_source == "selected")
@@ -240,7 +239,7 @@ def _route(ctx: Context, plan: TurnPlan, question: str, *, target: Commune | Non
         result = funding_answer(ctx, target, query)
     elif target is not None and not _RULE_ASKED.search(fold(question)) and (
             plan.intent == "status" or (
-            plan.intent == "programme" and _OURS.search(fold(question))
+            plan.intent == "programme" and OURS.search(fold(question))
             and asked_steps(question) and not DEFINITION.search(fold(question))
             and STATUS_CUE.search(fold(question)) and not detail_of_a_step(question))):
         # «avons-nous une ORT ?»: a step of the programme, for our commune.
@@ -262,10 +261,10 @@ def _route(ctx: Context, plan: TurnPlan, question: str, *, target: Commune | Non
     # Plain cited retrieval. A definition or a programme rule is general: the selected
     # commune does not narrow it; a commune named (or carried by a follow-up) does. «c koi le
     # taux de vacance chez nous» asks our figure, not what the words mean.
-    definition = asks_meaning and not _OURS.search(fold(question))
+    definition = asks_meaning and not OURS.search(fold(question))
     scoped = target is not None and not definition and (
         plan.intent != "programme" or plan.commune_source in ("question", "follow_up")
-        or bool(_OURS.search(fold(question)))
+        or bool(OURS.search(fold(question)))
         or names_its_study)
     if filters is None and scoped and target is not None:
         filters = scope_filters(ctx.registry, target)
@@ -283,7 +282,7 @@ def _route(ctx: Context, plan: TurnPlan, question: str, *, target: Commune | Non
     ignore = set(analyze(target.name)) if target is not None else set()
     # Only a question about the commune (named, carried, «notre», «la friche») must be
     # answered by its passages; the selected commune alone narrows the search, no more.
-    about = scoped and (plan.commune_source != "selected" or bool(_OURS.search(fold(question)))
+    about = scoped and (plan.commune_source != "selected" or bool(OURS.search(fold(question)))
                         or names_its_study)
     answer = cited_answer(ctx, query, filters=filters, k=k, scope=scope, boost_types=boost,
                           vector=vector, ignore_terms=ignore,

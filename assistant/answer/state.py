@@ -57,7 +57,8 @@ _FOLLOW_UP_START = re.compile(
     r".*\b(ce|cet|cette|ces) (projet|etude|scenario|parcours|plan|operation|diagnostic|"
     r"document|site|friche|dispositif|poste|convention|option|action)s?\b"
 )
-_OURS = re.compile(r"\b(notre|nos|nous|on|chez nous)\b")
+# «notre», «chez nous», «ma commune»: the question is about the user's own commune.
+OURS = re.compile(r"\b(notre|nos|nous|on|chez nous|ma commune)\b")
 _FILLER = re.compile(
     r"\b(et|puis|pareil|idem|meme|chose|question|aussi|sinon|ok|alors|du|coup|pour|chez|sur|"
     r"a|au|aux|en|de|des|la|le|les|l|d|un|une|concernant|cote|niveau|question|svp|stp|"
@@ -119,7 +120,7 @@ def _joined(topic: str, new: str) -> str:
     own_asking = any(m.group(1).lower() not in ("quoi", "koi", "c'est quoi", "cest quoi")
                      for m in _ASKING.finditer(new))
     folded = fold(new)
-    if own_asking and (_OWN_SUBJECT.match(folded) or _OURS.search(folded)) and not (
+    if own_asking and (_OWN_SUBJECT.match(folded) or OURS.search(folded)) and not (
             _POINTS_BACK.search(folded)):
         # «le parc prévu il ferait quelle surface ?», «notre interco elle a quel siren ?»:
         # a subject of its own and a question of its own; the carried commune is enough.
@@ -211,7 +212,7 @@ def _goes_on_with_the_record(question: str, previous: Turn, named: str | None,
     return (previous.intent == "status" and bool(previous.commune) and named is None
             and not DEFINITION.search(folded) and bool(asked_steps(folded))
             and bool(STATUS_CUE.search(folded))
-            and not (selected and selected != previous.commune and _OURS.search(folded)))
+            and not (selected and selected != previous.commune and OURS.search(folded)))
 
 
 def puts_its_subject_first(question: str) -> bool:
@@ -306,7 +307,7 @@ def plan_turn(
         # «et pour Ugine ?»: the previous question again, for this commune; «et nous ?»,
         # «on l'a ?» after a rule of the programme: where our commune stands on it.
         repeat, query = previous.intent, previous.topic
-        if repeat == "programme" and commune and _OURS.search(fold(without_names)):
+        if repeat == "programme" and commune and OURS.search(fold(without_names)):
             # Asked of the commune's record: the steps the topic names, not its other words.
             repeat, query = "status", status_query(previous.topic) or previous.topic
         return TurnPlan(query, previous.topic, repeat, commune, source, True)
