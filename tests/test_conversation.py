@@ -994,3 +994,25 @@ def test_a_general_question_after_our_study_is_not_labelled_with_our_commune(set
     answer = _converse(settings, "notre etude patrimoine elle date de quand",
                        "le rapport du senat il dit quoi sur l'apres 2026", commune="Montmélian")
     assert answer.commune is None and not answer.text.startswith("Pour Montmélian"), answer.text
+
+
+# --- From the second web-app review -----------------------------------------------------
+
+def test_another_funder_after_a_study_funders_table(settings):
+    answer = _converse(settings, "notre etude patrimoine elle date de quand",
+                       "c'est qui qui finance ?", "et la region elle met combien ?",
+                       "et le departement ?",
+                       commune="Montmélian")
+    assert "Département" in answer.text and "217 500 €" in answer.text, answer.text
+
+
+def test_a_national_figure_after_a_study_question_stands_alone(settings):
+    answer = _converse(settings, "le parcours d'interpretation il fait combien de km",
+                       "ca fait cb de communes pvd en france", commune="Montmélian")
+    assert "1 600" in answer.text and answer.commune is None, answer.text
+
+
+@pytest.mark.parametrize("question", ["un chef de projet pvd il touche combien",
+                                      "le budget de la commune pour 2026 c'est combien"])
+def test_pay_and_the_communes_own_budget_are_refused(settings, question):
+    assert _ask(settings, question, commune="Modane").refused

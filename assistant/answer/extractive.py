@@ -79,7 +79,14 @@ _RECEIVED_ASKED = re.compile(r"\b(touche|touchee|touches|recu|recue|recus|percu|
                              r"notifie)\b")
 # «son salaire», «ça gagne combien», «combien brut»: someone's pay.
 _PAY_ASKED = re.compile(r"\b(salaires?|remunerations?|remunere\w*|brut|gagne|gagnent|"
-                        r"traitement indiciaire|grille indiciaire)\b")
+                        r"traitement indiciaire|grille indiciaire)\b|"
+                        # «un chef de projet il touche combien ?»: a person's pay
+                        r"\b(chef de projet|manager|agent|il|elle|ils|elles)( \w+){0,2} "
+                        r"touch\w* (combien|cb)\b")
+# «le budget de la commune pour 2026»: a commune's own budget, which no text of the
+# programme gives; the programme's 3 billion euros do not answer it.
+_OWN_BUDGET = re.compile(r"\bbudgets? (de la |de notre |de ma |de la )?(commune|mairie|"
+                         r"municipal\w*|communal\w*)\b")
 # «le plan il coûte combien», «le budget du projet»: the cost of a whole.
 _WHOLE_COST = re.compile(r"^(?:(?:et )?(?:le|la|l|notre|leur|son|sa|ce|cette) )?"
                          r"(?:plan|etude|projet|programme|operation|scenario|budget)\b"
@@ -140,6 +147,10 @@ def _figure_of_it_missing(question: str, kind: str | None, cands: list[Candidate
             return True
         if asked_period(question) and not any(c.type_ok for c in cands):
             # «louées combien par mois ?»: a rent per month, which no total gives.
+            return True
+        own_budget = _OWN_BUDGET.search(folded)
+        if own_budget and not any(c.type_ok and _OWN_BUDGET.search(fold_words(c.text))
+                                  for c in cands):
             return True
         if _funder_absent(folded, cands):
             # «et le département il met cb ?»: the plan's funders' table leaves it out.

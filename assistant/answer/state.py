@@ -254,6 +254,15 @@ def content_words(text: str) -> list[str]:
             if len(w) > 1 or w.isdigit()]
 
 
+_NATIONAL = re.compile(r"\b(en france|national\w*|dans toute la france|partout en france|"
+                       r"dans tout le pays)\b")
+def asks_national(question: str) -> bool:
+    """«ça fait cb de communes pvd en france ?»: a national figure, asked on its own unless a
+    link takes up the previous question («et au niveau national ?»)."""
+    folded = fold(question)
+    return bool(_NATIONAL.search(folded)) and not _refers_back(folded)
+
+
 # «et le département ?» after «la région elle met combien ?»: another funder of the same
 # thing, not another project to fund.
 _FUNDER_NAMED = re.compile(r"\b(departement|region|etat|anah|ademe|drac|banque des territoires|"
@@ -284,6 +293,7 @@ def plan_turn(
     # possessive («son code insee») always does.
     stands_alone = new_subject and not (
         _refers_back(folded_question) or _PRONOUN_START.match(folded_question))
+    stands_alone = stands_alone or asks_national(question)
     follow_up = previous is not None and (
         (not stands_alone and (intent == "follow_up" or looks_elliptic(question)))
                                           or _goes_on_with_the_record(question, previous,
@@ -387,7 +397,8 @@ def plan_turn(
         query = f"financements pour {' '.join(words)}"
         return TurnPlan(query, query, "funding", commune, source, True)
     funder = _FUNDER_NAMED.search(folded)
-    if previous.intent == "funding" and funder and len(words) <= 3:
+    if funder and len(words) <= 3 and (previous.intent == "funding" or re.search(
+            r"\b(financ\w*|pay\w*|pai\w*|met|mettrait|donne)\b", fold(previous.topic))):
         # «et le département ?» after «la région elle met combien ?»: the same question, of
         # that funder.
         before = fold(previous.topic)
