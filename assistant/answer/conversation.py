@@ -48,6 +48,7 @@ from assistant.search.access import Role
 from assistant.search.filters import Filters
 from assistant.search.question import clean_question, expand_question
 from assistant.search.retrieval import retrieve
+from assistant.search.spelling import mend
 from assistant.settings import Settings
 from assistant.types import Answer, CommuneRef
 
@@ -321,6 +322,9 @@ def answer_question(
     conversation = conversation if conversation is not None else Conversation()
     index = open_index(settings)
     registry = load_registry(settings)
+    idf = Idf(index)
+    # «ya combien de comunes», «des subvension»: a typo mended against the index's words.
+    question = mend(question, idf.known, idf.get, idf.misspelt)
 
     named, spans, which = named_commune(registry, question)
     if which is not None:
@@ -342,7 +346,7 @@ def answer_question(
     model = AnswerabilityModel.load().for_embedder(index.embedder.model_id)
     if settings.answerability_threshold is not None:
         model = model.with_threshold(settings.answerability_threshold)
-    ctx = Context(settings, index, registry, role, Idf(index), model,
+    ctx = Context(settings, index, registry, role, idf, model,
                   classifier, vector, prediction.probabilities.get("out_of_scope", 0.0))
     timings = {"understand": (time.perf_counter() - t_embed) * 1000}
 

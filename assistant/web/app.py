@@ -306,10 +306,12 @@ def warm_up(settings: Settings) -> float:
     commune registry) by answering one; the seconds it took."""
     from assistant.answer.conversation import answer_question
     from assistant.search.access import Role
+    from assistant.search.spelling import french_words
 
     t0 = time.perf_counter()
     answer_question(settings, "Qu'est-ce qu'une opération de revitalisation de territoire ?",
                     role=Role("public"))
+    french_words()  # the word list typos are told by, read at the first typo otherwise
     return time.perf_counter() - t0
 
 
