@@ -1031,3 +1031,24 @@ def test_typos_do_not_stop_an_answer(settings, question, expected):
     answer = _ask(settings, question)
     assert not answer.refused and expected in answer.text, answer.text
     assert answer.question == question  # the question is shown as typed
+
+
+# --- Fresh batch 8: a named funder's row, the date of an act, an end that is no date ------
+
+def test_the_named_funders_row_is_read(settings):
+    answer = _ask(settings, "le departement il mettrait combien pour boucher le trou de "
+                            "l'operation sur notre friche ?", commune="Ugine")
+    assert "400 000 €" in answer.text, answer.text
+
+
+def test_the_date_of_an_act_no_text_gives_is_refused(settings):
+    assert _ask(settings, "la loi 3DS elle a été promulguée quel jour exactement ?").refused
+    answer = _converse(settings, "bsm plan mobilite la region elle met cb",
+                       "elle l'a votée quand cette subvention ?")
+    assert answer.refused, answer.text
+
+
+def test_when_an_operation_ends_is_not_the_date_of_its_study(settings):
+    answer = _ask(settings, "notre opah-ru elle se termine en quelle annee ?",
+                  commune="Saint-Jean-de-Maurienne")
+    assert "septembre 2023" not in answer.text, answer.text

@@ -174,8 +174,9 @@ def _scope_missing(question: str, sentences: list[str], groups: list[tuple[str, 
     figure names it beside the question's most specific word."""
     folded_q = fold_words(question)
     places = [p for p in PLACES if re.search(p, folded_q)]
-    if re.search(r"\bregion( \w+){0,2} (financ\w*|met|mettrait|donne\w*|pai\w*|pay\w*|"
-                 r"vers\w*|apport\w*|particip\w*)\b", folded_q):
+    if re.search(r"\bregion( \w+){0,3} (financ\w*|met|mettrait|donne\w*|pai\w*|pay\w*|"
+                 r"vers\w*|apport\w*|particip\w*|attend\w*|contribu\w*)\b|"
+                 r"\b(plan de financement|financeurs?|hauteur de)\b", folded_q):
         # «la région elle met combien ?»: the Région as a funder, not a scale.
         places = [p for p in places if "region" not in p]
     if not places:

@@ -97,6 +97,10 @@ _TOTAL = re.compile(r"\b(total|au total|en tout)\b")
 # «le loyer», «la cotisation», «le prix du m2»: money of one named thing.
 _PRICED = re.compile(r"\b(loyers?|cotisations?|m2|metre carre|tarifs?|redevances?)\b")
 # «la date du prochain comité», «quand a lieu la prochaine réunion»: the date of a thing.
+# «votée quand», «attribuée quand», «versée quand»: the date of an act.
+_DATED_ACT = re.compile(r"\b(vot|delibere|attribu|accord|notifi|vers|decid|sign|adopt|"
+                        r"approuv|lanc|promulgu|publi)\w* (quand|en quelle annee|a quelle date|"
+                        r"quel jour|le combien)\b")
 _DATED_THING = re.compile(r"\b(?:date (?:limite |butoir )?(?:du|de la|de l|des|de|d|pour)|"
                           r"quand (?:est|sera|a lieu|aura lieu|se tient|se reunit) "
                           r"(?:le|la|les|l))\s+(?:prochaine?s? |derniere?s? )?([a-z]+)")
@@ -168,6 +172,10 @@ def _figure_of_it_missing(question: str, kind: str | None, cands: list[Candidate
         if _DEADLINE_ASKED.search(folded) and not any(
                 c.type_ok and _DEADLINE_GIVEN.search(" ".join(re.findall(r"[a-z]+", fold(c.text))))
                 for c in cands):
+            return True
+        act = _DATED_ACT.search(folded)
+        if act and not any(c.type_ok and act.group(1)[:4] in fold_words(c.text) for c in cands):
+            # «elle l'a votée quand cette subvention ?»: the date of that vote, not any date.
             return True
         m = _DATED_THING.search(folded) or _DATED_SUBJECT.search(folded)
         # «elle date de quand ?»: «date» is the verb and names no thing.
@@ -349,10 +357,18 @@ def extractive_answer(
             folded_c = fold_words(c.text)
             if all(re.search(p, folded_c) for p in places):
                 c.score += 0.15
-    if _FUNDERS_ASKED.search(folded_q):
-        # «notre étude patrimoine c'est qui qui finance ?»: its funders' table answers.
+    asked_funder = _one_funder(folded_q)
+    if asked_funder:
+        # «le département il mettrait combien ?»: that funder's row of the table.
         for c in cands:
-            if _FUNDER_ROW.match(c.text.strip()):
+            m = _FUNDER_ROW.match(c.text.strip())
+            if m and re.search(asked_funder, fold_words(m["who"])):
+                c.score += 0.2
+    if commune is not None and _FUNDERS_ASKED.search(folded_q):
+        # «notre étude patrimoine c'est qui qui finance ?»: its funders' table answers (a
+        # table of the commune's own, not another study's when no commune is asked about).
+        for c in cands:
+            if _FUNDER_ROW.match(c.text.strip()) and about_commune(c.hit, *commune):
                 c.score += 0.15
     if _WHOLE_COST.search(folded_q):
         # «le plan mobilité il coûte combien ?»: the plan's total, not one measure's cost.
@@ -406,16 +422,21 @@ _FUNDERS: dict[str, str] = {
 }
 
 
+def _one_funder(folded_question: str) -> str | None:
+    """How the funder the question names reads in a table row; the last one named when
+    several are («l'anah met cb ; et le département ?»), None when none is."""
+    found = [(m.start(), given) for asked, given in _FUNDERS.items()
+             for m in re.finditer(asked, folded_question)]
+    return max(found)[1] if found else None
+
+
 def _funder_absent(folded_question: str, cands: list[Candidate]) -> bool:
     """The question names a funder, the best candidates are rows of a funders' table, and
     no row nor any figure-holding sentence names that funder."""
-    named = [given for asked, given in _FUNDERS.items() if re.search(asked, folded_question)]
-    if len(named) > 1:  # «l'anah met cb ; et le département ?»: the funder asked last
-        last = max(named, key=lambda g: max(m.start() for a, gv in _FUNDERS.items() if gv == g
-                                            for m in re.finditer(a, folded_question)))
-        named = [last]
-    if len(named) != 1:
+    funder = _one_funder(folded_question)
+    if funder is None:
         return False
+    named = [funder]
     best = sorted(cands, key=lambda c: -c.score)[:5]
     plans = {c.hit.source for c in best if _FUNDER_ROW.match(c.text.strip())}
     if not plans:

@@ -90,6 +90,9 @@ def overview_answer(ctx: Context, commune: Commune, question: str) -> Answer | N
 # «elle date de quand», «c'est de quelle année», «elle a été faite quand»: the study's date.
 _WHEN = re.compile(r"\b(date\w* de quand|de quand|quand|quelle annee|quelle date|"
                    r"en quelle annee|date de l etude|sa date)\b")
+# «celle de BSM», «elle date de quand», «elle a été faite quand»: the study itself.
+_THE_STUDY_ITSELF = re.compile(r"\b(celle|celui|date|datee|faite?|realisee|publiee|sortie|"
+                               r"rendue|de quand)\b")
 _DATE_LINE = re.compile(r"^Date : (?P<date>.+?)(?= Émetteur|$)")
 
 
@@ -100,8 +103,12 @@ def study_date_answer(ctx: Context, commune: Commune | None, question: str,
     when; None otherwise."""
     folded = fold_words(question)
     # «études … ; celle de St Jean elle date de quand»: one of the studies just listed.
-    if not ((_STUDY_NAMED.search(folded) or " etudes " in f" {folded} ")
-            and _WHEN.search(fold_words(asked))):
+    own = fold_words(asked)
+    if not ((_STUDY_NAMED.search(folded) or " etudes " in f" {folded} ") and _WHEN.search(own)):
+        return None
+    if not _THE_STUDY_ITSELF.search(own):
+        # «elle l'a votée quand cette subvention ?», «notre OPAH elle se termine en quelle
+        # année ?»: the date of something else than the study.
         return None
     pool = studies_of(ctx)
     if commune is not None:
