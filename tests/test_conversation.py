@@ -1052,3 +1052,26 @@ def test_when_an_operation_ends_is_not_the_date_of_its_study(settings):
     answer = _ask(settings, "notre opah-ru elle se termine en quelle annee ?",
                   commune="Saint-Jean-de-Maurienne")
     assert "septembre 2023" not in answer.text, answer.text
+
+
+def test_the_previous_question_asked_of_another_communes_study(settings):
+    answer = _converse(settings, "bsm le plan mobilite le departement il met cb",
+                       "et ds l'etude patrimoine de montmelian ?")
+    assert "217 500 €" in answer.text and "350 000" not in answer.text, answer.text
+
+
+def test_a_count_of_metres_is_answered_in_metres(settings):
+    answer = _ask(settings, "a moutiers le lineaire commercial il fait combien de metres au total")
+    assert not answer.refused, answer.text
+
+
+def test_a_word_typed_without_its_accent_keeps_its_stem(settings):
+    # «fonciere» stemmed «foncier» where the documents' «foncières» stem «fonci».
+    answer = _ask(settings, "c koi une fonciere de redynamisation au juste", commune="Moûtiers")
+    assert not answer.refused, answer.text
+
+
+def test_a_verb_on_ca_points_back(settings):
+    answer = _converse(settings, "la pollution sur notre friche elle touche les nappes ?",
+                       "faut surveiller ca combien de temps ?", commune="Ugine")
+    assert answer.commune is not None and answer.commune.name == "Ugine", answer.text

@@ -60,3 +60,8 @@ def test_fold_by_table_is_the_whole_text_decomposition():
              "Ærø Łódź Ǆ ㎏ ｆｕｌｌ", "plain ascii 123", "", "한국어 日本 ﬂ", "Ǻ̈ x\u0308\u0301"]
     for text in texts:
         assert fold(text) == _reference_fold(text), text
+
+
+def test_ieres_typed_without_accents_stems_as_accented():
+    assert analyze("fonciere") == analyze("foncières") == analyze("foncieres")
+    assert analyze("premiere") == analyze("première")

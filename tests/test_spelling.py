@@ -46,3 +46,10 @@ def test_typos_are_mended(typed, meant):
 ])
 def test_right_words_are_left_alone(typed):
     assert _mend(typed) == typed
+
+
+def test_the_other_number_is_taken_when_only_it_is_indexed():
+    # Snowball stems «commission» «commiss» but «commissions» «comm».
+    index = set(analyze("les commissions"))
+    assert mend("la commission", index.__contains__, lambda s: 1.0, lambda s: False) == (
+        "la commissions")

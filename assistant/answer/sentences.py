@@ -187,11 +187,19 @@ def counted_thing(question: str) -> list[str]:
     return analyze(" ".join(g for g in m.groups() if g))[:1]
 
 
+# «combien de mètres» is answered by «1 440 m»: a count whose unit is the thing counted.
+_COUNTED_UNITS = {"metr": r"\d\s?m\b", "kilometr": r"\d\s?km\b", "hectar": r"\d\s?ha\b",
+                  "euro": r"\d\s?(€|k€|m€)"}
+
+
 def holds_count_of(text: str, stems: list[str]) -> bool:
     """A figure beside one of ``stems`` (a prefix match: «commerces» finds «commerciales»)."""
     folded = _DAY.sub(" ", YEAR.sub(" ", fold(text)))
     if not _TYPE_FOUND["nombre"].search(folded):
         return False
+    if any(re.search(unit, folded) for st in stems for prefix, unit in _COUNTED_UNITS.items()
+           if st.startswith(prefix)):
+        return True
     prefixes = {t[:5] for t in analyze(text)}
     return any(st[:5] in prefixes for st in stems)
 

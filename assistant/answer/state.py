@@ -46,6 +46,9 @@ _FOLLOW_UP_START = re.compile(
     r".*\b(du coup|dans ce cas|ca donne quoi|ca donne combien)$|"
     # «la renaturation ça rentre dedans ?»: «dedans» is the previous subject.
     r".*\b(la )?dedans$|"
+    # «faut surveiller ça combien de temps ?»: «ça», the object of a verb, is the subject.
+    r"^(?!.*\b(en france|national)).{0,40}\b(faut|faudra|faudrait|doit|doivent|peut|peuvent|"
+    r"va|vont|pour|de|a) \w+(er|ir|re) (ca|cela)\b|"
     # «qui paye ?», «c'est quand ?», «combien ?»: a question word and at most two more.
     r"^(c.?est )?((avec|aupres de|par|pour|chez|de|sur|en|dans|pendant) )?"
     r"(qui|quand|combien|pourquoi|comment|"
@@ -254,6 +257,8 @@ def content_words(text: str) -> list[str]:
             if len(w) > 1 or w.isdigit()]
 
 
+_STUDY_WORDS = re.compile(r"\b(etude|diag\w*|plan (de )?mobilite|plan patrimoine|opah\w*|"
+                          r"strategie)\b")
 _NATIONAL = re.compile(r"\b(en france|national\w*|dans toute la france|partout en france|"
                        r"dans tout le pays)\b")
 def asks_national(question: str) -> bool:
@@ -390,6 +395,12 @@ def plan_turn(
         # «et la convention cadre ?» after where the ORT stands: that step, same record.
         query = _without_link(without_names)
         return TurnPlan(query, query, "status", commune, source, True)
+    if named and _STUDY_WORDS.search(folded) and not (
+            _QUESTION_WORD.search(folded) or _ASKING.search(folded)):
+        # «et ds l'étude patrimoine de Montmélian ?» after «le plan mobilité de BSM, le
+        # département il met cb ?»: the previous question, asked of that commune's study.
+        query = _joined(previous.topic, _without_link(without_names))
+        return TurnPlan(query, query, previous.intent, commune, source, True)
     if previous.intent == "funding" and content_intent not in ("contact", "eligibility") and (
             not _SUBJECT_PRONOUN.search(folded)) and not _FUNDER_NAMED.search(folded):
         # «et pour la maison de santé ?» after «des sous pour rénover l'église ?»: the same

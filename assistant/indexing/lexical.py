@@ -103,7 +103,9 @@ def _stemmer() -> Callable[[str], str]:
 
 # Suffixes the French Snowball stemmer only strips when accented; questions typed
 # without accents ("eligibilite", "signee") get them back before stemming.
-_REACCENT = (("ites", "ités"), ("ite", "ité"), ("ees", "ées"), ("ee", "ée"))
+_REACCENT = (("ites", "ités"), ("ite", "ité"), ("ees", "ées"), ("ee", "ée"),
+             # «fonciere», «premieres»: Snowball strips «ière(s)» only accented.
+             ("ieres", "ières"), ("iere", "ière"))
 
 
 @lru_cache(maxsize=200_000)

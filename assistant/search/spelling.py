@@ -52,7 +52,9 @@ def mend(question: str, known: Callable[[str], bool], weight: Callable[[str], fl
          near: Callable[[str], bool]) -> str:
     """``question`` with each misspelt word replaced by its most likely spelling.
 
-    A word is misspelt when it is no French word (accents aside), no passage uses its stem,
+    A word whose stem no passage uses takes its other number when the index holds that one's
+    stem. Otherwise it is misspelt when it is no French word (accents aside), no passage
+    uses its stem,
     and an indexed stem is one typo away (``near``, one read of the index: most words have
     none). Its spelling is the one-typo variant whose stem the index holds, a French word
     or the typed stem mended, the most common there (lowest ``weight``, an idf), then in
@@ -65,7 +67,15 @@ def mend(question: str, known: Callable[[str], bool], weight: Callable[[str], fl
         if len(folded) < _MIN_LENGTH or folded in STOP_WORDS or "-" in word:
             return word
         stems = analyze(folded)
-        if len(stems) != 1 or known(stems[0]) or not near(stems[0]):
+        if len(stems) != 1 or known(stems[0]):
+            return word
+        # «fonciere» and «foncières» stem apart (foncier / fonci) though one word: the other
+        # number, when the index holds its stem.
+        other = folded[:-1] if folded.endswith("s") else folded + "s"
+        other_stems = analyze(other)
+        if len(other_stems) == 1 and known(other_stems[0]):
+            return other
+        if not near(stems[0]):
             return word
         # Read only now: most questions have no word to mend and never load the list.
         words = french_words()
