@@ -1075,3 +1075,13 @@ def test_a_verb_on_ca_points_back(settings):
     answer = _converse(settings, "la pollution sur notre friche elle touche les nappes ?",
                        "faut surveiller ca combien de temps ?", commune="Ugine")
     assert answer.commune is not None and answer.commune.name == "Ugine", answer.text
+
+
+def test_et_de_x_counts_that_thing_instead(settings):
+    answer = _converse(settings, "ya combien de comunes pvd en savoi", "et d'intercos ?")
+    assert "9 intercommunalités" in answer.text, answer.text
+
+
+def test_the_total_of_a_plan_comes_first(settings):
+    answer = _ask(settings, "notre plan patrimoine il coute cb en tout", commune="Montmélian")
+    assert answer.text.split("[1]")[0].count("1 450 000 €") == 1, answer.text

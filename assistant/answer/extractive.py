@@ -371,10 +371,20 @@ def extractive_answer(
             if _FUNDER_ROW.match(c.text.strip()) and about_commune(c.hit, *commune):
                 c.score += 0.15
     if _WHOLE_COST.search(folded_q):
-        # «le plan mobilité il coûte combien ?»: the plan's total, not one measure's cost.
+        # «le plan mobilité il coûte combien ?»: the plan's total, not one measure's cost;
+        # «… en tout ?» says so twice.
+        bonus = 0.35 if _TOTAL.search(folded_q) else 0.2
         for c in cands:
             if c.type_ok and _TOTAL.search(fold_words(c.text)):
-                c.score += 0.2
+                c.score += bonus
+    if concise:
+        # «c koi une foncière de redynamisation ?»: a sentence naming the whole term defines
+        # it better than a glossary entry sharing one of its words («Sobriété foncière»).
+        term = set(analyze(asked_thing(question) or "")) - QUESTION_TERMS
+        if len(term) >= 2:
+            for c in cands:
+                if term <= set(analyze(c.text)):
+                    c.score += 0.2
     verdict = judge(question, retrieval, cands, idf, model, out_of_scope, commune, weights)
     if not force and not verdict.answerable:
         # What the documents say nearest must be about the question's most specific word

@@ -259,6 +259,8 @@ def content_words(text: str) -> list[str]:
 
 _STUDY_WORDS = re.compile(r"\b(etude|diag\w*|plan (de )?mobilite|plan patrimoine|opah\w*|"
                           r"strategie)\b")
+# «combien de communes …»: what a count counts, which «et d'intercos ?» replaces.
+_COUNTED_BEFORE = re.compile(r"\b(combien|cb|nombre) (de |d ?')(\w+)")
 _NATIONAL = re.compile(r"\b(en france|national\w*|dans toute la france|partout en france|"
                        r"dans tout le pays)\b")
 def asks_national(question: str) -> bool:
@@ -423,6 +425,13 @@ def plan_turn(
         new_intent = content_intent if content_intent not in (None, "follow_up") else (
             previous.intent)
         return TurnPlan(query, query, new_intent, commune, source, True)
+    counted = _COUNTED_BEFORE.search(fold(previous.topic))
+    if counted and re.match(r"^(et )?(de |d ?')", folded) and len(words) <= 3:
+        # «et d'intercos ?» after «ya combien de communes pvd en savoie»: the same count, of
+        # that thing.
+        before = fold(previous.topic)
+        query = f"{before[:counted.start(3)]}{' '.join(words)}{before[counted.end(3):]}"
+        return TurnPlan(query, query, previous.intent, commune, source, True)
     # «et sur le commerce ?»: a new subject, same commune.
     new_intent = content_intent if content_intent not in (None, "follow_up") else "programme"
     if new_intent == "status":
