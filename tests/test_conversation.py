@@ -1085,3 +1085,9 @@ def test_et_de_x_counts_that_thing_instead(settings):
 def test_the_total_of_a_plan_comes_first(settings):
     answer = _ask(settings, "notre plan patrimoine il coute cb en tout", commune="Montmélian")
     assert answer.text.split("[1]")[0].count("1 450 000 €") == 1, answer.text
+
+
+def test_a_yearly_change_is_a_figure_per_year(settings):
+    answer = _ask(settings, "dans le bourg, la population elle évolue comment chaque année "
+                            "d'après notre étude ?", commune="Entrelacs")
+    assert not answer.refused and "-0,3 %" in answer.text, answer.text

@@ -209,7 +209,8 @@ _PER_ASKED = re.compile(r"\b(?:par|chaque|tous les) (mois|an|annee|jour|semaine)
 # «annuel» only beside an amount: «Observatoire annuel de la vacance» gives no yearly figure.
 _PER_GIVEN = {"mois": r"par mois|/ ?mois|(cout|loyer|montant)s? mensuel|chaque mois",
               "an": r"par an\b|par annee|/ ?an\b|chaque annee|"
-                    r"(cout|budget|montant|enveloppe|loyer|subvention)s? annuel",
+                    r"(cout|budget|montant|enveloppe|loyer|subvention|evolution|croissance|"
+                    r"variation|taux|moyenne|hausse|baisse)s? annuel",
               "jour": r"par jour|/ ?jour|quotidien\w*", "semaine": r"par semaine|hebdo\w*"}
 
 
