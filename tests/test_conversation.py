@@ -1091,3 +1091,16 @@ def test_a_yearly_change_is_a_figure_per_year(settings):
     answer = _ask(settings, "dans le bourg, la population elle évolue comment chaque année "
                             "d'après notre étude ?", commune="Entrelacs")
     assert not answer.refused and "-0,3 %" in answer.text, answer.text
+
+
+def test_a_frequency_in_minutes_needs_minutes(settings):
+    answer = _converse(settings, "bsm le plan mobilite il prevoit une navette ?",
+                       "elle passera tous les combien de minutes ?")
+    assert answer.refused, answer.text  # «dépose-minute» is no frequency
+    assert not _ask(settings, "le comite de projet il se reunit tous les combien").refused
+
+
+def test_who_the_rapporteur_was_is_refused(settings):
+    answer = _converse(settings, "le rapport du senat sur pvd il date de quand",
+                       "c'etait qui le rapporteur ?")
+    assert answer.refused, answer.text

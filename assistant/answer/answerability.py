@@ -26,6 +26,9 @@ PERSON_QUESTION = re.compile(
     r"d[ée]put[ée]|s[ée]nateur|s[ée]natrice|manager|adjoint|d[ée]l[ée]gu[ée]|[ée]lu|"
     r"rapporteur|rapporteuse|ministre|auteur|autrice)|"
     r"c'?est qui (le|la|l'|notre|nos|son|sa|leur)\b|"
+    # «c'était qui le rapporteur ?»
+    r"c'?[ée]tait qui (le|la|l')\s*(rapporteur|rapporteuse|pr[ée]sident|maire|auteur|chef|"
+    r"directeur|directrice|responsable|ministre)|"
     # «on en a recruté un ? il s'appelle comment» (a person; «l'interco elle s'appelle
     # comment» names a thing)
     r"\b(recrut\w*|embauch\w*|manager|chef|maire|pr[ée]sident\w*|r[ée]f[ée]rent|direct\w*|"

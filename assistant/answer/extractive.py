@@ -21,6 +21,7 @@ from assistant.answer.answerability import (
     passage_context,
 )
 from assistant.answer.sentences import (
+    UNITS,
     YEAR,
     Candidate,
     asked_period,
@@ -167,6 +168,12 @@ def _figure_of_it_missing(question: str, kind: str | None, cands: list[Candidate
         if commune and _RECEIVED_ASKED.search(folded) and not any(
                 about_commune(c.hit, *commune) and c.type_ok
                 and _RECEIVED_ASKED.search(fold(c.text)) for c in cands):
+            return True
+    if kind == "frequence":
+        unit = asked_unit(question)
+        if unit is not None and not any(
+                re.search(rf"\d\s*(?:{UNITS[unit]})", fold_words(c.text)) for c in cands):
+            # «elle passera tous les combien de minutes ?»: a frequency in minutes.
             return True
     if kind == "date":
         if _DEADLINE_ASKED.search(folded) and not any(

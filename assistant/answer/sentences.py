@@ -120,7 +120,7 @@ def expected_type(question: str) -> str | None:
 
 
 # «combien de km», «cb d'arbres»: the unit asked; a figure in another unit does not answer.
-_UNITS = {"km": r"\bkm\b|kilometre", "ha": r"\bha\b|hectare", "m2": r"\bm2\b|m²|metres carres",
+UNITS = {"km": r"\bkm\b|kilometre", "ha": r"\bha\b|hectare", "m2": r"\bm2\b|m²|metres carres",
           "arbre": r"\barbres?\b", "logement": r"\blogements?\b", "place": r"\bplaces?\b",
           "habitant": r"\bhabitants?\b|\bpopulation\b", "emploi": r"\bemplois?\b",
           "mois": r"\bmois\b", "an": r"\bans?\b|\bannees?\b", "commune": r"\bcommunes?\b",
@@ -157,7 +157,7 @@ def asked_unit(question: str) -> str | None:
         return "pct" if _RATE_ASKED.search(folded) else (
             "eur" if _MONEY_ASKED.search(folded) else None)
     word = m.group(1)
-    return next((u for u, pat in _UNITS.items() if re.search(pat, word)), None)
+    return next((u for u, pat in UNITS.items() if re.search(pat, word)), None)
 
 
 # «combien de places en crèche», «cb de visiteurs»: what is counted. Money and time are
@@ -232,7 +232,7 @@ def has_type(text: str, kind: str | None, unit: str | None = None,
         folded = YEAR.sub(" ", folded)
     if not _TYPE_FOUND[kind].search(folded):
         return False
-    return unit is None or kind != "nombre" or bool(re.search(_UNITS[unit], folded))
+    return unit is None or kind != "nombre" or bool(re.search(UNITS[unit], folded))
 
 
 @dataclass
