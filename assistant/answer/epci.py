@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from assistant.answer.facts import POPULATION, join_names, registry_lines
 from assistant.answer.routes import line_citation
@@ -67,7 +67,22 @@ class _Epci:
         return [full, bare] + ([short] if len(words) > 2 else [])
 
 
+# Read once per index generation and access role: every question looks for an EPCI name.
+_CACHE: dict[tuple[int, str, str], tuple[list[_Epci], Any]] = {}
+
+
 def _epcis(ctx: Context) -> tuple[list[_Epci], tuple[StoredDocument, int | None, str] | None]:
+    key = (id(ctx.index), ctx.index.catalog.ingest_generation(), repr(ctx.role))
+    found = _CACHE.get(key)
+    if found is None:
+        if len(_CACHE) > 64:
+            _CACHE.clear()
+        found = _CACHE[key] = _read_epcis(ctx)
+    return found
+
+
+def _read_epcis(ctx: Context) -> tuple[list[_Epci],
+                                       tuple[StoredDocument, int | None, str] | None]:
     rows: list[_Epci] = []
     note = None
     for doc, page, line in registry_lines(ctx):
