@@ -1104,3 +1104,13 @@ def test_who_the_rapporteur_was_is_refused(settings):
     answer = _converse(settings, "le rapport du senat sur pvd il date de quand",
                        "c'etait qui le rapporteur ?")
     assert answer.refused, answer.text
+
+
+def test_a_follow_up_on_a_study_this_account_cannot_read_stays_on_its_commune(settings):
+    from assistant.search.access import Role
+
+    # The Ugine study is internal to Agate: the follow-up is still about Ugine, not answered
+    # with the programme's national figures.
+    answer = _converse(settings, "l'etude friche d'ugine elle date de quand",
+                       "le scenario retenu il prevoit combien de logements", role=Role("public"))
+    assert "29 683" not in answer.text and "Ugine" in answer.text, answer.text

@@ -30,7 +30,10 @@ def points_back(ctx: Context, question: str, commune: Commune) -> bool:
     """Most of the passages that best answer ``question``, searched without any commune,
     are about ``commune`` (its studies, its record): the question follows up on it."""
     members = ctx.registry.territory_codes(commune)
-    hits = retrieve(ctx.index, question, k=3, role=ctx.role, settings=ctx.settings,
+    # Every document, whatever this account may read: the question is about the commune's
+    # study even when the account cannot open it (the answer then says so, as for the
+    # turn before), rather than about whatever public text comes next.
+    hits = retrieve(ctx.index, question, k=3, role=None, settings=ctx.settings,
                     query_vector=ctx.vector).hits
     about = [h for h in hits if members & set(str(h.metadata.get("communes", "")).split(","))]
     return len(about) >= 2 or (bool(about) and about[0] is hits[0])
