@@ -20,6 +20,13 @@ from assistant.answer.answerability import (
     features,
     passage_context,
 )
+from assistant.answer.funders import (
+    FUNDER_ROW,
+    FUNDERS_ASKED,
+    boost_funder_rows,
+    funder_absent,
+    funders_table,
+)
 from assistant.answer.sentences import (
     UNITS,
     YEAR,
@@ -157,7 +164,7 @@ def _figure_of_it_missing(question: str, kind: str | None, cands: list[Candidate
         if own_budget and not any(c.type_ok and _OWN_BUDGET.search(fold_words(c.text))
                                   for c in cands):
             return True
-        if _funder_absent(folded, cands):
+        if funder_absent(folded, cands):
             # «et le département il met cb ?»: the plan's funders' table leaves it out.
             return True
         priced = _PRICED.search(folded)
@@ -364,19 +371,8 @@ def extractive_answer(
             folded_c = fold_words(c.text)
             if all(re.search(p, folded_c) for p in places):
                 c.score += 0.15
-    asked_funder = _one_funder(folded_q)
-    if asked_funder:
-        # «le département il mettrait combien ?»: that funder's row of the table.
-        for c in cands:
-            m = _FUNDER_ROW.match(c.text.strip())
-            if m and re.search(asked_funder, fold_words(m["who"])):
-                c.score += 0.2
-    if commune is not None and _FUNDERS_ASKED.search(folded_q):
-        # «notre étude patrimoine c'est qui qui finance ?»: its funders' table answers (a
-        # table of the commune's own, not another study's when no commune is asked about).
-        for c in cands:
-            if _FUNDER_ROW.match(c.text.strip()) and about_commune(c.hit, *commune):
-                c.score += 0.15
+    # «le département il mettrait combien ?», «notre étude c'est qui qui finance ?».
+    boost_funder_rows(cands, folded_q, commune)
     if _WHOLE_COST.search(folded_q):
         # «le plan mobilité il coûte combien ?»: the plan's total, not one measure's cost;
         # «… en tout ?» says so twice.
@@ -407,7 +403,7 @@ def extractive_answer(
         # A definition reads best short: the defining sentence and what closely follows.
         picked = pick(cands, min(max_sentences, 3), 0.8) if concise else pick(cands,
                                                                               max_sentences)
-        table = funders_table(picked, cands) if _FUNDERS_ASKED.search(folded_q) else []
+        table = funders_table(picked, cands) if FUNDERS_ASKED.search(folded_q) else []
         if table:
             text, citations = _table_text(table, catalog)
         else:
@@ -422,64 +418,12 @@ def extractive_answer(
     return answer
 
 
-# «c'est qui qui finance ?», «le plan de financement»: the funders' table, whole.
-_FUNDERS_ASKED = re.compile(r"\b(qui (co)?financ\w*|financeurs?|plan de financement|"
-                            r"financement|financements|qui (paye|paie|met))\b")
-_FUNDER_ROW = re.compile(r"^Financeur[^:;]*: (?P<who>[^;]+?) ; Montant[^:;]*: (?P<sum>[^;]+?)"
-                         r"\s*(?:;\s*Part[^:;]*:\s*(?P<part>[^;]+?)\s*)?(?:;|$)")
-
-
-# A funder named in a question, and how its name reads in a funders' table row.
-_FUNDERS: dict[str, str] = {
-    r"\bdepartement\b": r"departement", r"\bregion\b": r"region", r"\betat\b": r"\betat\b",
-    r"\banah\b": r"\banah\b", r"\bademe\b": r"\bademe\b", r"\bdrac\b": r"\bdrac\b",
-    r"\b(banque des territoires|bdt|caisse des depots)\b": r"banque des territoires|caisse",
-    r"\b(europe\w*|feder|leader)\b": r"europ|feder|leader",
-    r"\b(interco\w*|agglo\w*|communaute|epci)\b": r"intercommunal|communaute|agglo|epci",
-}
-
-
-def _one_funder(folded_question: str) -> str | None:
-    """How the funder the question names reads in a table row; the last one named when
-    several are («l'anah met cb ; et le département ?»), None when none is."""
-    found = [(m.start(), given) for asked, given in _FUNDERS.items()
-             for m in re.finditer(asked, folded_question)]
-    return max(found)[1] if found else None
-
-
-def _funder_absent(folded_question: str, cands: list[Candidate]) -> bool:
-    """The question names a funder, the best candidates are rows of a funders' table, and
-    no row nor any figure-holding sentence names that funder."""
-    funder = _one_funder(folded_question)
-    if funder is None:
-        return False
-    named = [funder]
-    best = sorted(cands, key=lambda c: -c.score)[:5]
-    plans = {c.hit.source for c in best if _FUNDER_ROW.match(c.text.strip())}
-    if not plans:
-        return False
-    # Only the documents whose plan is read: another text's «département» is not a funder.
-    return not any(c.type_ok and c.hit.source in plans
-                   and re.search(named[0], fold_words(c.text)) for c in cands)
-
-
-def funders_table(picked: list[Candidate], cands: list[Candidate]) -> list[Candidate]:
-    """Every row of the funders' table a picked row belongs to, in reading order; empty
-    when no funders' row was picked."""
-    row = next((c for c in picked if _FUNDER_ROW.match(c.text.strip())), None)
-    if row is None:
-        return []
-    rows = [c for c in cands if c.hit is row.hit and c.chunk_id == row.chunk_id
-            and c.page_idx == row.page_idx and _FUNDER_ROW.match(c.text.strip())]
-    return sorted(rows, key=lambda c: c.start) if len(rows) >= 2 else []
-
-
 def _table_text(rows: list[Candidate], catalog: Catalog) -> tuple[str, list[Citation]]:
     """«Financeurs prévus : • DRAC : 290 000 € (20 %) … [1]», the rows cited as one quote."""
     _, citations = compose(rows, catalog)
     lines = []
     for c in rows:
-        m = _FUNDER_ROW.match(c.text.strip())
+        m = FUNDER_ROW.match(c.text.strip())
         assert m is not None
         part = f" ({m['part'].strip().rstrip('.')})" if m["part"] else ""
         lines.append(f"• {m['who'].strip()} : {m['sum'].strip().rstrip('.')}{part}")
