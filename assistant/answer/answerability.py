@@ -62,6 +62,8 @@ def asks_contact(question: str) -> bool:
     if words == {"numero"} and _NUMBERED_TEXT.search(fold(question)):
         return False
     return bool(words)
+
+
 _CONTACT_A = re.compile(r"@|\b0\d(?:[ .]?\d{2}){4}\b|\b\d{1,4},? (rue|avenue|place|boulevard)\b",
                         re.IGNORECASE)
 _PERSON_A = re.compile(r"\b(M\.|Mme|Monsieur|Madame)\s+[A-ZÀ-Ý]")

@@ -168,6 +168,8 @@ def cited_answer(ctx: Context, question: str, *, filters: Filters | None, k: int
 
 # «et pour bsm ?» after a SIREN: an identifier the classifier takes for contact details.
 _REGISTRY_CODE = re.compile(r"\b(siren|code insee)\b")
+
+
 def _content_intent(ctx: Context, question: str, spans: list[tuple[int, int]]) -> str | None:
     """The intent of a follow-up's new words alone («et son salaire ?» → contact?)."""
     words = content_words(strip_spans(question, spans))

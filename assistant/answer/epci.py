@@ -88,14 +88,19 @@ def _read_epcis(ctx: Context) -> tuple[list[_Epci],
     for doc, page, line in registry_lines(ctx):
         m = _EPCI_ROW.match(line)
         if m:
-            # The PDF cut «Valge-lon-La Rochette» at a line end: names have no such hyphen.
-            communes = [re.sub(r"Valge-lon", "Valgelon", n.strip())
-                        for n in m["communes"].split(",")]
+            # Each name as the commune registry spells it: the PDF cut «Valge-lon-La
+            # Rochette» at a line end, a hyphen no name has.
+            communes = [_registry_name(ctx, n) for n in m["communes"].split(",")]
             rows.append(_Epci(doc, page, line, m["epci"].strip(), m["siren"], communes,
                               m["anct"].strip(), m["insee_pop"].strip()))
         elif _CUMULATED_NOTE.match(line):
             note = (doc, page, line)
     return rows, note
+
+
+def _registry_name(ctx: Context, listed: str) -> str:
+    match = ctx.registry.match(listed.strip())
+    return match.commune.name if match.status == "found" and match.commune else listed.strip()
 
 
 def named_epci(ctx: Context, question: str) -> _Epci | None:
@@ -166,7 +171,6 @@ def epci_answer(ctx: Context, question: str, typed: str,
         text = f"{lead} {text}"
     return Answer(question=typed, text=text, refused=bool(missing), citations=citations,
                   confidence=0.0 if missing else 1.0)
-
 
 
 def other_epci_dropped(ctx: Context, query: str, commune: Commune) -> str:

@@ -93,7 +93,7 @@ _PAY_ASKED = re.compile(r"\b(salaires?|remunerations?|remunere\w*|brut|gagne|gag
                         r"touch\w* (combien|cb)\b")
 # «le budget de la commune pour 2026»: a commune's own budget, which no text of the
 # programme gives; the programme's 3 billion euros do not answer it.
-_OWN_BUDGET = re.compile(r"\bbudgets? (de la |de notre |de ma |de la )?(commune|mairie|"
+_OWN_BUDGET = re.compile(r"\bbudgets? (de la |de notre |de ma )?(commune|mairie|"
                          r"municipal\w*|communal\w*)\b")
 # «le plan il coûte combien», «le budget du projet»: the cost of a whole.
 _WHOLE_COST = re.compile(r"^(?:(?:et )?(?:le|la|l|notre|leur|son|sa|ce|cette) )?"

@@ -121,16 +121,16 @@ def expected_type(question: str) -> str | None:
 
 # «combien de km», «cb d'arbres»: the unit asked; a figure in another unit does not answer.
 UNITS = {"km": r"\bkm\b|kilometre", "ha": r"\bha\b|hectare", "m2": r"\bm2\b|m²|metres carres",
-          "arbre": r"\barbres?\b", "logement": r"\blogements?\b", "place": r"\bplaces?\b",
-          "habitant": r"\bhabitants?\b|\bpopulation\b", "emploi": r"\bemplois?\b",
-          "mois": r"\bmois\b", "an": r"\bans?\b|\bannees?\b", "commune": r"\bcommunes?\b",
-          "minute": r"\bminutes?\b|\bmin\b", "heure": r"\bheures?\b|\b\d+ ?h\b",
-          "puissance": r"\bk?wc?\b|\bmw\w*|\bkwh\b|\bgwh\b|\bpuissance\b",
-          # Units a question asks without naming them: «à quel taux», «quelle surface»,
-          # «ça coûte combien».
-          "pct": r"%|\bpour ?cent\b|\bmoitie\b|\btiers\b|\bquart\b",
-          "surface": r"\bha\b|hectares?|\bm2\b|m²|metres carres|\bkm2\b|\bares?\b",
-          "eur": r"€|\beuros?\b|\bmillions?\b|\bmilliards?\b"}
+         "arbre": r"\barbres?\b", "logement": r"\blogements?\b", "place": r"\bplaces?\b",
+         "habitant": r"\bhabitants?\b|\bpopulation\b", "emploi": r"\bemplois?\b",
+         "mois": r"\bmois\b", "an": r"\bans?\b|\bannees?\b", "commune": r"\bcommunes?\b",
+         "minute": r"\bminutes?\b|\bmin\b", "heure": r"\bheures?\b|\b\d+ ?h\b",
+         "puissance": r"\bk?wc?\b|\bmw\w*|\bkwh\b|\bgwh\b|\bpuissance\b",
+         # Units a question asks without naming them: «à quel taux», «quelle surface»,
+         # «ça coûte combien».
+         "pct": r"%|\bpour ?cent\b|\bmoitie\b|\btiers\b|\bquart\b",
+         "surface": r"\bha\b|hectares?|\bm2\b|m²|metres carres|\bkm2\b|\bares?\b",
+         "eur": r"€|\beuros?\b|\bmillions?\b|\bmilliards?\b"}
 _UNIT_ASKED = re.compile(r"\b(?:combien|cb|nombre|quelle (?:surface|longueur|distance)) "
                          r"(?:de |d )?(?:en )?(km|kilometres?|ha|hectares?|m2|arbres?|logements?|"
                          r"places?|habitants?|emplois?|mois|ans|annees|communes?|minutes?|"

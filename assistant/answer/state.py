@@ -257,12 +257,15 @@ def content_words(text: str) -> list[str]:
             if len(w) > 1 or w.isdigit()]
 
 
+# «l'étude patrimoine», «le plan mobilité»: a commune's study named in a follow-up.
 _STUDY_WORDS = re.compile(r"\b(etude|diag\w*|plan (de )?mobilite|plan patrimoine|opah\w*|"
                           r"strategie)\b")
 # «combien de communes …»: what a count counts, which «et d'intercos ?» replaces.
 _COUNTED_BEFORE = re.compile(r"\b(combien|cb|nombre) (de |d ?')(\w+)")
 _NATIONAL = re.compile(r"\b(en france|national\w*|dans toute la france|partout en france|"
                        r"dans tout le pays)\b")
+
+
 def asks_national(question: str) -> bool:
     """«ça fait cb de communes pvd en france ?»: a national figure, asked on its own unless a
     link takes up the previous question («et au niveau national ?»)."""
@@ -403,13 +406,13 @@ def plan_turn(
         # département il met cb ?»: the previous question, asked of that commune's study.
         query = _joined(previous.topic, _without_link(without_names))
         return TurnPlan(query, query, previous.intent, commune, source, True)
+    funder = _FUNDER_NAMED.search(folded)
     if previous.intent == "funding" and content_intent not in ("contact", "eligibility") and (
-            not _SUBJECT_PRONOUN.search(folded)) and not _FUNDER_NAMED.search(folded):
+            not _SUBJECT_PRONOUN.search(folded)) and not funder:
         # «et pour la maison de santé ?» after «des sous pour rénover l'église ?»: the same
         # question about another project.
         query = f"financements pour {' '.join(words)}"
         return TurnPlan(query, query, "funding", commune, source, True)
-    funder = _FUNDER_NAMED.search(folded)
     if funder and len(words) <= 3 and (previous.intent == "funding" or re.search(
             r"\b(financ\w*|pay\w*|pai\w*|met|mettrait|donne)\b", fold(previous.topic))):
         # «et le département ?» after «la région elle met combien ?»: the same question, of
