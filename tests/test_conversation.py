@@ -1114,3 +1114,61 @@ def test_a_follow_up_on_a_study_this_account_cannot_read_stays_on_its_commune(se
     answer = _converse(settings, "l'etude friche d'ugine elle date de quand",
                        "le scenario retenu il prevoit combien de logements", role=Role("public"))
     assert "29 683" not in answer.text and "Ugine" in answer.text, answer.text
+
+
+# --- Fresh batches 10-11: a new subject announced, definitions read whole ----------------
+
+@pytest.mark.parametrize(("turns", "expected"), [
+    (("la friche d'ugine elle fait cb d'hectares",
+      "sinon le chef de projet pvd il a quoi comme missions en gros"), "chef de projet"),
+    (("cb d'hab a st pierre d'albigny",
+      "qui suit les communes pvd au quotidien cote etat en general ?"), "ANCT"),
+])
+def test_a_new_subject_announced_drops_the_commune(settings, turns, expected):
+    answer = _converse(settings, *turns)
+    assert answer.commune is None and expected in answer.text, answer.text
+
+
+def test_sinon_pour_x_still_follows_up(settings):
+    answer = _converse(settings, "modane elle est dans quelle cc", "sinon pour ugine ?")
+    assert "CA Arlysère" in answer.text, answer.text
+
+
+def test_dans_quelle_cc_reads_the_intercommunality(settings):
+    answer = _ask(settings, "modane elle est dans quelle cc")
+    assert "CC Haute-Maurienne Vanoise" in answer.text, answer.text
+    assert "convention-cadre" not in answer.text
+
+
+def test_a_numbered_label_is_read_with_the_sentence_it_names(settings):
+    answer = _ask(settings, "c koi une boutique a l'essai", commune="Valgelon-La Rochette")
+    assert "loyer réduit pendant une période test" in answer.text, answer.text
+    assert "Fiche action n° 3 – Manager de commerce et boutique à l'essai. [" not in answer.text
+
+
+def test_a_definition_reads_the_sentence_that_takes_the_term_up(settings):
+    answer = _ask(settings, "c quoi une etude pre-operationnelle", commune="Le Pont-de-Beauvoisin")
+    assert "objectifs chiffrés" in answer.text, answer.text
+
+
+@pytest.mark.parametrize("turns", [
+    ("bsm le plan mobilite il prevoit des abris velo securises ?",
+     "ils seront installés a quelles adresses exactement"),
+    ("l'etude espaces publics des echelles le comite de pilotage y avait qui",
+     "l'architecte conseil il s'appelle comment ?"),
+    ("l'etude espaces publics des echelles elle recommande quel scenario",
+     "l'equipe de maitrise d'oeuvre retenue c laquelle ?"),
+])
+def test_an_address_a_name_or_a_firm_never_given_is_refused(settings, turns):
+    assert _converse(settings, *turns).refused
+
+
+@pytest.mark.parametrize(("question", "commune", "expected"), [
+    ("rendre nos cheminements praticables en fauteuil roulant, on l'a budgété à combien dans "
+     "le plan et sur quelle période ?", "Bourg-Saint-Maurice", "90 000 €"),
+    ("d'après notre enquête, quelle part des gens trouvent notre patrimoine intéressant ?",
+     "Montmélian", "78 %"),
+])
+def test_how_a_figure_is_asked_is_not_what_it_is_about(settings, question, commune, expected):
+    answer = _ask(settings, question, commune=commune)
+    assert not answer.refused and expected in answer.text, answer.text

@@ -251,3 +251,13 @@ def test_a_sentence_opened_by_a_pronoun_with_nothing_before_it_does_not_lead():
     plain = _cand("Les aides de l'Anah financent les travaux des propriétaires.", 0.7, 1, 10)
     picked = pick([orphan, plain], 5)
     assert picked[0] is plain and orphan in picked
+
+
+def test_a_numbered_label_is_joined_to_the_sentence_it_names():
+    from assistant.answer.sentences import _with_labels_joined
+    from assistant.ingest.chunking import split_sentences
+
+    part = "A3 – Boutiques à l'essai. La commune loue deux locaux. A4 – Vitrines."
+    spans = _with_labels_joined(part, split_sentences(part))
+    assert [part[s:e] for s, e in spans] == [
+        "A3 – Boutiques à l'essai. La commune loue deux locaux.", "A4 – Vitrines."]

@@ -2,7 +2,14 @@
 
 import pytest
 
-from assistant.answer.state import Conversation, Turn, content_words, looks_elliptic, plan_turn
+from assistant.answer.state import (
+    Conversation,
+    Turn,
+    content_words,
+    looks_elliptic,
+    plan_turn,
+    starts_afresh,
+)
 
 MODANE, UGINE, GENIX, MOUTIERS = "73157", "73303", "73236", "73181"
 
@@ -265,3 +272,24 @@ def test_participle_then_who_follows_up_and_a_pronoun_keeps_the_funding_subject(
     plan = _plan("et les etudes prealables elle les paye aussi ?", "follow_up", previous=anah,
                  content_intent="funding")
     assert "anah" in plan.query and not plan.query.startswith("financements pour")
+
+
+@pytest.mark.parametrize(("question", "afresh"), [
+    ("sinon le chef de projet pvd il a quoi comme missions en gros", True),
+    ("ok merci, autre question : la dsil elle finance quoi", True),
+    ("sinon pour ugine ?", False),  # short: the previous question, for Ugine
+    ("qui suit les communes pvd au quotidien cote etat en general ?", True),
+    ("ca fait cb de communes pvd en france", True),
+    ("et au niveau national ?", False),  # a link takes the previous question up
+    ("elle date de quand", False),
+])
+def test_a_question_that_starts_afresh(question, afresh):
+    assert starts_afresh(question) is afresh
+
+
+def test_sinon_with_a_whole_question_is_no_follow_up():
+    previous = Turn("la friche d'ugine elle fait cb d'hectares", UGINE, "studies",
+                    "la friche d'ugine elle fait cb d'hectares")
+    plan = _plan("sinon le chef de projet pvd il a quoi comme missions en gros",
+                 previous=previous)
+    assert not plan.follow_up and plan.commune is None

@@ -32,10 +32,14 @@ PERSON_QUESTION = re.compile(
     # «on en a recruté un ? il s'appelle comment» (a person; «l'interco elle s'appelle
     # comment» names a thing)
     r"\b(recrut\w*|embauch\w*|manager|chef|maire|pr[ée]sident\w*|r[ée]f[ée]rent|direct\w*|"
-    r"responsable|adjoint|agent)\b.*\b(il|elle)s? s'?\s?appelle(nt)? comment|"
+    r"responsable|adjoint|agent|architecte|urbaniste|paysagiste|consultant\w*|animat\w*)\b"
+    r".*\b(il|elle)s? s'?\s?appelle(nt)? comment|"
     # «l'opérateur retenu c'est quelle entreprise ?»: a firm's name.
     r"\bquel(le)? (entreprise|societe|cabinet|bureau d'?\s?[ée]tudes|prestataire|"
     r"op[ée]rateur|association)\b|"
+    # «l'équipe de maîtrise d'œuvre retenue c laquelle ?»: the firm chosen.
+    r"\b([ée]quipe|entreprise|cabinet|bureau|prestataire|ma[iî]tr\w* d'?\s?(œ|oe)uvre|"
+    r"architecte)\b.*\b(retenu|choisi|s[ée]lectionn[ée])e?s?\b.*\b(laquelle|lequel|qui)\b|"
     # «comment s'appelle le manager…», «le préfet il s'apelle comment»: a person's name;
     # «l'aide … ça s'appelle comment» is not.
     r"^(?=.*\b(maire|pr[ée]fet|pr[ée]sident|directeur|directrice|responsable|chef|"
@@ -49,7 +53,7 @@ PERSON_QUESTION = re.compile(
     re.IGNORECASE,
 )
 CONTACT_QUESTION = re.compile(
-    r"\b(e-?mail|mail|courriel|t[ée]l[ée]phone|tel|num[ée]ro de t[ée]l|num[ée]ro|adresse|"
+    r"\b(e-?mail|mail|courriel|t[ée]l[ée]phone|tel|num[ée]ro de t[ée]l|num[ée]ro|adresses?|"
     r"joindre|appeler)\b", re.IGNORECASE)
 # «le rapport du Sénat c'est quel numéro ?»: the number of a text, not a phone.
 _NUMBERED_TEXT = re.compile(r"\b(rapport|loi|article|decret|circulaire|arrete|fiche|siren|"
@@ -147,12 +151,17 @@ def about_commune(hit: Hit, insee: str, name: str) -> bool:
     return insee in communes or fold(name) in fold(hit.text)
 
 
+# Words of how a figure is asked, not of what it is about: «sur quelle période», «d'après
+# notre enquête», «ça représente quelle proportion».
+_FORM_TERMS = set(analyze("période horizon échéance proportion pourcentage d'après"))
+
+
 def _covers(hit: Hit, groups: list[tuple[str, set[str]]], weights: dict[str, float],
             name: str, known: Callable[[str], bool], misspelt: Callable[[str], bool]) -> bool:
     """The passage holds at least half of the question's own words (the commune's name,
     the words of the question form and words no document uses aside): it speaks of the
     thing asked."""
-    own = set(analyze(name)) | QUESTION_TERMS
+    own = set(analyze(name)) | QUESTION_TERMS | _FORM_TERMS
     mine = [(s, alts) for s, alts in groups if s not in own and known(s)]
     # One rare word («prévoit») must not outweigh all the others: rare counts as rare.
     capped = {s: min(weights[s], RARE_IDF) for s, _ in mine}

@@ -12,10 +12,10 @@ from assistant.answer.state import (
     OURS,
     Turn,
     TurnPlan,
-    asks_national,
     content_words,
     plan_turn,
     puts_its_subject_first,
+    starts_afresh,
 )
 from assistant.communes.registry import Commune
 from assistant.indexing.lexical import fold
@@ -84,7 +84,7 @@ def settle_commune(ctx: Context, plan: TurnPlan, question: str, *, previous: Tur
         return plan
     if (not plan.follow_up and plan.commune_source != "question"
             and ctx.out_of_scope < out_of_scope_limit
-            and not DEFINITION.search(fold(question)) and not asks_national(question)
+            and not DEFINITION.search(fold(question)) and not starts_afresh(question)
             and (_goes_on(ctx, question, previous, selected)
                  or points_back(ctx, question, carried))):
         # «le déficit c'est combien ?» after a question on Ugine's friche study: what

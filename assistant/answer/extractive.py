@@ -274,8 +274,10 @@ def compose(picked: list[Candidate], catalog: Catalog) -> tuple[list[str], list[
     return sentences, citations
 
 
-def pick(cands: list[Candidate], max_sentences: int, ratio: float = 0.7) -> list[Candidate]:
-    """The best sentences (those within ``ratio`` of the best score), no near-repeats."""
+def pick(cands: list[Candidate], max_sentences: int, ratio: float = 0.7, *,
+         follow_on: bool = False) -> list[Candidate]:
+    """The best sentences (those within ``ratio`` of the best score), no near-repeats;
+    with ``follow_on`` (a definition), the lead's next sentence when it takes it up."""
     ranked = sorted(cands, key=lambda c: -c.score)
     if not ranked:
         return []
@@ -312,7 +314,12 @@ def pick(cands: list[Candidate], max_sentences: int, ratio: float = 0.7) -> list
             rest = [lead, *[c for c in rest if c is not other]]
             lead = other
     head = [before, lead] if before is not None else [lead]
-    rest = [c for c in rest if c is not before]
+    after = _sentence_after(lead, cands) if follow_on else None
+    if after is not None and _ANAPHORIC.match(after.text):
+        # «… l'Anah demande une étude pré-opérationnelle. Celle-ci vérifie que …»: what
+        # the term is comes in the sentence that takes it up.
+        head.append(after)
+    rest = [c for c in rest if c is not before and c is not after]
     kept = {id(c) for c in [*head, *rest]}
     rest = [c for c in rest if not _ANAPHORIC.match(c.text) or id(
         _sentence_before(c, cands) or c) in kept][:max(max_sentences - len(head), 0)]
@@ -326,6 +333,12 @@ _ANAPHORIC = re.compile(
     r"recommandé|utile|important|prévu|précisé|rappelé|souhaitable|indispensable|impossible|"
     r"interdit|obligatoire) )\b)|Celui-ci|Celle-ci|Ceux-ci|Celles-ci|Ce dernier|"
     r"Cette dernière|Ces derniers|Ces dernières)")
+
+
+def _sentence_after(cand: Candidate, cands: list[Candidate]) -> Candidate | None:
+    """The candidate read just after ``cand`` in the same chunk and page, if any."""
+    return next((o for o in cands if o.hit is cand.hit and o.chunk_id == cand.chunk_id
+                 and o.page_idx == cand.page_idx and 0 <= o.start - cand.end <= 3), None)
 
 
 def _sentence_before(cand: Candidate, cands: list[Candidate]) -> Candidate | None:
@@ -401,8 +414,8 @@ def extractive_answer(
                          contact, scope, focus)
     else:
         # A definition reads best short: the defining sentence and what closely follows.
-        picked = pick(cands, min(max_sentences, 3), 0.8) if concise else pick(cands,
-                                                                              max_sentences)
+        picked = pick(cands, min(max_sentences, 3), 0.8, follow_on=True) if concise else (
+            pick(cands, max_sentences))
         table = funders_table(picked, cands) if FUNDERS_ASKED.search(folded_q) else []
         if table:
             text, citations = _table_text(table, catalog)

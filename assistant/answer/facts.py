@@ -35,7 +35,8 @@ POPULATION = re.compile(r"\b(population|pop|peuplee?s?)\b|"
                         r"\b(combien|cb|nombre|compt\w*|fai[st]|font|pese\w*|total)\b.*"
                         r"\b(habitan\w*|hab)\b|\b(habitan\w*|hab)\b.*\b(combien|cb|au total|"
                         r"en tout)\b|^(\w+ ){0,3}(habitants|hab)( \w+)?$")
-_EPCI = re.compile(r"\b(interco\w*|epci|communaute|agglo\w*|siren)\b")
+# «dans quelle cc», «quelle ca» («ca» alone is «ça»).
+_EPCI = re.compile(r"\b(interco\w*|epci|communaute|agglo\w*|siren|cc|comcom|quelle ca)\b")
 _INSEE = re.compile(r"\b(code insee|insee)\b(?! ?(2021|de 2021|\d{4}))(?<!recensement insee)")
 _PROGRAMME_ID = re.compile(r"\b(identifiant|id pvd|numero pvd|code pvd)\b")
 # «on est la seule commune PVD de notre interco ?», «avec qui on partage le programme ?»

@@ -307,6 +307,26 @@ def is_disclaimer(sentence: str) -> bool:
 _REALITY_ASKED = re.compile(r"\b(fictif\w*|reel\w*|vrai\w*|invente\w*|exemple\w*|imaginaire)")
 
 
+# «A3 – Boutiques à l'essai. La commune loue deux locaux vacants…»: a numbered label is
+# no answer alone; it is read with the sentence it names.
+_LABEL = re.compile(r"^(?:[A-Z]{0,3}\d+(?:\.\d+)*|(?:Fiche(?: action)?|Action|Mesure|Axe)\s+"
+                    r"(?:n°\s*)?[A-Z]?\d+(?:\.\d+)*)\s*[–—-]\s*[^.:;]{2,80}\.?$")
+
+
+def _with_labels_joined(part: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The sentence spans of ``part``, a label joined to the sentence after it."""
+    out: list[tuple[int, int]] = []
+    label = False
+    for s, e in spans:
+        if label:
+            out[-1] = (out[-1][0], e)
+            label = False
+            continue
+        out.append((s, e))
+        label = bool(_LABEL.match(part[s:e].strip()))
+    return out
+
+
 def collect(hits: list[Hit], catalog: Catalog, max_hits: int = 5, question: str = ""
             ) -> list[Candidate]:
     """Sentences of the best hits, located in their page text so quotes are exact substrings.
@@ -333,9 +353,10 @@ def collect(hits: list[Hit], catalog: Catalog, max_hits: int = 5, question: str 
                         str(chunk.metadata.get("title", "")))
             gathered = nth > 0 and chunk.rank >= max_hits
             for part in chunk.text.split("\n"):
-                for s, e in split_sentences(part):
+                for s, e in _with_labels_joined(part, split_sentences(part)):
                     sentence = part[s:e].strip()
-                    if not_an_answer(sentence, headings, ids_asked=ids_asked) or (
+                    if _LABEL.match(sentence) or not_an_answer(
+                            sentence, headings, ids_asked=ids_asked) or (
                             not reality_asked and is_disclaimer(sentence)):
                         continue
                     for i in order:

@@ -20,7 +20,7 @@ from typing import Any
 
 from assistant.answer.sentences import DEFINITION
 from assistant.answer.status import STATUS_CUE, asked_steps, status_query
-from assistant.indexing.lexical import fold
+from assistant.indexing.lexical import fold, fold_words
 
 # Words that open an elliptic turn, and filler words around the new element.
 _FOLLOW_UP_START = re.compile(
@@ -266,11 +266,25 @@ _NATIONAL = re.compile(r"\b(en france|national\w*|dans toute la france|partout e
                        r"dans tout le pays)\b")
 
 
-def asks_national(question: str) -> bool:
-    """«ça fait cb de communes pvd en france ?»: a national figure, asked on its own unless a
-    link takes up the previous question («et au niveau national ?»)."""
+# «sinon le chef de projet il a quoi comme missions ?», «autre question : …»: a new subject
+# announced. A short «sinon pour Modane ?» still takes up the previous question.
+_NEW_SUBJECT = re.compile(r"^(?:(?:bon|ok|d accord|merci)(?: \w+)? )?(?:et )?(?:sinon|"
+                          r"(?:une )?autre (?:question|chose|sujet)|rien a voir|"
+                          r"changement de sujet)\b(?P<rest>.*)$")
+_IN_GENERAL = re.compile(r"\b(en general|generalement|de maniere generale|en regle generale)\b")
+
+
+def starts_afresh(question: str) -> bool:
+    """A question asked on its own, whatever came before: a national figure («ça fait cb de
+    communes pvd en france ?») or a rule «en général», unless a link takes up the previous
+    question («et au niveau national ?»); or a new subject announced («sinon, …»)."""
+    words = fold_words(question)
+    announced = _NEW_SUBJECT.match(words)
+    if announced:
+        return len(announced["rest"].split()) >= 4
     folded = fold(question)
-    return bool(_NATIONAL.search(folded)) and not _refers_back(folded)
+    return bool(_NATIONAL.search(folded) or _IN_GENERAL.search(words)) and not _refers_back(
+        folded)
 
 
 # «et le département ?» after «la région elle met combien ?»: another funder of the same
@@ -303,7 +317,7 @@ def plan_turn(
     # possessive («son code insee») always does.
     stands_alone = new_subject and not (
         _refers_back(folded_question) or _PRONOUN_START.match(folded_question))
-    stands_alone = stands_alone or asks_national(question)
+    stands_alone = stands_alone or starts_afresh(question)
     follow_up = previous is not None and (
         (not stands_alone and (intent == "follow_up" or looks_elliptic(question)))
                                           or _goes_on_with_the_record(question, previous,
