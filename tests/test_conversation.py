@@ -1172,3 +1172,33 @@ def test_an_address_a_name_or_a_firm_never_given_is_refused(settings, turns):
 def test_how_a_figure_is_asked_is_not_what_it_is_about(settings, question, commune, expected):
     answer = _ask(settings, question, commune=commune)
     assert not answer.refused and expected in answer.text, answer.text
+
+
+def test_a_lower_case_partner_commune_is_a_name_not_a_word(settings):
+    answer = _converse(settings, "c quoi l'identifiant pvd de moutiers", "et modane fourneaux ?")
+    assert "pvd-84-73-5" in answer.text, answer.text
+
+
+def test_a_short_question_on_a_part_of_the_study_stays_on_its_commune(settings):
+    answer = _converse(settings, "le diag commerce de moutiers il a compté les cellules comment",
+                       "le releve il a ete fait quand")
+    assert answer.commune is not None and answer.commune.name == "Moûtiers", answer.text
+    assert "février 2022" in answer.text
+
+
+def test_the_date_asked_again_of_another_study(settings):
+    answer = _converse(settings, "le diag commerce de moutiers il date de quand",
+                       "et l'etude friche d'ugine ?")
+    assert "datée d'octobre 2022" in answer.text, answer.text
+
+
+@pytest.mark.parametrize(("question", "commune"), [
+    ("Au 31 décembre 2024, combien de millions d'euros avaient été engagés au total pour les "
+     "communes PVD ?", None),
+    ("Jusqu'à quelle date on peut déposer la demande de subvention de la Banque des "
+     "Territoires pour un manager de commerce ?", None),
+    ("c quoi le taux de logements vacants dans notre centre ville ?", "Moûtiers"),
+])
+def test_a_figure_at_another_date_a_deadline_or_the_rate_of_another_thing_is_refused(
+        settings, question, commune):
+    assert _ask(settings, question, commune=commune).refused

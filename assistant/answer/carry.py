@@ -73,7 +73,8 @@ def settle_commune(ctx: Context, plan: TurnPlan, question: str, *, previous: Tur
     if (plan.follow_up and plan.commune_source == "follow_up"
             and puts_its_subject_first(question)
             and (selected is None or selected.insee != previous.commune)):
-        if not points_back(ctx, question, carried):
+        if not (_goes_on(ctx, question, previous, selected)
+                or points_back(ctx, question, carried)):
             # «la loi 3DS elle date de quand ?» after Saint-Jean's convention: its own
             # subject, answered by general texts; not a question on Saint-Jean.
             return plan_turn(question, intent=prediction.intent,

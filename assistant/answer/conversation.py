@@ -31,9 +31,9 @@ from assistant.answer.state import (
     Conversation,
     Turn,
     TurnPlan,
+    asked_words,
     content_words,
     looks_elliptic,
-    own_words,
     plan_turn,
     strip_spans,
 )
@@ -228,7 +228,7 @@ def _route(ctx: Context, plan: TurnPlan, question: str, *, target: Commune | Non
         result = overview_answer(ctx, target, query)
     if result is None and target is not None:
         # «notre étude patrimoine elle date de quand ?»: the date on its title page.
-        result = study_date_answer(ctx, target, query, own_words(query))
+        result = study_date_answer(ctx, target, query, asked_words(query))
     if result is None and "difference" in fold(query) and DEFINITION.search(fold(query)):
         # «quelle différence entre la DETR et la DSIL ?»: two definitions, whatever the intent.
         glossary = glossary_answer(ctx, query)

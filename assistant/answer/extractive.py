@@ -119,8 +119,14 @@ _DATED_SUBJECT = re.compile(r"^(?:le|la|les|l) (?:prochaine?s? |derniere?s? )?([
                             r"fermera)\b")
 _ASKING_WORDS = {"quand", "quoi", "combien", "quel", "quelle", "quels", "quelles"}
 # «la date limite pour candidater»: only a deadline answers.
-_DEADLINE_ASKED = re.compile(r"\b(date limite|date butoir|dernier delai|deadline)\b")
+_DEADLINE_ASKED = re.compile(r"\b(date limite|date butoir|dernier delai|deadline|"
+                             r"jusqu a (quand|quelle date)|avant quelle date|d ici quand)\b")
 _DEADLINE_GIVEN = re.compile(r"\b(limite|au plus tard|avant le|jusqu au|butoir|clotur\w*)\b")
+
+
+_POINT_IN_TIME = re.compile(r"\b(au|a la date du|a fin|fin|debut|mi) (\d{1,2}(er)? )?"
+                            r"((janvier|fevrier|mars|avril|mai|juin|juillet|aout|septembre|"
+                            r"octobre|novembre|decembre) )?(19|20)\d\d\b")
 
 
 def _figure_of_it_missing(question: str, kind: str | None, cands: list[Candidate],
@@ -135,11 +141,20 @@ def _figure_of_it_missing(question: str, kind: str | None, cands: list[Candidate
         years = set(YEAR.findall(folded))
         counted = counted_thing(question)
         # «combien de chefs de projet fin 2024 ?»: a count of them, of that year.
+        if years and _POINT_IN_TIME.search(folded) and not any(
+                c.type_ok and years & set(YEAR.findall(fold_words(c.text))) for c in cands):
+            # «au 31 décembre 2024, combien … engagés ?»: a figure at that date, which a
+            # figure of April 2023 is not, whatever else its page dates.
+            return True
         if years and not any(c.type_ok and years & set(YEAR.findall(
                 f"{c.text} {passage_context(c.hit)} {c.hit.metadata.get('year', '')}"))
                 and (not counted or holds_count_of(c.text, counted)) for c in cands):
             return True
-        if counted and not any(holds_count_of(c.text, counted) for c in cands):
+        # «le taux de logements vacants»: a rate of that thing, which a count of it or the
+        # rate of another is not.
+        rate = asked_unit(question) == "pct"
+        if counted and not any(holds_count_of(c.text, counted) and (c.type_ok or not rate)
+                               for c in cands):
             return True
         focus = max((t for t, w in (weights or {}).items() if w >= RARE_IDF
                      and t not in QUESTION_TERMS and t not in counted),

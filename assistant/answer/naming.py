@@ -63,6 +63,10 @@ def named_commune(registry: Registry, question: str) -> tuple[Commune | None,
     spans = [(m.start, m.end) for m in found if m.start is not None and m.end is not None]
     for m in found:
         if m.status == "found" and m.commune is not None:
+            # «et modane fourneaux ?»: the lower-case name beside it is a name too, not a
+            # word of the question.
+            _, more = lenient_commune(registry, question)
+            spans += [s for s in more if not any(a < s[1] and s[0] < b for a, b in spans)]
             return m.commune, spans, None
     for m in found:
         if m.status == "ambiguous":

@@ -96,6 +96,11 @@ _THE_STUDY_ITSELF = re.compile(r"\b(celle|celui|date|datee|faite?|realisee|publi
 _DATE_LINE = re.compile(r"^Date : (?P<date>.+?)(?= Émetteur|$)")
 
 
+def _of(date: str) -> str:
+    """«de juin 2022», «d'octobre 2022»."""
+    return f"d'{date}" if date[:1] and fold(date[:1]) in "aeiouy" else f"de {date}"
+
+
 def study_date_answer(ctx: Context, commune: Commune | None, question: str,
                       asked: str) -> Answer | None:
     """The date on the title page of the one study ``question`` names (the commune's only
@@ -129,7 +134,7 @@ def study_date_answer(ctx: Context, commune: Commune | None, question: str,
                 title = short_title(str(doc.meta.get("title", "")))
                 mark = " (exemple)" if doc.meta.get("exemple") else ""
                 return Answer(question=question,
-                              text=f"L'étude « {title} » est datée de {m['date'].strip()}. "
+                              text=f"L'étude « {title} » est datée {_of(m['date'].strip())}. "
                                    f"[1]{mark}",
                               refused=False, confidence=1.0,
                               citations=[line_citation(doc, 1, page.number, line.strip())])

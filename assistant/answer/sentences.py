@@ -142,7 +142,7 @@ _RATE_ASKED = re.compile(r"\b(taux|pourcentage|quelle part|quel pourcentage)\b")
 _MONEY_ASKED = re.compile(r"\b(cout|couts|coute|coutent|couter|budget|montant|prix|"
                           r"chiffre|chiffree|chiffres|enveloppe|salaire|salaires|brut|"
                           r"remuneration|remunere|gagne|gagnent|cotisation|cotisations|loyer|"
-                          r"loyers)\b")
+                          r"loyers|euros)\b")
 
 
 def asked_unit(question: str) -> str | None:
@@ -162,8 +162,9 @@ def asked_unit(question: str) -> str | None:
 
 # «combien de places en crèche», «cb de visiteurs»: what is counted. Money and time are
 # typed by other means.
-_COUNTED = re.compile(r"\b(?:combien|nombre) (?:de |d )(?:la |les |l )?([a-z]+)(?: ([a-z]+))?"
-                      r"(?: ([a-z]+))?")
+# «le taux de logements vacants», «la part des commerces»: a rate of a thing counts it too.
+_COUNTED = re.compile(r"\b(?:combien|nombre|taux|part|pourcentage|proportion) (?:de |d |des )"
+                      r"(?:la |les |l )?([a-z]+)(?: ([a-z]+))?(?: ([a-z]+))?")
 _NOT_COUNTED = {"temps", "fois", "argent", "euros", "euro", "sous", "financement",
                 "financements", "subvention", "subventions", "millions", "million", "aide",
                 "aides", "plus", "moins", "ce", "cela", "ca", "tout", "monde", "gens",

@@ -115,6 +115,16 @@ def own_words(query: str) -> str:
     return query.rsplit(_THEN, 1)[-1]
 
 
+_ASKS_WHO = re.compile(r"\b(qui|ou|lequel|laquelle|lesquel\w*|est ce|y a)\b")
+
+
+def asked_words(query: str) -> str:
+    """What this turn asks: its own words, or the whole chain when they ask nothing of
+    their own («… date de quand ; et l'étude friche d'Ugine ?» asks the date again)."""
+    own = own_words(query)
+    return own if _ASKING.search(own) or _ASKS_WHO.search(fold(own)) else query
+
+
 def _joined(topic: str, new: str) -> str:
     """The previous subject followed by the new words; when they ask their own question
     («et le loyer c'est combien ?» after «l'étude date de quand ?»), the previous
