@@ -1202,3 +1202,19 @@ def test_the_date_asked_again_of_another_study(settings):
 def test_a_figure_at_another_date_a_deadline_or_the_rate_of_another_thing_is_refused(
         settings, question, commune):
     assert _ask(settings, question, commune=commune).refused
+
+
+def test_the_exact_day_asked_needs_a_day(settings):
+    assert _ask(settings, "notre selection dans pvd par le prefet c'etait quel jour exactement ?",
+                commune="Ugine").refused
+
+
+def test_which_association_is_a_name_asked(settings):
+    assert _ask(settings, "le tiers-lieu prevu dans la halle de la cartonnerie a ugine, c'est "
+                          "quelle asso qui va le gerer ?").refused
+
+
+def test_the_end_of_a_question_alone_follows_up(settings):
+    answer = _converse(settings, "moutiers le diag commerce ils ont compté les pietons quels jours",
+                       "de quelle heure a quelle heure ?")
+    assert not answer.refused and "de 9 h à 19 h" in answer.text, answer.text

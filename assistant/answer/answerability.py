@@ -36,7 +36,7 @@ PERSON_QUESTION = re.compile(
     r".*\b(il|elle)s? s'?\s?appelle(nt)? comment|"
     # «l'opérateur retenu c'est quelle entreprise ?»: a firm's name.
     r"\bquel(le)? (entreprise|societe|cabinet|bureau d'?\s?[ée]tudes|prestataire|"
-    r"op[ée]rateur|association)\b|"
+    r"op[ée]rateur|association|asso)\b|"
     # «l'équipe de maîtrise d'œuvre retenue c laquelle ?»: the firm chosen.
     r"\b([ée]quipe|entreprise|cabinet|bureau|prestataire|ma[iî]tr\w* d'?\s?(œ|oe)uvre|"
     r"architecte)\b.*\b(retenu|choisi|s[ée]lectionn[ée])e?s?\b.*\b(laquelle|lequel|qui)\b|"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -79,6 +79,8 @@ _RULE_ASKED = re.compile(r"\b(il faut|faut il|faut-il|doit on|doit-on|on doit|do
                          r"obligatoire|necessaire|besoin d)")
 # «le diag commerce il recommande quoi», «la friche elle coûte combien»: with a commune
 # selected, a study or a project named with «le» is that commune's.
+_A_STUDY = re.compile(r"\b(etudes?|diag\w*|plan (de )?mobilite|plan patrimoine|opah\w*|"
+                      r"strategie)\b")
 _THE_STUDY = re.compile(r"\b(le|la|l|ce|cette) (diag\w*|etude|friche|scenario|strategie|"
                         r"opah\w*|plan (d actions|de mobilite|mobilite|guide)|fiches?( actions?)?|"
                         r"projet urbain|programme d actions)\b")
@@ -282,6 +284,11 @@ def _route(ctx: Context, plan: TurnPlan, question: str, *, target: Commune | Non
     boost = (["glossaire", "programme"] if _PLURAL_THING.search(fold_words(query))
              else ["glossaire"]) if definition else (
         ["programme", "glossaire"] if plan.intent == "programme" and not scoped else None)
+    if boost is None and scoped and plan.commune_source in ("question", "follow_up") and (
+            _A_STUDY.search(fold_words(query))):
+        # «… l'opah le comité technique il se réunit tous les cb ; et à Entrelacs le comité
+        # de projet ?»: the commune's study says it, before the programme's general texts.
+        boost = ["etude"]
     ignore = set(analyze(target.name)) if target is not None else set()
     # Only a question about the commune (named, carried, «notre», «la friche») must be
     # answered by its passages; the selected commune alone narrows the search, no more.
@@ -370,6 +377,10 @@ def answer_question(
                           min_confidence=MIN_INTENT_CONFIDENCE,
                           out_of_scope_limit=OUT_OF_SCOPE_CONFIDENCE)
     target = registry.get(plan.commune) if plan.commune else None
+    if plan.follow_up and plan.query != question:
+        # «de quelle heure à quelle heure ?» alone is out of scope; rewritten with the
+        # conversation's subject it is not, and the turn alone must not say how sure.
+        ctx = replace(ctx, out_of_scope=0.0)
 
     if GREETING.match(fold(question).strip()):
         result = greet(typed)

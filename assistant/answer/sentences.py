@@ -176,7 +176,7 @@ _NOT_COUNTED = {"temps", "fois", "argent", "euros", "euro", "sous", "financement
                 "mes", "ici"}  # «combien d'ici 3 ans»: a horizon, not a thing
 # A year in a text: no count, and what a figure «en 1990» must be of.
 YEAR = re.compile(r"\b(?:19|20)\d{2}\b")
-_DAY = re.compile(rf"\b\d{{1,2}}(er)? ({_MONTHS})\b")
+DAY = re.compile(rf"\b\d{{1,2}}(er)? ({_MONTHS})\b")
 
 
 def counted_thing(question: str) -> list[str]:
@@ -195,7 +195,7 @@ _COUNTED_UNITS = {"metr": r"\d\s?m\b", "kilometr": r"\d\s?km\b", "hectar": r"\d\
 
 def holds_count_of(text: str, stems: list[str]) -> bool:
     """A figure beside one of ``stems`` (a prefix match: «commerces» finds «commerciales»)."""
-    folded = _DAY.sub(" ", YEAR.sub(" ", fold(text)))
+    folded = DAY.sub(" ", YEAR.sub(" ", fold(text)))
     if not _TYPE_FOUND["nombre"].search(folded):
         return False
     if any(re.search(unit, folded) for st in stems for prefix, unit in _COUNTED_UNITS.items()

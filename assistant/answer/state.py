@@ -54,6 +54,9 @@ _FOLLOW_UP_START = re.compile(
     r"(qui|quand|combien|pourquoi|comment|"
     r"ou ca|lequel|laquelle)( [\w']+){0,2}$|"
     r"^(pendant|depuis|jusqu a|a partir de|a hauteur de) (combien|quand|quel\w*)\b|"
+    # «de quelle heure à quelle heure ?», «sur quelle période ?»: the question's end alone.
+    r"^(de|a|sur|vers|en|dans) (quel|quelle|quels|quelles) \w+( (a|au|jusqu a) "
+    r"(quel|quelle) \w+)?$|"
     # «c'est géré par qui localement ?»: a participle, then who.
     r"^(c.?est|il est|elle est|ils sont|elles sont) (\w+ )?(par|avec|pour|chez|aupres de) "
     r"(qui|quoi)\b|"
