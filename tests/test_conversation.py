@@ -1205,8 +1205,19 @@ def test_a_figure_at_another_date_a_deadline_or_the_rate_of_another_thing_is_ref
 
 
 def test_the_exact_day_asked_needs_a_day(settings):
-    assert _ask(settings, "notre selection dans pvd par le prefet c'etait quel jour exactement ?",
-                commune="Ugine").refused
+    answer = _ask(settings, "notre selection dans pvd par le prefet c'etait quel jour exactement ?",
+                  commune="Ugine")
+    # Said first, then what the record does give, cited.
+    assert answer.refused and "ne donne pas le jour exact" in answer.text, answer.text
+    assert "décembre 2020" in answer.text and answer.citations
+    answer = _ask(settings, "notre conv cadre elle a ete signee quel jour ?", commune="Modane")
+    assert not answer.refused and "29 mars 2023" in answer.text, answer.text
+
+
+def test_quand_meme_asks_no_date(settings):
+    answer = _ask(settings, "Albertville a presque 20000 habitants, elle peut quand même être "
+                            "PVD ?")
+    assert not answer.refused and "20 000" in answer.text, answer.text
 
 
 def test_which_association_is_a_name_asked(settings):

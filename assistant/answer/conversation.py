@@ -24,7 +24,7 @@ from assistant.answer.routes import (
     names_new_subject,
     status_answer,
 )
-from assistant.answer.sentences import DEFINITION
+from assistant.answer.sentences import DEFINITION, expected_type
 from assistant.answer.smalltalk import GREETING, LEADING_GREETING, decline, greet, not_french
 from assistant.answer.state import (
     OURS,
@@ -136,6 +136,12 @@ def commune_label(c: Commune) -> str:
     return f"{c.name} ({c.epci_name})" if c.epci_name else c.name
 
 
+def when_a_step(question: str, target: Commune | None) -> bool:
+    """«notre sélection c'était quel jour ?»: the date of a step of the commune's record."""
+    return target is not None and expected_type(question) == "date" and bool(
+        asked_steps(question))
+
+
 def scope_filters(registry: Registry, commune: Commune) -> Filters:
     """Documents about the commune, its programme partners and its EPCI, plus general texts."""
     members = [m.insee for m in registry.territory_members(commune)] or [commune.insee]
@@ -238,18 +244,18 @@ def _route(ctx: Context, plan: TurnPlan, question: str, *, target: Commune | Non
             return glossary, False
     if result is not None or (target is not None and namesake_asked(query, target)):
         pass
-    elif plan.intent == "eligibility":
+    elif plan.intent == "eligibility" and not when_a_step(question, target):
         result = eligibility_answer(ctx, target, query)
     elif plan.intent == "funding":
         result = funding_answer(ctx, target, query)
     elif target is not None and not _RULE_ASKED.search(fold(question)) and (
-            plan.intent == "status" or (
+            plan.intent == "status" or when_a_step(question, target) or (
             plan.intent == "programme" and OURS.search(fold(question))
             and asked_steps(question) and not DEFINITION.search(fold(question))
             and STATUS_CUE.search(fold(question)) and not detail_of_a_step(question))):
         # «avons-nous une ORT ?»: a step of the programme, for our commune.
         result = status_answer(ctx, target, query, vector=vector)
-        if result is not None and result.refused:
+        if result is not None and result.refused and not result.citations:
             # «le fonds vert il a été lancé quand», «l'enquête en ligne d'Entrelacs»: the
             # record does not hold it, the commune's studies or the programme's texts may.
             result = None

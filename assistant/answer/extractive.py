@@ -29,6 +29,7 @@ from assistant.answer.funders import (
 )
 from assistant.answer.sentences import (
     DAY,
+    DAY_ASKED,
     UNITS,
     YEAR,
     Candidate,
@@ -119,8 +120,6 @@ _DATED_SUBJECT = re.compile(r"^(?:le|la|les|l) (?:prochaine?s? |derniere?s? )?([
                             r"commence|commencera|demarre|demarrera|ouvre|ouvrira|ferme|"
                             r"fermera)\b")
 _ASKING_WORDS = {"quand", "quoi", "combien", "quel", "quelle", "quels", "quelles"}
-_DAY_ASKED = re.compile(r"\b(quel jour|quelle date exacte\w*|date exacte|jour exact|"
-                        r"quelle date precise)\b")
 # «la date limite pour candidater»: only a deadline answers.
 _DEADLINE_ASKED = re.compile(r"\b(date limite|date butoir|dernier delai|deadline|"
                              r"jusqu a (quand|quelle date)|avant quelle date|d ici quand)\b")
@@ -201,7 +200,7 @@ def _figure_of_it_missing(question: str, kind: str | None, cands: list[Candidate
             # «elle passera tous les combien de minutes ?»: a frequency in minutes.
             return True
     if kind == "date":
-        if _DAY_ASKED.search(folded) and not any(
+        if DAY_ASKED.search(folded) and not any(
                 c.type_ok and DAY.search(fold(c.text)) for c in cands):
             # «c'était quel jour exactement ?»: a day, which «décembre 2020» is not.
             return True

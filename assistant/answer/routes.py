@@ -10,11 +10,12 @@ import numpy as np
 
 from assistant.answer.answerability import RARE_IDF
 from assistant.answer.extractive import extractive_answer
+from assistant.answer.sentences import DAY, DAY_ASKED, expected_type
 from assistant.answer.status import StepRow, asked_steps, of, row_sentence, step_rows
 from assistant.communes.eligibility import eligibility_checklist, population_from_text
 from assistant.communes.registry import Commune
 from assistant.indexing.catalog import StoredDocument
-from assistant.indexing.lexical import ABBREVIATIONS, analyze, fold
+from assistant.indexing.lexical import ABBREVIATIONS, analyze, fold, fold_words
 from assistant.search.filters import Filters
 from assistant.search.retrieval import Retrieval, retrieve
 from assistant.types import Answer, ChecklistItem, Citation, FundingItem, NearSource
@@ -129,6 +130,14 @@ def status_answer(ctx: Context, commune: Commune, question: str, *,
             said += f" {row.note.rstrip('.')}."
         sentences.append(f"{said} [{n}]")
     text = " ".join(sentences)
+    dated = [r for r in chosen if r.key != "maj" and r.known]
+    if wanted and dated and DAY_ASKED.search(fold_words(question)) and not any(
+            DAY.search(fold(r.date)) for r in dated):
+        # «notre sélection c'était quel jour exactement ?»: the record gives a month.
+        first = sentences[0] if len(dated) == 1 else " ".join(sentences[:len(dated)])
+        return Answer(question=question, refused=True, confidence=0.0,
+                      citations=citations[:len(dated)],
+                      text=f"La fiche de suivi {of(name)} ne donne pas le jour exact. {first}")
     if any(not r.known and not r.unconfirmed for r in chosen if r.key != "maj"):
         text += (" « Non renseigné » veut dire que l'information ne figure pas dans les "
                  "sources de la fiche, pas que l'étape n'a pas eu lieu.")
@@ -177,6 +186,8 @@ def eligibility_answer(ctx: Context, commune: Commune | None, question: str) -> 
         return None  # the criteria in general: the programme texts say them best
     if not ELIGIBILITY_CUE.search(fold(question)):
         return None  # «population de Fourneaux»: a fact, not a checklist
+    if expected_type(question) == "date":
+        return None  # «notre sélection c'était quel jour ?»: a date, not the criteria
     if any(fold(name) in fold(question) for name, _, _ in _SCHEMES):
         return None  # «on est éligible au Denormandie ?»: that scheme's rules, not PVD's
     checklist = eligibility_checklist(commune, population=population)

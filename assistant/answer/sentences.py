@@ -112,7 +112,8 @@ _FIGURES = ("nombre", "date", "duree")
 def expected_type(question: str) -> str | None:
     """«quand» → date, «combien» → nombre, «combien de temps» → durée, «qui signe» → acteur."""
     # «quel % des travaux»: the sign is a word here; fold_words would drop it.
-    folded = fold_words(question.replace("%", " pourcentage "))
+    # «elle peut quand même être PVD ?»: «quand même» asks no date.
+    folded = re.sub(r"\bquand meme\b", "meme", fold_words(question.replace("%", " pourcentage ")))
     for kind, cue in _TYPE_CUES:
         if cue.search(folded):
             return kind
@@ -177,6 +178,9 @@ _NOT_COUNTED = {"temps", "fois", "argent", "euros", "euro", "sous", "financement
 # A year in a text: no count, and what a figure «en 1990» must be of.
 YEAR = re.compile(r"\b(?:19|20)\d{2}\b")
 DAY = re.compile(rf"\b\d{{1,2}}(er)? ({_MONTHS})\b")
+# «c'était quel jour exactement ?»: a day, which a month is not.
+DAY_ASKED = re.compile(r"\b(quel jour|quelle date exacte\w*|date exacte|jour exact|"
+                       r"quelle date precise)\b")
 
 
 def counted_thing(question: str) -> list[str]:
