@@ -1229,3 +1229,16 @@ def test_the_end_of_a_question_alone_follows_up(settings):
     answer = _converse(settings, "moutiers le diag commerce ils ont compté les pietons quels jours",
                        "de quelle heure a quelle heure ?")
     assert not answer.refused and "de 9 h à 19 h" in answer.text, answer.text
+
+
+def test_a_follow_up_on_a_study_of_an_intercommunality_asks_no_intercommunality(settings):
+    answer = _converse(settings, "on a quelles etudes pour l'agglo arlysere",
+                       "celle d'ugine le comite de pilotage il reunit qui ?")
+    assert "établissement public foncier local" in answer.text, answer.text
+
+
+def test_workshops_with_the_inhabitants_are_no_population(settings):
+    answer = _converse(settings, "on a quoi comme etude sur montmelian st pierre valgelon ?",
+                       "ils ont fait cb d'ateliers avec les habitants ?")
+    assert "deux ateliers participatifs" in answer.text, answer.text
+    assert "4 123" not in answer.text

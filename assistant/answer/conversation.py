@@ -229,7 +229,9 @@ def _route(ctx: Context, plan: TurnPlan, question: str, *, target: Commune | Non
             (DEFINITION.search(fold(query)) and not _OF_A_COMMUNE.search(fold(question))
              and plan.commune_source == "selected")
             or ELIGIBILITY_CUE.search(fold(query))):
-        result = facts_answer(ctx, target, query)
+        # A follow-up's own words say which fact («celle d'Ugine le comité de pilotage il
+        # réunit qui ?» after studies of «l'agglo Arlysère» asks no intercommunality).
+        result = facts_answer(ctx, target, asked_words(query))
     if result is None and target is not None and (
             plan.commune_source != "selected" or names_its_study):
         # «l'étude espaces publics des Échelles»: what the study says, in its own summary.

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from assistant.answer.routes import line_citation
+from assistant.answer.sentences import counted_thing
 from assistant.answer.status import asked_steps, of
 from assistant.communes.registry import Commune
 from assistant.indexing.catalog import StoredDocument
@@ -121,6 +122,10 @@ def facts_answer(ctx: Context, commune: Commune, question: str) -> Answer | None
     folded = fold(question)
     if not FACT_ASKED.search(folded):
         return None
+    counted = counted_thing(question)
+    if counted and not counted[0].startswith(("habit", "hab", "popul")):
+        # «ils ont fait cb d'ateliers avec les habitants ?»: the workshops are counted.
+        folded = POPULATION.sub(" ", folded)
     if namesake_asked(question, commune):
         return None
     rows = list(_registry_rows(ctx))

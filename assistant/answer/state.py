@@ -125,7 +125,10 @@ def asked_words(query: str) -> str:
     """What this turn asks: its own words, or the whole chain when they ask nothing of
     their own («… date de quand ; et l'étude friche d'Ugine ?» asks the date again)."""
     own = own_words(query)
-    return own if _ASKING.search(own) or _ASKS_WHO.search(fold(own)) else query
+    # «… ça donne quoi ?» asks the same thing again.
+    asks = any(m.group(1).lower() not in ("quoi", "koi", "c'est quoi", "cest quoi")
+               for m in _ASKING.finditer(own))
+    return own if asks or _ASKS_WHO.search(fold(own)) else query
 
 
 def _joined(topic: str, new: str) -> str:
