@@ -122,8 +122,17 @@ _DATED_SUBJECT = re.compile(r"^(?:le|la|les|l) (?:prochaine?s? |derniere?s? )?([
 _ASKING_WORDS = {"quand", "quoi", "combien", "quel", "quelle", "quels", "quelles"}
 # «la date limite pour candidater»: only a deadline answers.
 _DEADLINE_ASKED = re.compile(r"\b(date limite|date butoir|dernier delai|deadline|"
-                             r"jusqu a (quand|quelle date)|avant quelle date|d ici quand)\b")
-_DEADLINE_GIVEN = re.compile(r"\b(limite|au plus tard|avant le|jusqu au|butoir|clotur\w*)\b")
+                             # «jusqu'à quand court la convention ?» is answered by a
+                             # duration («dans les dix-huit mois»): not a deadline.
+                             r"jusqu a quelle date|avant quelle date)\b")
+# «avant le 30 juin 2021», «clôture en mars 2024»: a deadline word, then a date.
+_DEADLINE_GIVEN = re.compile(r"\b(limite|au plus tard|avant|jusqu|butoir|clotur\w*)\b"
+                             r"(?: \w+){0,4}? (?:\d{1,2} (?:er )?)?(?:janvier|fevrier|mars|"
+                             r"avril|mai|juin|juillet|aout|septembre|octobre|novembre|"
+                             r"decembre|(?:19|20)\d\d)\b|"
+                             # «elle prend fin à la signature de la convention-cadre»: an end
+                             # given by an event.
+                             r"\b(prend fin|prendra fin|se termine|s acheve|expire)\b")
 
 
 _POINT_IN_TIME = re.compile(r"\b(au|a la date du|a fin|fin|debut|mi) (\d{1,2}(er)? )?"
@@ -199,14 +208,16 @@ def _figure_of_it_missing(question: str, kind: str | None, cands: list[Candidate
                 re.search(rf"\d\s*(?:{UNITS[unit]})", fold_words(c.text)) for c in cands):
             # «elle passera tous les combien de minutes ?»: a frequency in minutes.
             return True
+    if kind in ("date", "duree") and _DEADLINE_ASKED.search(folded) and not any(
+            _DEADLINE_GIVEN.search(" ".join(re.findall(r"[a-z0-9]+", fold(c.text))))
+            for c in cands):
+        # «jusqu'à quand on peut demander cette aide ?»: a deadline, which a duration of the
+        # aid («pendant deux ans») is not.
+        return True
     if kind == "date":
         if DAY_ASKED.search(folded) and not any(
                 c.type_ok and DAY.search(fold(c.text)) for c in cands):
             # «c'était quel jour exactement ?»: a day, which «décembre 2020» is not.
-            return True
-        if _DEADLINE_ASKED.search(folded) and not any(
-                c.type_ok and _DEADLINE_GIVEN.search(" ".join(re.findall(r"[a-z]+", fold(c.text))))
-                for c in cands):
             return True
         act = _DATED_ACT.search(folded)
         if act and not any(c.type_ok and act.group(1)[:4] in fold_words(c.text) for c in cands):

@@ -61,7 +61,8 @@ _FOLLOW_UP_START = re.compile(
     r"^(c.?est|il est|elle est|ils sont|elles sont) (\w+ )?(par|avec|pour|chez|aupres de) "
     r"(qui|quoi)\b|"
     r".*\b(ce|cet|cette|ces) (projet|etude|scenario|parcours|plan|operation|diagnostic|"
-    r"document|site|friche|dispositif|poste|convention|option|action)s?\b"
+    r"document|site|friche|dispositif|poste|convention|option|action|aide|subvention|"
+    r"enveloppe|mesure)s?\b"
 )
 # «notre», «chez nous», «ma commune»: the question is about the user's own commune.
 OURS = re.compile(r"\b(notre|nos|nous|on|chez nous|ma commune)\b")
@@ -383,6 +384,11 @@ def plan_turn(
         # «et leur conv cadre elle est signée ?»: where a step stands, for the same commune,
         # whatever the previous question was about.
         query = _without_link(without_names)
+        before = asked_steps(previous.topic)
+        if _PRONOUN_START.match(folded) and before and set(before) < set(asked_steps(folded)):
+            # «elle a été signée quel jour ?» after our convention-cadre: that one, not
+            # every step that is signed.
+            query = _joined(previous.topic, query)
         return TurnPlan(query, query, "status", commune, source, True)
     if named and len(words) >= 3 and (_QUESTION_WORD.search(folded) or _ASKING.search(folded)):
         # «et modane elle dépend de quelle communauté de communes ?», «et à montmélian les
