@@ -1249,9 +1249,3 @@ def test_elle_after_our_convention_cadre_is_that_convention(settings):
                        "elle a ete signee quel jour exactement", commune="Modane")
     assert "29 mars 2023" in answer.text and "adhésion" not in answer.text, answer.text
 
-
-def test_a_deadline_no_text_gives_after_a_subsidy_is_refused(settings):
-    answer = _converse(settings, "la bdt elle met cb pour les managers de commerce",
-                       "jusqu'a quelle date on peut demander cette aide ?")
-    assert answer.refused, answer.text
-
