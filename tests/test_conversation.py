@@ -1249,3 +1249,23 @@ def test_elle_after_our_convention_cadre_is_that_convention(settings):
                        "elle a ete signee quel jour exactement", commune="Modane")
     assert "29 mars 2023" in answer.text and "adhésion" not in answer.text, answer.text
 
+
+
+def test_second_review_in_the_web_app(settings):
+    from assistant.search.access import Role
+
+    # An élu of Montmélian, typing without accents.
+    role = Role("elu", "73171")
+    answer = _ask(settings, "d'apres notre enquete quelle part des gens trouvent notre patrimoine "
+                            "interessant", commune="Montmélian", role=role)
+    assert not answer.refused and "78 %" in answer.text, answer.text
+    answer = _ask(settings, "notre selection c'etait quel jour exactement ?",
+                  commune="Montmélian", role=role)
+    assert "ne donne pas le jour exact" in answer.text and "décembre 2020" in answer.text
+    assert _ask(settings, "le mecene il s'appelle comment ?", commune="Montmélian",
+                role=role).refused
+    # Anonymous: a figure in millions at a date no text gives; a study this access cannot read.
+    assert _ask(settings, "au 31 decembre 2024 cb de millions engages pour les pvd ?",
+                role=Role("public")).refused
+    answer = _ask(settings, "la friche d'ugine elle fait cb d'hectares", role=Role("public"))
+    assert answer.refused and "document interne d'Agate" in answer.text, answer.text

@@ -32,7 +32,8 @@ PERSON_QUESTION = re.compile(
     # «on en a recruté un ? il s'appelle comment» (a person; «l'interco elle s'appelle
     # comment» names a thing)
     r"\b(recrut\w*|embauch\w*|manager|chef|maire|pr[ée]sident\w*|r[ée]f[ée]rent|direct\w*|"
-    r"responsable|adjoint|agent|architecte|urbaniste|paysagiste|consultant\w*|animat\w*)\b"
+    r"responsable|adjoint|agent|architecte|urbaniste|paysagiste|consultant\w*|animat\w*|"
+    r"m[ée]c[èe]ne|donat\w*|propri[ée]taire|bailleur|promoteur|investisseur)\b"
     r".*\b(il|elle)s? s'?\s?appelle(nt)? comment|"
     # «l'opérateur retenu c'est quelle entreprise ?»: a firm's name.
     r"\bquel(le)? (entreprise|societe|cabinet|bureau d'?\s?[ée]tudes|prestataire|"
@@ -153,7 +154,7 @@ def about_commune(hit: Hit, insee: str, name: str) -> bool:
 
 # Words of how a figure is asked, not of what it is about: «sur quelle période», «d'après
 # notre enquête», «ça représente quelle proportion».
-_FORM_TERMS = set(analyze("période horizon échéance proportion pourcentage d'après"))
+_FORM_TERMS = set(analyze("période horizon échéance proportion pourcentage d'après d'apres"))
 
 
 def _covers(hit: Hit, groups: list[tuple[str, set[str]]], weights: dict[str, float],

@@ -207,7 +207,9 @@ def _route(ctx: Context, plan: TurnPlan, question: str, *, target: Commune | Non
     if vector is None:
         vector = ctx.index.embedder.embed([query], is_query=True)[0]
     if (plan.intent == "out_of_scope" and ctx.out_of_scope >= OUT_OF_SCOPE_CONFIDENCE
-            and not plan.follow_up):
+            and not plan.follow_up and not (
+                # «notre sélection c'était quel jour ?»: a step of our own record.
+                target is not None and asked_steps(question) and OURS.search(fold(question)))):
         return decline(question, settings.contact), False
     # «le siren de la cc coeur de tarentaise», «arlysere au total ça fait cb d'hab»: an
     # intercommunality named, not one of its communes.

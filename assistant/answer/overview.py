@@ -36,6 +36,17 @@ def asks_overview(question: str) -> bool:
         bool(_SUMMARY_ASKED.search(folded)) or not _SPECIFIC.search(folded))
 
 
+# Title words that say where, not what a study is about.
+_PLACE_WORDS = set(analyze("centre ville centre-ville bourg centre-bourg commune ancien"))
+
+
+def _names_its_subject(question: str, docs: list, commune: Commune) -> bool:
+    """«la friche d'Ugine elle fait cb d'hectares ?»: the question names what one of the
+    commune's studies is about (a word of its title)."""
+    asked = set(analyze(question)) - _STUDY_WORDS - _PLACE_WORDS - set(analyze(commune.name))
+    return any(asked & set(analyze(str(d.meta.get("title", "")))) for d in docs)
+
+
 def overview_answer(ctx: Context, commune: Commune, question: str) -> Answer | None:
     """The «Résumé» of the one study of ``commune`` the question names (by its title's
     words, or the commune's only study); None when none or several fit, or it has none."""
@@ -43,7 +54,8 @@ def overview_answer(ctx: Context, commune: Commune, question: str) -> Answer | N
     hidden: list = []
     pool = [d for d in studies_of(ctx, hidden=hidden) if members & set(d.meta.get("communes", []))]
     its_hidden = [d for d in hidden if members & set(d.meta.get("communes", []))]
-    if not pool and its_hidden and _STUDY_NAMED.search(fold_words(question)):
+    if not pool and its_hidden and (_STUDY_NAMED.search(fold_words(question))
+                                    or _names_its_subject(question, its_hidden, commune)):
         # «le diag commerce de Moûtiers il dit quoi ?» asked without an account that may read
         # it: the study exists; answering from other texts would pass them off as it.
         if all(d.meta.get("visibility") == "interne" for d in its_hidden):

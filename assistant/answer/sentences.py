@@ -143,7 +143,7 @@ _RATE_ASKED = re.compile(r"\b(taux|pourcentage|quelle part|quel pourcentage)\b")
 _MONEY_ASKED = re.compile(r"\b(cout|couts|coute|coutent|couter|budget|montant|prix|"
                           r"chiffre|chiffree|chiffres|enveloppe|salaire|salaires|brut|"
                           r"remuneration|remunere|gagne|gagnent|cotisation|cotisations|loyer|"
-                          r"loyers|euros)\b")
+                          r"loyers|euros|millions|milliards)\b")
 
 
 def asked_unit(question: str) -> str | None:
