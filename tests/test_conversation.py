@@ -1269,3 +1269,10 @@ def test_second_review_in_the_web_app(settings):
                 role=Role("public")).refused
     answer = _ask(settings, "la friche d'ugine elle fait cb d'hectares", role=Role("public"))
     assert answer.refused and "document interne d'Agate" in answer.text, answer.text
+
+
+def test_a_figure_shared_by_several_is_not_one_of_theirs(settings):
+    answer = _ask(settings, "dans le cofinancement du chef de projet, la part de l'anah toute "
+                            "seule c'est quel pourcentage ?")
+    assert answer.refused, answer.text
+    assert not _ask(settings, "le chef de projet il est cofinancé a combien").refused

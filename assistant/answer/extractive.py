@@ -140,6 +140,11 @@ _POINT_IN_TIME = re.compile(r"\b(au|a la date du|a fin|fin|debut|mi) (\d{1,2}(er
                             r"octobre|novembre|decembre) )?(19|20)\d\d\b")
 
 
+_ALONE_ASKED = re.compile(r"\b(a (elle|lui) seule?|toute? seule?|part exacte|seule? part)\b")
+# «par l'ANCT, la Banque des Territoires et l'Anah», «(DSIL et DETR)»: several things listed.
+_GROUPED = re.compile(r"\([^)]*(\bet\b|,)[^)]*\)|\w, [^.;:]*\bet\b")
+
+
 def _figure_of_it_missing(question: str, kind: str | None, cands: list[Candidate],
                           commune: tuple[str, str] | None,
                           weights: dict[str, float] | None = None) -> bool:
@@ -160,6 +165,11 @@ def _figure_of_it_missing(question: str, kind: str | None, cands: list[Candidate
         if years and not any(c.type_ok and years & set(YEAR.findall(
                 f"{c.text} {passage_context(c.hit)} {c.hit.metadata.get('year', '')}"))
                 and (not counted or holds_count_of(c.text, counted)) for c in cands):
+            return True
+        if _ALONE_ASKED.search(folded) and not any(
+                c.type_ok and not _GROUPED.search(c.text) for c in cands):
+            # «la fontaine à elle seule elle coûte combien ?», «la part de l'Anah toute
+            # seule»: one figure shared by several things is not that one's.
             return True
         # «le taux de logements vacants»: a rate of that thing, which a count of it or the
         # rate of another is not.
