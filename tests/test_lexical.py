@@ -1,5 +1,7 @@
 """French analysis and BM25."""
 
+import pytest
+
 from assistant.indexing.lexical import BM25, analyze, fold
 
 
@@ -65,3 +67,13 @@ def test_fold_by_table_is_the_whole_text_decomposition():
 def test_ieres_typed_without_accents_stems_as_accented():
     assert analyze("fonciere") == analyze("foncières") == analyze("foncieres")
     assert analyze("premiere") == analyze("première")
+
+
+@pytest.mark.parametrize("typed,written", [("apres", "après"), ("acces", "accès"),
+                                           ("congres", "congrès"), ("deja vu", "déjà vu")])
+def test_words_ending_in_an_accented_e_s_typed_without_it(typed, written):
+    assert analyze(typed) == analyze(written)
+
+
+def test_a_peu_pres_is_no_term():
+    assert analyze("à peu près") == analyze("a peu pres") == []

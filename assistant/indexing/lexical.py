@@ -29,7 +29,7 @@ STOP_WORDS = frozenset(
     peu peut peuvent plus pour pourquoi qu quand que quel quelle quelles quels qui quoi s sa sans
     se sera serai seraient serais serait seras serez seriez serions serons seront ses si sien
     soi soient sois soit sommes son sont sous suis sur t ta te tes toi ton tous tout toute toutes
-    tres tu un une unes uns vers voici voila vos votre vous y
+    tres tu un une unes uns vers voici voila vos votre vous y pres
     est-ce qu'est-ce quoi dois doit doivent faire peux veux svp merci bonjour
     combien koi quoi veut veulent dire signifie signifient definition definitions sert
     servent existe existent ca cest quid expliquer explique explication expliquez
@@ -108,9 +108,17 @@ _REACCENT = (("ites", "ités"), ("ite", "ité"), ("ees", "ées"), ("ee", "ée"),
              ("ieres", "ières"), ("iere", "ière"))
 
 
+# Words whose final «ès», «à» the stemmer keeps only accented («apres» would stem «apre»,
+# «après» stems «apres»).
+_REACCENT_WORDS = {"apres": "après", "pres": "près", "acces": "accès", "congres": "congrès",
+                   "progres": "progrès", "exces": "excès", "succes": "succès",
+                   "proces": "procès", "deja": "déjà", "dela": "delà"}
+
+
 @lru_cache(maxsize=200_000)
 def _stem(word: str) -> str:
     if word.isascii():
+        word = _REACCENT_WORDS.get(word, word)
         for plain, accented in _REACCENT:
             if word.endswith(plain) and len(word) > len(plain) + 2:
                 word = word[: -len(plain)] + accented
