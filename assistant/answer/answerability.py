@@ -154,7 +154,7 @@ def about_commune(hit: Hit, insee: str, name: str) -> bool:
 
 # Words of how a figure is asked, not of what it is about: «sur quelle période», «d'après
 # notre enquête», «ça représente quelle proportion».
-_FORM_TERMS = set(analyze("période horizon échéance proportion pourcentage d'après d'apres"))
+_FORM_TERMS = set(analyze("période horizon échéance proportion pourcentage d'après"))
 
 
 def _covers(hit: Hit, groups: list[tuple[str, set[str]]], weights: dict[str, float],

@@ -12,6 +12,7 @@ from assistant.answer.funders import funder_absent
 from assistant.answer.sentences import (
     DAY,
     DAY_ASKED,
+    MONTHS,
     UNITS,
     YEAR,
     Candidate,
@@ -59,17 +60,16 @@ _DEADLINE_ASKED = re.compile(r"\b(date limite|date butoir|dernier delai|deadline
                              r"jusqu a quelle date|avant quelle date)\b")
 # «avant le 30 juin 2021», «clôture en mars 2024»: a deadline word, then a date.
 _DEADLINE_GIVEN = re.compile(r"\b(limite|au plus tard|avant|jusqu|butoir|clotur\w*)\b"
-                             r"(?: \w+){0,4}? (?:\d{1,2} (?:er )?)?(?:janvier|fevrier|mars|"
-                             r"avril|mai|juin|juillet|aout|septembre|octobre|novembre|"
-                             r"decembre|(?:19|20)\d\d)\b|"
+                             rf"(?: \w+){{0,4}}? (?:\d{{1,2}} (?:er )?)?(?:{MONTHS}|"
+                             r"(?:19|20)\d\d)\b|"
                              # «elle prend fin à la signature de la convention-cadre»: an end
                              # given by an event.
                              r"\b(prend fin|prendra fin|se termine|s acheve|expire)\b")
 
 
+# «au 31 décembre 2024», «fin 2024»: a point in time.
 _POINT_IN_TIME = re.compile(r"\b(au|a la date du|a fin|fin|debut|mi) (\d{1,2}(er)? )?"
-                            r"((janvier|fevrier|mars|avril|mai|juin|juillet|aout|septembre|"
-                            r"octobre|novembre|decembre) )?(19|20)\d\d\b")
+                            rf"(({MONTHS}) )?(19|20)\d\d\b")
 
 
 _ALONE_ASKED = re.compile(r"\b(a (elle|lui) seule?|toute? seule?|part exacte|seule? part)\b")
@@ -88,12 +88,13 @@ def figure_of_it_missing(question: str, kind: str | None, cands: list[Candidate]
         # «la population d'Albertville en 1990»: a figure of that year, or none.
         years = set(YEAR.findall(folded))
         counted = counted_thing(question)
-        # «combien de chefs de projet fin 2024 ?»: a count of them, of that year.
+        unit = asked_unit(question)
         if years and _POINT_IN_TIME.search(folded) and not any(
                 c.type_ok and years & set(YEAR.findall(fold_words(c.text))) for c in cands):
             # «au 31 décembre 2024, combien … engagés ?»: a figure at that date, which a
             # figure of April 2023 is not, whatever else its page dates.
             return True
+        # «combien de chefs de projet fin 2024 ?»: a count of them, of that year.
         if years and not any(c.type_ok and years & set(YEAR.findall(
                 f"{c.text} {passage_context(c.hit)} {c.hit.metadata.get('year', '')}"))
                 and (not counted or holds_count_of(c.text, counted)) for c in cands):
@@ -105,7 +106,7 @@ def figure_of_it_missing(question: str, kind: str | None, cands: list[Candidate]
             return True
         # «le taux de logements vacants»: a rate of that thing, which a count of it or the
         # rate of another is not.
-        rate = asked_unit(question) == "pct"
+        rate = unit == "pct"
         if counted and not any(holds_count_of(c.text, counted) and (c.type_ok or not rate)
                                for c in cands):
             return True
@@ -119,7 +120,7 @@ def figure_of_it_missing(question: str, kind: str | None, cands: list[Candidate]
             # «aix les bains ça fait cb d'habitants»: the population of that place, not of
             # another (the 14 communes' own are registry facts, answered before).
             return True
-        if asked_unit(question) is not None and not any(c.type_ok for c in cands):
+        if unit is not None and not any(c.type_ok for c in cands):
             return True
         if _PAY_ASKED.search(folded) and not any(
                 c.type_ok and _PAY_ASKED.search(fold_words(c.text)) for c in cands):
@@ -151,8 +152,7 @@ def figure_of_it_missing(question: str, kind: str | None, cands: list[Candidate]
             # «elle passera tous les combien de minutes ?»: a frequency in minutes.
             return True
     if kind in ("date", "duree") and _DEADLINE_ASKED.search(folded) and not any(
-            _DEADLINE_GIVEN.search(" ".join(re.findall(r"[a-z0-9]+", fold(c.text))))
-            for c in cands):
+            _DEADLINE_GIVEN.search(fold_words(c.text)) for c in cands):
         # «jusqu'à quand on peut demander cette aide ?»: a deadline, which a duration of the
         # aid («pendant deux ans») is not.
         return True

@@ -38,7 +38,7 @@ _SOURCE_LINE = re.compile(r"\(mise à jour [^)]*\)\.?$", re.IGNORECASE)
 _ID_LINE = re.compile(r"identifiant PVD|\bpvd-\d+-\d+", re.IGNORECASE)
 _NUMBERED_ROWS = re.compile(r"€ \d{1,2} [A-ZÀ-Ý]")
 _TABLE_ROW = re.compile(r"^[^:;]{1,40} : [^;]+ ; [^:;]{1,40} : ")
-_MONTHS = ("janvier|fevrier|mars|avril|mai|juin|juillet|aout|septembre|octobre|novembre|"
+MONTHS = ("janvier|fevrier|mars|avril|mai|juin|juillet|aout|septembre|octobre|novembre|"
            "decembre")
 
 # What kind of answer a question expects, from its interrogative words (folded text).
@@ -70,7 +70,7 @@ _TYPE_FOUND = {
                         r"min)\b|\b\d+ ?h ?\d\d\b|\b(un|une|deux|trois|"
                         r"quatre|cinq|six|sept|huit|neuf|dix|douze|quinze|dix-huit|dixhuit|"
                         r"vingt|trente) (mois|ans|annees|semaines|jours)\b"),
-    "date": re.compile(rf"\b(19|20)\d{{2}}\b|\b({_MONTHS})\b"),
+    "date": re.compile(rf"\b(19|20)\d{{2}}\b|\b({MONTHS})\b"),
     # «douze fiches actions», «quatre axes»: a count written in words answers «combien» too.
     "nombre": re.compile(r"\d|\b(deux|trois|quatre|cinq|six|sept|huit|neuf|dix|onze|douze|"
                          r"treize|quatorze|quinze|seize|vingt|trente|quarante|cinquante|"
@@ -177,7 +177,7 @@ _NOT_COUNTED = {"temps", "fois", "argent", "euros", "euro", "sous", "financement
                 "mes", "ici"}  # «combien d'ici 3 ans»: a horizon, not a thing
 # A year in a text: no count, and what a figure «en 1990» must be of.
 YEAR = re.compile(r"\b(?:19|20)\d{2}\b")
-DAY = re.compile(rf"\b\d{{1,2}}(er)? ({_MONTHS})\b")
+DAY = re.compile(rf"\b\d{{1,2}}(er)? ({MONTHS})\b")
 # «c'était quel jour exactement ?»: a day, which a month is not.
 DAY_ASKED = re.compile(r"\b(quel jour|quelle date exacte\w*|date exacte|jour exact|"
                        r"quelle date precise)\b")

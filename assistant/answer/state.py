@@ -122,14 +122,18 @@ def own_words(query: str) -> str:
 _ASKS_WHO = re.compile(r"\b(qui|ou|lequel|laquelle|lesquel\w*|est ce|y a)\b")
 
 
+def _asks_its_own(text: str) -> bool:
+    """An asking word of its own («c'est combien ?»); «ça donne quoi ?» asks the same thing
+    again."""
+    return any(m.group(1).lower() not in ("quoi", "koi", "c'est quoi", "cest quoi")
+               for m in _ASKING.finditer(text))
+
+
 def asked_words(query: str) -> str:
     """What this turn asks: its own words, or the whole chain when they ask nothing of
     their own («… date de quand ; et l'étude friche d'Ugine ?» asks the date again)."""
     own = own_words(query)
-    # «… ça donne quoi ?» asks the same thing again.
-    asks = any(m.group(1).lower() not in ("quoi", "koi", "c'est quoi", "cest quoi")
-               for m in _ASKING.finditer(own))
-    return own if asks or _ASKS_WHO.search(fold(own)) else query
+    return own if _asks_its_own(own) or _ASKS_WHO.search(fold(own)) else query
 
 
 def _joined(topic: str, new: str) -> str:
@@ -137,8 +141,7 @@ def _joined(topic: str, new: str) -> str:
     («et le loyer c'est combien ?» after «l'étude date de quand ?»), the previous
     question's own asking words go, or they would decide what kind of answer is wanted."""
     # «ça donne quoi ?» asks the same thing again; «c'est combien ?» asks its own.
-    own_asking = any(m.group(1).lower() not in ("quoi", "koi", "c'est quoi", "cest quoi")
-                     for m in _ASKING.finditer(new))
+    own_asking = _asks_its_own(new)
     folded = fold(new)
     if own_asking and (_OWN_SUBJECT.match(folded) or OURS.search(folded)) and not (
             _POINTS_BACK.search(folded)):
