@@ -1210,6 +1210,10 @@ def test_the_exact_day_asked_needs_a_day(settings):
     # Said first, then what the record does give, cited.
     assert answer.refused and "ne donne pas le jour exact" in answer.text, answer.text
     assert "décembre 2020" in answer.text and answer.citations
+    # A step the record does not date is no month: the month said is the dated step's.
+    answer = _ask(settings, "notre adhesion et notre selection c'etait quel jour exactement ?",
+                  commune="Ugine")
+    assert "décembre 2020" in answer.text and "adhésion" not in answer.text, answer.text
     answer = _ask(settings, "notre conv cadre elle a ete signee quel jour ?", commune="Modane")
     assert not answer.refused and "29 mars 2023" in answer.text, answer.text
 

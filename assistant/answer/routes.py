@@ -116,6 +116,16 @@ def status_answer(ctx: Context, commune: Commune, question: str, *,
     if not any(r.key == "maj" for r in chosen):
         chosen += update[:1]
     name = commune.name
+    dated = [r for r in chosen if r.key != "maj" and r.known]
+    if wanted and dated and DAY_ASKED.search(fold_words(question)) and not any(
+            DAY.search(fold(r.date)) for r in dated):
+        # «notre sélection c'était quel jour exactement ?»: the record gives a month. Only
+        # the dated rows are said, numbered from 1 (a step not dated is no month either).
+        said = " ".join(f"{row_sentence(r, name)} [{n}]" for n, r in enumerate(dated, 1))
+        return Answer(question=question, refused=True, confidence=0.0,
+                      citations=[line_citation(record, n, r.page_number, r.quote)
+                                 for n, r in enumerate(dated, 1)],
+                      text=f"La fiche de suivi {of(name)} ne donne pas le jour exact. {said}")
     citations: list[Citation] = []
     sentences = []
     by_row: dict[str, int] = {}
@@ -130,14 +140,6 @@ def status_answer(ctx: Context, commune: Commune, question: str, *,
             said += f" {row.note.rstrip('.')}."
         sentences.append(f"{said} [{n}]")
     text = " ".join(sentences)
-    dated = [r for r in chosen if r.key != "maj" and r.known]
-    if wanted and dated and DAY_ASKED.search(fold_words(question)) and not any(
-            DAY.search(fold(r.date)) for r in dated):
-        # «notre sélection c'était quel jour exactement ?»: the record gives a month.
-        first = sentences[0] if len(dated) == 1 else " ".join(sentences[:len(dated)])
-        return Answer(question=question, refused=True, confidence=0.0,
-                      citations=citations[:len(dated)],
-                      text=f"La fiche de suivi {of(name)} ne donne pas le jour exact. {first}")
     if any(not r.known and not r.unconfirmed for r in chosen if r.key != "maj"):
         text += (" « Non renseigné » veut dire que l'information ne figure pas dans les "
                  "sources de la fiche, pas que l'étape n'a pas eu lieu.")
