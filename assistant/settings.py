@@ -85,6 +85,13 @@ class Settings(BaseSettings):
         "span@5 on the shared sets but not the answers on eval/gold.jsonl, so answers read "
         "single chunks (1) by default; see docs/benchmarks.md section 8.",
     )
+    query_adapter: bool = Field(
+        default=True,
+        description="Move query vectors with the linear adapter fitted on the gold set's "
+        "training split (assistant/search/data/query_adapter.npz, refit with "
+        "scripts/fit_query_adapter.py) before the dense search; ignored when it was "
+        "fitted for another embedding model. See docs/understanding.md.",
+    )
     rrf_k: int = Field(default=60, description="RRF constant (rank offset).")
     dense_weight: float = Field(default=1.0, description="Weight of the dense ranking in fusion.")
     lexical_weight: float = Field(default=1.0, description="Weight of the lexical ranking.")

@@ -1280,3 +1280,17 @@ def test_a_figure_shared_by_several_is_not_one_of_theirs(settings):
                             "seule c'est quel pourcentage ?")
     assert answer.refused, answer.text
     assert not _ask(settings, "le chef de projet il est cofinancé a combien").refused
+
+
+@pytest.mark.parametrize("adapter", [True, False])
+def test_the_query_adapter_brings_a_casual_question_to_its_passage(settings, adapter):
+    """«ugine friche cb ca coute la depollution» (a dev question): e5 alone ranks the cost
+    table of the Ugine study past the fifth passage; the adapter fitted on the training
+    split brings it in."""
+    from assistant.indexing.index import Index
+    from assistant.search.retrieval import retrieve
+
+    index = Index(settings.model_copy(update={"query_adapter": adapter}))
+    hits = retrieve(index, "ugine friche cb ca coute la depollution", k=5).hits
+    found = any("1 600 000" in " ".join(h.text.split()) for h in hits)
+    assert found is adapter, [h.metadata["source"] for h in hits]

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from assistant.embedding.adapter import DEFAULT_PATH as ADAPTER_PATH
+from assistant.embedding.adapter import QueryAdapter, load_adapter
 from assistant.embedding.embedders import Embedder, make_embedder
 from assistant.errors import AssistantError, ConfigError, IndexBusyError, IndexUnavailableError
 from assistant.indexing.catalog import Catalog, StoredDocument
@@ -36,6 +38,7 @@ from assistant.types import (
 )
 
 log = logging.getLogger(__name__)
+_UNSET = object()  # the query adapter, before it is looked for
 
 Progress = Callable[[int, int, str], None]
 
@@ -87,6 +90,7 @@ class Index:
         self.catalog = Catalog(settings.catalog_path)
         self._embedder = embedder
         self._passage_embedder: Embedder | None = None
+        self._adapter: QueryAdapter | object | None = _UNSET
         self._store: VectorStore | None = None
         # The ingest generation the open store has seen; another process's committed
         # ingest bumps it, and the store is reopened before the next query.
@@ -98,6 +102,16 @@ class Index:
         if self._embedder is None:
             self._embedder = make_embedder(self.settings.embedder)
         return self._embedder
+
+    @property
+    def query_adapter(self) -> QueryAdapter | None:
+        """The adapter moving query vectors before the dense search, when one was fitted
+        for this embedder and the settings use it."""
+        if not self.settings.query_adapter:
+            return None
+        if self._adapter is _UNSET:
+            self._adapter = load_adapter(ADAPTER_PATH, self.embedder.model_id)
+        return self._adapter  # type: ignore[return-value]
 
     @property
     def passage_embedder(self) -> Embedder:
@@ -190,6 +204,10 @@ class Index:
         """The stored vectors' similarity to ``vector`` (see ``VectorStore.similarities``),
         retried on the new client when a reopen closed the one in use."""
         return self._on_store(lambda store: store.similarities(vector, ids))
+
+    def vectors(self, ids: list[str]) -> dict[str, Any]:
+        """The stored vectors of ``ids``, retried like ``similarities``."""
+        return self._on_store(lambda store: store.vectors(ids))
 
     def present(self, ids: list[str]) -> set[str]:
         """Which of ``ids`` the vector store holds, retried like ``similarities``."""

@@ -202,6 +202,14 @@ class VectorStore:
             return set()
         return set(self._collection.get(ids=ids, include=[])["ids"])
 
+    def vectors(self, ids: list[str]) -> dict[str, np.ndarray]:
+        """The stored vectors of ``ids`` (those that have one)."""
+        if not ids:
+            return {}
+        got = self._collection.get(ids=ids, include=["embeddings"])
+        return {cid: np.asarray(vec, dtype=np.float32)
+                for cid, vec in zip(got["ids"], got["embeddings"], strict=True)}
+
     def similarities(self, vector: np.ndarray, ids: list[str]) -> dict[str, float]:
         """Cosine similarity of the query to the stored vectors of ``ids`` (others left out)."""
         if not ids:

@@ -121,7 +121,10 @@ def retrieve(
               else index.embedder.embed([query], is_query=True)[0])
     timings["embed"] = (time.perf_counter() - t1) * 1000
     t2 = time.perf_counter()
-    ranked = index.dense_query(vector, n_cand, where=filters.to_chroma())
+    adapter = index.query_adapter
+    # Officials' words moved towards the passages that answer them (embedding/adapter.py).
+    searched = adapter.adapt(vector) if adapter is not None else vector
+    ranked = index.dense_query(searched, n_cand, where=filters.to_chroma())
     dense = ranked or []  # None while another process's ingest is half-written
     timings["dense"] = (time.perf_counter() - t2) * 1000
 
@@ -136,7 +139,7 @@ def retrieve(
     if ranked is None:  # the vector store is being written by another process
         fused = [(cid, score) for cid, score in lexical if cid in rows]
     elif settings.fusion == "score":
-        fused = _score_fusion(index, terms, vector, dense_score, lexical_score, settings)
+        fused = _score_fusion(index, terms, searched, dense_score, lexical_score, settings)
     else:
         vectors = index.present([c for c in lexical_score if c not in dense_score])
         fused = rrf_fuse(
@@ -157,6 +160,11 @@ def retrieve(
         fused, lambda cid: rows[cid][1].get("doc_id", cid), k=k,
         max_chunks=settings.passage_chunks)
     place = {cid: i for i, (cid, _) in enumerate(fused)}
+    if adapter is not None:
+        # The answerability model reads the plain cosine (what it was fitted on); the
+        # adapter only decides the ranking.
+        shown = [cid for group in groups for cid, _ in group if cid in dense_score]
+        dense_score = index.similarities(vector, shown)
     hits = [_passage_hit(group, rows, dense_score, lexical_score, rank, place)
             for rank, group in enumerate(groups)]
     timings["retrieve"] = (time.perf_counter() - t0) * 1000

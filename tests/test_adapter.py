@@ -1,0 +1,92 @@
+"""The linear query adapter: fitting, saving, loading, and what the index does with it."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from assistant.embedding.adapter import DEFAULT_PATH, QueryAdapter, fit_matrix, load_adapter
+from assistant.errors import AssistantError
+
+
+def _rotated_problem(seed: int = 0, n: int = 40, dim: int = 16):
+    """Queries that sit next to the wrong chunk until a rotation is undone."""
+    rng = np.random.default_rng(seed)
+    chunks = rng.normal(size=(n, dim))
+    chunks /= np.linalg.norm(chunks, axis=1, keepdims=True)
+    rotation, _ = np.linalg.qr(rng.normal(size=(dim, dim)))
+    queries = chunks @ rotation.T + 0.05 * rng.normal(size=(n, dim))
+    return queries, chunks, [[i] for i in range(n)]
+
+
+def _top1(queries: np.ndarray, chunks: np.ndarray, matrix: np.ndarray) -> float:
+    adapter = QueryAdapter(matrix.astype(np.float32), "m")
+    moved = np.stack([adapter.adapt(q) for q in queries])
+    return float(np.mean(np.argmax(moved @ chunks.T, axis=1) == np.arange(len(queries))))
+
+
+def test_fitting_undoes_what_separates_queries_from_their_chunks():
+    queries, chunks, positives = _rotated_problem()
+    before = _top1(queries, chunks, np.eye(queries.shape[1]))
+    matrix = fit_matrix(queries, chunks, positives, shrink=0.0, temperature=0.05, steps=400,
+                        learning_rate=0.01)
+    assert before < 0.3
+    assert _top1(queries, chunks, matrix) > 0.9
+
+
+def test_shrink_keeps_the_matrix_near_the_identity():
+    queries, chunks, positives = _rotated_problem(seed=1)
+    loose = fit_matrix(queries, chunks, positives, shrink=0.0, steps=200, learning_rate=0.01)
+    tight = fit_matrix(queries, chunks, positives, shrink=10.0, steps=200, learning_rate=0.01)
+    eye = np.eye(queries.shape[1])
+    assert np.linalg.norm(tight - eye) < np.linalg.norm(loose - eye)
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [
+    ({"positives": [[0]]}, "2 queries but 1 positive lists"),
+    ({"positives": [[0], []]}, "at least one positive chunk"),
+    ({"temperature": 0.0}, "temperature must be > 0, got 0.0"),
+])
+def test_bad_fitting_input_is_refused_with_the_value(kwargs, message):
+    args = {"queries": np.eye(2), "chunks": np.eye(2), "positives": [[0], [1]], **kwargs}
+    with pytest.raises(ValueError, match=message):
+        fit_matrix(args.pop("queries"), args.pop("chunks"), args.pop("positives"), **args)
+
+
+def test_saved_adapter_loads_for_its_model_only(tmp_path: Path):
+    path = tmp_path / "adapter.npz"
+    matrix = np.diag([2.0, 1.0]).astype(np.float32)
+    QueryAdapter(matrix, "model-a").save(path)
+    loaded = load_adapter(path, "model-a")
+    assert loaded is not None
+    np.testing.assert_allclose(loaded.adapt(np.array([1.0, 1.0])), np.array([2, 1]) / np.sqrt(5),
+                               rtol=1e-6)
+    assert load_adapter(path, "model-b") is None
+    assert load_adapter(tmp_path / "missing.npz", "model-a") is None
+
+
+def test_an_unreadable_adapter_says_how_to_fix_it(tmp_path: Path):
+    path = tmp_path / "adapter.npz"
+    path.write_bytes(b"not a numpy archive")
+    with pytest.raises(AssistantError, match="ASSISTANT_QUERY_ADAPTER=false"):
+        load_adapter(path, "model-a")
+
+
+def test_the_shipped_adapter_is_for_the_default_model():
+    from assistant.embedding.embedders import make_embedder
+    from assistant.settings import get_settings
+
+    model_id = make_embedder(get_settings().embedder).model_id
+    adapter = load_adapter(DEFAULT_PATH, model_id)
+    assert adapter is not None, f"{DEFAULT_PATH} was not fitted for {model_id}"
+    assert adapter.matrix.shape == (384, 384)
+
+
+def test_the_index_uses_no_adapter_when_told_or_for_another_model(tmp_path: Path):
+    from assistant.indexing.index import Index
+    from assistant.settings import get_settings
+
+    assert Index(get_settings(index_dir=tmp_path / "a", embedder="hash")).query_adapter is None
+    off = get_settings(index_dir=tmp_path / "b", query_adapter=False)
+    assert Index(off).query_adapter is None
+    assert Index(get_settings(index_dir=tmp_path / "c")).query_adapter is not None
