@@ -66,7 +66,8 @@ def main() -> None:
                for name, rows_ in sets.items()}
     matrix = fit_matrix(vectors["train"], chunks, [p for _, p, _ in sets["train"]],
                         shrink=SHRINK, temperature=TEMPERATURE, steps=STEPS)
-    adapter = QueryAdapter(matrix, index.embedder.model_id)
+    corpus = frozenset(d.sha256 for d in index.catalog.documents())
+    adapter = QueryAdapter(matrix, index.embedder.model_id, corpus)
     unit = chunks / np.linalg.norm(chunks, axis=1, keepdims=True)
     for name, rows_ in sets.items():
         for label, moved in (("plain", vectors[name]),

@@ -56,9 +56,10 @@ def test_bad_fitting_input_is_refused_with_the_value(kwargs, message):
 def test_saved_adapter_loads_for_its_model_only(tmp_path: Path):
     path = tmp_path / "adapter.npz"
     matrix = np.diag([2.0, 1.0]).astype(np.float32)
-    QueryAdapter(matrix, "model-a").save(path)
+    QueryAdapter(matrix, "model-a", frozenset({"sha-1", "sha-2"})).save(path)
     loaded = load_adapter(path, "model-a")
     assert loaded is not None
+    assert loaded.corpus == {"sha-1", "sha-2"}
     np.testing.assert_allclose(loaded.adapt(np.array([1.0, 1.0])), np.array([2, 1]) / np.sqrt(5),
                                rtol=1e-6)
     assert load_adapter(path, "model-b") is None
@@ -80,13 +81,44 @@ def test_the_shipped_adapter_is_for_the_default_model():
     adapter = load_adapter(DEFAULT_PATH, model_id)
     assert adapter is not None, f"{DEFAULT_PATH} was not fitted for {model_id}"
     assert adapter.matrix.shape == (384, 384)
+    assert len(adapter.corpus) >= 30  # the shipped corpus it was fitted on
 
 
-def test_the_index_uses_no_adapter_when_told_or_for_another_model(tmp_path: Path):
+def test_the_index_uses_no_adapter_when_told_for_another_model_or_corpus(tmp_path: Path):
     from assistant.indexing.index import Index
     from assistant.settings import get_settings
 
     assert Index(get_settings(index_dir=tmp_path / "a", embedder="hash")).query_adapter is None
     off = get_settings(index_dir=tmp_path / "b", query_adapter=False)
     assert Index(off).query_adapter is None
-    assert Index(get_settings(index_dir=tmp_path / "c")).query_adapter is not None
+    # The default model's adapter, on an index without the shipped corpus (CNIL, PIAF…).
+    assert Index(get_settings(index_dir=tmp_path / "c")).query_adapter is None
+
+
+def test_an_adapter_applies_once_its_corpus_is_indexed(tmp_path: Path, monkeypatch):
+    """The web app opens its index, then builds it on first run: the adapter is looked for
+    again after the ingest."""
+    import hashlib
+
+    from assistant.indexing import index as index_module
+    from assistant.indexing.index import Index
+    from assistant.settings import get_settings
+    from tests.conftest import write_md
+
+    docs = tmp_path / "docs"
+    first = write_md(docs, "a.md", "# A\n\nLe chef de projet conduit la revitalisation.")
+    write_md(docs, "b.md", "# B\n\nLa convention-cadre vaut opération de revitalisation.")
+    shas = {hashlib.sha256(first.read_bytes()).hexdigest(), "0" * 64}
+    adapter = QueryAdapter(np.eye(256, dtype=np.float32), "hash-trigram-256", frozenset(shas))
+    monkeypatch.setattr(index_module, "load_adapter", lambda path, model_id: adapter)
+    index = Index(get_settings(index_dir=tmp_path / "index", embedder="hash"))
+    assert index.query_adapter is None  # empty: 0 of the 2 fitted documents
+    index.ingest([docs])
+    assert index.query_adapter is adapter  # 1 of 2: most of a corpus that changed
+
+
+def test_fits_asks_for_most_of_the_fitted_corpus():
+    adapter = QueryAdapter(np.eye(2, dtype=np.float32), "m", frozenset("abcd"))
+    assert not adapter.fits(1)
+    assert adapter.fits(2)
+    assert QueryAdapter(np.eye(2, dtype=np.float32), "m").fits(0)

@@ -22,10 +22,18 @@ DEFAULT_PATH = Path(__file__).with_name("data") / "query_adapter.npz"
 
 @dataclass(frozen=True)
 class QueryAdapter:
-    """``matrix`` applied to a query vector, then renormalised; fitted for ``model_id``."""
+    """``matrix`` applied to a query vector, then renormalised; fitted for ``model_id`` on
+    the documents whose sha256 are ``corpus`` (on another corpus it moves queries towards
+    nothing: the CNIL FAQ lost 0.011 of span@5 with it, docs/benchmarks.md)."""
 
     matrix: np.ndarray
     model_id: str
+    corpus: frozenset[str] = frozenset()
+
+    def fits(self, present: int) -> bool:
+        """Whether an index holding ``present`` of the fitted documents is that corpus
+        (most of it: documents are added and edited)."""
+        return not self.corpus or present * 2 >= len(self.corpus)
 
     def adapt(self, vector: np.ndarray) -> np.ndarray:
         moved = self.matrix @ np.asarray(vector, dtype=np.float32)
@@ -35,7 +43,8 @@ class QueryAdapter:
     def save(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         np.savez_compressed(path, matrix=self.matrix.astype(np.float32),
-                            model_id=np.array(self.model_id))
+                            model_id=np.array(self.model_id),
+                            corpus=np.array(sorted(self.corpus), dtype=str))
 
 
 def load_adapter(path: Path, model_id: str) -> QueryAdapter | None:
@@ -47,13 +56,15 @@ def load_adapter(path: Path, model_id: str) -> QueryAdapter | None:
         with np.load(path) as data:
             matrix = np.asarray(data["matrix"], dtype=np.float32)
             fitted_for = str(data["model_id"])
+            corpus = frozenset(str(s) for s in data["corpus"]) if "corpus" in data else (
+                frozenset())
     except (OSError, KeyError, ValueError) as exc:
         raise AssistantError(f"query adapter {path} is unreadable ({exc}); refit it with "
                              "scripts/fit_query_adapter.py or set ASSISTANT_QUERY_ADAPTER=false"
                              ) from exc
     if fitted_for != model_id:
         return None
-    return QueryAdapter(matrix, fitted_for)
+    return QueryAdapter(matrix, fitted_for, corpus)
 
 
 def fit_matrix(queries: np.ndarray, chunks: np.ndarray, positives: list[list[int]], *,

@@ -11,7 +11,7 @@ import json
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -168,6 +168,17 @@ class Catalog:
             (sha256, root),
         ).fetchone()
         return self.document(row[0]) if row else None
+
+    def count_with_sha(self, shas: Iterable[str]) -> int:
+        """How many of ``shas`` an indexed document has."""
+        wanted = list(shas)
+        found = 0
+        for start in range(0, len(wanted), 500):  # SQLite's bound-parameter limit
+            part = wanted[start:start + 500]
+            found += self._conn().execute(
+                f"SELECT COUNT(DISTINCT sha256) FROM documents WHERE sha256 IN "
+                f"({','.join('?' * len(part))})", part).fetchone()[0]
+        return int(found)
 
     def add_alias(self, doc_id: str, source: str) -> None:
         """Record another path holding the same bytes as this document."""

@@ -91,6 +91,7 @@ class Index:
         self._embedder = embedder
         self._passage_embedder: Embedder | None = None
         self._adapter: QueryAdapter | object | None = _UNSET
+        self._adapter_checked: tuple[str | None, bool] = (None, False)
         self._store: VectorStore | None = None
         # The ingest generation the open store has seen; another process's committed
         # ingest bumps it, and the store is reopened before the next query.
@@ -111,7 +112,16 @@ class Index:
             return None
         if self._adapter is _UNSET:
             self._adapter = load_adapter(ADAPTER_PATH, self.embedder.model_id)
-        return self._adapter  # type: ignore[return-value]
+        adapter = self._adapter
+        if not isinstance(adapter, QueryAdapter):
+            return None
+        # Whether this index holds the corpus it was fitted on, read again after an ingest
+        # (the app builds its index on first run, after opening it).
+        generation = self.catalog.ingest_generation()
+        if self._adapter_checked[0] != generation:
+            present = self.catalog.count_with_sha(adapter.corpus)
+            self._adapter_checked = (generation, adapter.fits(present))
+        return adapter if self._adapter_checked[1] else None
 
     @property
     def passage_embedder(self) -> Embedder:
