@@ -1294,3 +1294,42 @@ def test_the_query_adapter_brings_a_casual_question_to_its_passage(settings, ada
     hits = retrieve(index, "ugine friche cb ca coute la depollution", k=5).hits
     found = any("1 600 000" in " ".join(h.text.split()) for h in hits)
     assert found is adapter, [h.metadata["source"] for h in hits]
+
+
+@pytest.mark.parametrize(("question", "commune"), [
+    # a duration, which no sentence gives (the cofinancing rate is no answer)
+    ("en moyenne un chef de projet pvd reste combien de temps en poste avant de partir ?", None),
+    # weeks, which no figure in millions of euros is
+    ("la bdt met combien de semaines en moyenne pour instruire une demande d'étude ?", None),
+    # kilometres of streets, which 11,5 km of cycle routes are not
+    ("la zone 30 prévue dans nos quartiers, elle couvrira combien de km de rues au total ?",
+     "Bourg-Saint-Maurice"),
+    # a month, which «neuf mesures sur six ans» is not
+    ("la zone de rencontre du centre de bsm les travaux ils demarrent quel mois exactement ?",
+     None),
+])
+def test_a_figure_of_a_kind_no_passage_gives_is_refused(settings, question, commune):
+    answer = _ask(settings, question, commune=commune)
+    assert answer.refused, answer.text
+
+
+def test_a_bare_quand_may_ask_in_which_case_not_a_date(settings):
+    answer = _ask(settings, "quand est-ce que la convention cadre vaut ORT ?")
+    assert not answer.refused, answer.text
+
+
+def test_the_census_figure_asked_comes_first(settings):
+    census = _ask(settings, "on fait cb d'hab au recensement insee 2021 ?", commune="Moûtiers")
+    assert census.text.startswith("Moûtiers compte 3 475 habitants au recensement INSEE 2021"), (
+        census.text)
+    listed = _ask(settings, "combien d'habitants à Moûtiers ?")
+    assert "3 501 habitants selon la liste nationale ANCT de 2021 (3 475" in listed.text, (
+        listed.text)
+
+
+def test_a_share_in_it_follows_up_though_it_names_a_funder(settings):
+    """«l'anah elle en prend quel % là-dedans ?»: the Anah's share of the OPAH just asked
+    about, not the Anah in general."""
+    answer = _converse(settings, "st jean opah les aides aux travaux ca fait cb sur 5 ans",
+                       "l'anah elle en prend quel % la dedans ?")
+    assert "72,1 %" in answer.text, answer.text

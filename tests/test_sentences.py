@@ -121,6 +121,9 @@ def test_the_unit_asked_must_be_the_unit_given():
     assert asked_unit("cb d'arbres on plante") == "arbre"
     assert asked_unit("combien coute la halle") == "eur"
     assert asked_unit("combien de temps ça prend") is None
+    assert asked_unit("la bdt met combien de semaines pour instruire") == "semaine"
+    assert asked_unit("cb de jours de permanence") == "jour"
+    assert not has_type("300 millions d'euros pour le programme.", "nombre", "semaine")
     assert has_type("Le réseau cyclable compte 11,5 km.", "nombre", "km")
     assert not has_type("42 % des déplacements.", "nombre", "km")
 
@@ -131,6 +134,8 @@ def test_the_unit_asked_must_be_the_unit_given():
     ("combien de temps dure le programme", []),  # a duration, typed elsewhere
     ("combien de monde ça fait", []),  # people are counted under many names
     ("quel est le budget", []),
+    ("la zone 30 elle couvrira combien de km de rues ?", ["ru"]),  # rues, counted in km
+    ("combien de km d'itinéraires", ["km"]),
 ])
 def test_counted_thing(question, stems):
     assert counted_thing(question) == stems

@@ -138,18 +138,16 @@ def facts_answer(ctx: Context, commune: Commune, question: str) -> Answer | None
     m = own.match
     if POPULATION.search(folded) and not _TOGETHER.search(folded) and not (
             _OTHER_TIME.search(folded) or _POPULATION_GIVEN.search(folded)):
-        said.append((f"{commune.name} compte {m['anct'].strip()} habitants selon la liste "
-                     f"nationale ANCT de 2021 ({m['insee_pop'].strip()} au recensement INSEE "
-                     "2021).", own))
+        said.append((f"{commune.name} compte "
+                     f"{_population(m['anct'].strip(), m['insee_pop'].strip(), folded)}.", own))
     partners_rows = [r for r in rows if r.is_commune and territory is not None
                      and r.match["name"] in _names(territory.match["communes"])]
     if _TOGETHER.search(folded) and len(partners_rows) > 1 and POPULATION.search(folded):
         # «à nous trois on pèse combien d'habitants ?»: the programme's communes together.
+        together = _population(_summed(partners_rows, "anct"),
+                               _summed(partners_rows, "insee_pop"), folded)
         said.append((f"Ensemble, {join_names([r.match['name'] for r in partners_rows])} comptent "
-                     f"{_summed(partners_rows, 'anct')} habitants selon la liste nationale "
-                     f"ANCT de 2021 ({_summed(partners_rows, 'insee_pop')} au recensement "
-                     "INSEE 2021).",
-                     partners_rows[0]))
+                     f"{together}.", partners_rows[0]))
         said += [("", r) for r in partners_rows[1:]]
     if _PROGRAMME_ID.search(folded) and territory is not None:
         # The PDF text can split an id («pvd-84-73-1 4»): the id has no spaces.
@@ -214,6 +212,20 @@ _ALL_TOGETHER = re.compile(r"\b(en tout|au total|total|ensemble|additionn\w*|cum
                            r"bout a bout)\b")
 
 
+_CENSUS_ASKED = re.compile(r"\b(insee|recensement)\b")
+_LIST_ASKED = re.compile(r"\b(anct|liste)\b")
+
+
+def _population(anct: str, insee: str, folded: str) -> str:
+    """Both populations of the registry, the one the question names first («au recensement
+    INSEE 2021» asks the census; otherwise the programme's list comes first)."""
+    if _CENSUS_ASKED.search(folded) and not _LIST_ASKED.search(folded):
+        return (f"{insee} habitants au recensement INSEE 2021 ({anct} selon la liste nationale "
+                "ANCT de 2021)")
+    return (f"{anct} habitants selon la liste nationale ANCT de 2021 ({insee} au recensement "
+            "INSEE 2021)")
+
+
 def _summed(rows: list[_Row], field: str) -> str:
     """The rows' ``field`` added up, written as the registry writes figures («12 177»)."""
     total = sum(int(re.sub(r"\D", "", r.match[field])) for r in rows)
@@ -234,10 +246,9 @@ def ranking_answer(ctx: Context, question: str) -> Answer | None:
         return None
     if total and not m:
         # «les 14 communes pvd du 73 ça fait cb d'hab en tout ?»: their sum, from their rows.
+        summed = _population(_summed(rows, "anct"), _summed(rows, "insee_pop"), fold(question))
         return _cited(question, [(f"Ensemble, les {len(rows)} communes du programme en Savoie "
-                                  f"comptent {_summed(rows, 'anct')} habitants selon la liste "
-                                  f"nationale ANCT de 2021 ({_summed(rows, 'insee_pop')} au "
-                                  "recensement INSEE 2021), somme de leurs lignes du registre.",
+                                  f"comptent {summed}, somme de leurs lignes du registre.",
                                   rows[0])])
     smallest = m.group(1) == "petite" or m.group(0).startswith("moins")
     pick = (min if smallest else max)(rows, key=lambda r: int(re.sub(r"\D", "", r.match["anct"])))

@@ -77,6 +77,10 @@ _ALONE_ASKED = re.compile(r"\b(a (elle|lui) seule?|toute? seule?|part exacte|seu
 _GROUPED = re.compile(r"\([^)]*(\bet\b|,)[^)]*\)|\w, [^.;:]*\bet\b")
 
 
+_DATE_NAMED = re.compile(r"\b(quel mois|quelle annee|en quelle annee|quelle date|a quelle date|"
+                         r"quel jour|date exacte|depuis quand|de quand|dat\w* de quand)\b")
+
+
 def figure_of_it_missing(question: str, kind: str | None, cands: list[Candidate],
                           commune: tuple[str, str] | None,
                           weights: dict[str, float] | None = None) -> bool:
@@ -151,12 +155,19 @@ def figure_of_it_missing(question: str, kind: str | None, cands: list[Candidate]
                 re.search(rf"\d\s*(?:{UNITS[unit]})", fold_words(c.text)) for c in cands):
             # «elle passera tous les combien de minutes ?»: a frequency in minutes.
             return True
+    if kind == "duree" and not any(c.type_ok for c in cands):
+        # «il reste combien de temps en poste ?»: a duration, which no sentence gives.
+        return True
     if kind in ("date", "duree") and _DEADLINE_ASKED.search(folded) and not any(
             _DEADLINE_GIVEN.search(fold_words(c.text)) for c in cands):
         # «jusqu'à quand on peut demander cette aide ?»: a deadline, which a duration of the
         # aid («pendant deux ans») is not.
         return True
     if kind == "date":
+        if _DATE_NAMED.search(folded) and not any(c.type_ok for c in cands):
+            # «les travaux démarrent quel mois ?»: a date, which no sentence gives. A bare
+            # «quand» may ask in which case («quand est-ce que la convention vaut ORT ?»).
+            return True
         if DAY_ASKED.search(folded) and not any(
                 c.type_ok and DAY.search(fold(c.text)) for c in cands):
             # «c'était quel jour exactement ?»: a day, which «décembre 2020» is not.

@@ -55,7 +55,7 @@ _TYPE_CUES: list[tuple[str, re.Pattern[str]]] = [
                          r"en combien de|pendant combien|jusqu a quand)\b")),
     ("date", re.compile(r"\b(quand|quelle date|a quelle date|depuis quand|en quelle annee|"
                         r"quelle annee|date de|date d|date du|date des|date limite|"
-                        r"date butoir|quel jour)\b")),
+                        r"date butoir|quel jour|quel mois)\b")),
     ("nombre", re.compile(r"\b(combien|cb|cbien|montant|taux|quelle part|pourcentage|budget|"
                           r"quelle somme|cout|couts|coute|prix|nombre de|a hauteur de|total|"
                           r"jusqu a combien|population|reste a charge|quelle surface|"
@@ -126,6 +126,7 @@ UNITS = {"km": r"\bkm\b|kilometre", "ha": r"\bha\b|hectare", "m2": r"\bm2\b|m²|
          "habitant": r"\bhabitants?\b|\bpopulation\b", "emploi": r"\bemplois?\b",
          "mois": r"\bmois\b", "an": r"\bans?\b|\bannees?\b", "commune": r"\bcommunes?\b",
          "minute": r"\bminutes?\b|\bmin\b", "heure": r"\bheures?\b|\b\d+ ?h\b",
+         "semaine": r"\bsemaines?\b", "jour": r"\bjours?\b",
          "puissance": r"\bk?wc?\b|\bmw\w*|\bkwh\b|\bgwh\b|\bpuissance\b",
          # Units a question asks without naming them: «à quel taux», «quelle surface»,
          # «ça coûte combien».
@@ -135,7 +136,7 @@ UNITS = {"km": r"\bkm\b|kilometre", "ha": r"\bha\b|hectare", "m2": r"\bm2\b|m²|
 _UNIT_ASKED = re.compile(r"\b(?:combien|cb|nombre|quelle (?:surface|longueur|distance)) "
                          r"(?:de |d )?(?:en )?(km|kilometres?|ha|hectares?|m2|arbres?|logements?|"
                          r"places?|habitants?|emplois?|mois|ans|annees|communes?|minutes?|"
-                         r"heures?)\b")
+                         r"heures?|semaines?|jours?)\b")
 
 
 _RATE_ASKED = re.compile(r"\b(taux|pourcentage|quelle part|quel pourcentage)\b")
@@ -189,7 +190,13 @@ def counted_thing(question: str) -> list[str]:
     m = _COUNTED.search(fold_words(question))
     if not m or m.group(1) in _NOT_COUNTED:
         return []
+    if m.group(2) == "de" and m.group(3) and re.fullmatch(_MEASURE, m.group(1)):
+        # «combien de km de rues»: rues are counted, in km.
+        return analyze(m.group(3))[:1]
     return analyze(" ".join(g for g in m.groups() if g))[:1]
+
+
+_MEASURE = r"km|kilometres?|metres?|m2|ha|hectares?|euros?|places?"
 
 
 # «combien de mètres» is answered by «1 440 m»: a count whose unit is the thing counted.

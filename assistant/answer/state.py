@@ -89,6 +89,9 @@ _OBJECT_PRONOUN = re.compile(r"^(on|nous|vous) (\w+ )?(l|la|le|les|en|y) ")
 _PRONOUN_START = re.compile(r"^(il|elle|ils|elles|ca|cela) ")
 _SUBJECT_PRONOUN = re.compile(r"\b(il|elle|ils|elles)\b")
 _DEMONSTRATIVE = re.compile(r"\b(ce|cet|cette|ces)\b")
+# «l'anah elle en prend quel % là-dedans ?»: a share of the previous subject, whatever the
+# scheme named.
+_IN_IT = re.compile(r"\b(la dedans|dedans|la dessus|dessus|(il|elle|ils|elles|on|ca) en)\b")
 _LINK = re.compile(r"^\s*(et|puis|pareil|idem|aussi|sinon|ok|alors)\b[\s,]*", re.IGNORECASE)
 
 
@@ -336,7 +339,8 @@ def plan_turn(
     # only when what it names was the previous subject; a link («et le fonds vert ?») or a
     # possessive («son code insee») always does.
     stands_alone = new_subject and not (
-        _refers_back(folded_question) or _PRONOUN_START.match(folded_question))
+        _refers_back(folded_question) or _PRONOUN_START.match(folded_question)
+        or _IN_IT.search(folded_question))
     stands_alone = stands_alone or starts_afresh(question)
     follow_up = previous is not None and (
         (not stands_alone and (intent == "follow_up" or looks_elliptic(question)))
