@@ -1,40 +1,56 @@
-"""Refit the query adapter on eval/gold.jsonl's train split; report dense hit@5 on dev.
+"""Fit the query adapter of a corpus on one split of its labelled questions.
 
     .venv/bin/python scripts/fit_query_adapter.py [--write] [--extra FILE ...]
+    .venv/bin/python scripts/fit_query_adapter.py --corpus ../shared/eval/cnil-faq/docs \
+        --questions ../shared/eval/cnil-faq/questions.jsonl --fit-on dev --report test --write
 
-Each answerable training question's positives are the chunks of its expected source that
-hold one of its ``answer_contains`` strings (all the source's chunks when none does). The
-test split is never read. Prints dense hit@5 (a positive chunk; the expected source) with
-and without the adapter on the train and dev splits and on each ``--extra`` file (fresh
-question batches, read whole); ``--write`` replaces assistant/embedding/data/query_adapter.npz.
+Each question's positives are the chunks of its expected source that hold its answer (one
+of the gold set's ``answer_contains`` strings, or a shared set's span); all the source's
+chunks when none does. Prints dense hit@5 (the source) and span@5 (a positive chunk) with
+and without the adapter on the split fitted on, the split reported on and each ``--extra``
+file (read whole). ``--write`` saves it: for the shipped corpus beside the code
+(assistant/embedding/data/query_adapter.npz), for another corpus into its evaluation index
+(``.cache/eval/…/query_adapter.npz``), where ``assistant eval --corpus`` finds it. The
+gold set's test split is never read unless asked with ``--report test``.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 import numpy as np
 
-from assistant.embedding.adapter import DEFAULT_PATH, QueryAdapter, fit_matrix
-from assistant.evaluation.runner import _shape, eval_index
+from assistant.embedding.adapter import ADAPTER_NAME, DEFAULT_PATH, QueryAdapter, fit_matrix
+from assistant.evaluation.runner import (
+    EvalQuestion,
+    _shape,
+    eval_index,
+    read_questions,
+    select_split,
+    span_in,
+)
 from assistant.indexing.index import Index
 from assistant.indexing.lexical import fold
 from assistant.settings import get_settings
 
 ROOT = Path(__file__).resolve().parent.parent
-SHRINK, TEMPERATURE, STEPS = 0.01, 0.02, 150  # chosen on the dev split (docs/understanding.md)
+SHRINK, TEMPERATURE, STEPS = 0.01, 0.02, 150  # chosen on the gold dev split (docs/understanding.md)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--gold", type=Path, default=ROOT / "eval" / "gold.jsonl")
+    parser.add_argument("--corpus", type=Path, default=None, help="default: the shipped corpus")
+    parser.add_argument("--questions", type=Path, default=ROOT / "eval" / "gold.jsonl")
+    parser.add_argument("--fit-on", default="train", help="split fitted on (train; dev for "
+                        "the shared sets, cut in dev and test halves)")
+    parser.add_argument("--report", default="dev", help="split reported on")
     parser.add_argument("--extra", type=Path, nargs="*", default=[])
-    parser.add_argument("--write", action="store_true", help=f"write {DEFAULT_PATH.name}")
+    parser.add_argument("--write", action="store_true")
     args = parser.parse_args()
     settings = get_settings()
-    eval_settings, failures = eval_index(settings, settings.corpus_dir, _shape(settings))
+    corpus = (args.corpus or settings.corpus_dir).resolve()
+    eval_settings, failures = eval_index(settings, corpus, _shape(settings))
     if failures:
         raise SystemExit(f"index incomplete: {failures}")
     index = Index(eval_settings)
@@ -44,43 +60,48 @@ def main() -> None:
     ids = [i for i in ids if i in stored]
     chunks = np.stack([stored[i] for i in ids])
     sources = [rows[i][1].get("source") for i in ids]
-    texts = [fold(" ".join(rows[i][0].split())) for i in ids]
+    texts = [" ".join(rows[i][0].split()) for i in ids]
+    folded = [fold(t) for t in texts]
 
-    def questions(path: Path, split: str | None) -> list[tuple[str, list[int], set[str]]]:
+    def answered_by(q: EvalQuestion, j: int) -> bool:
+        if q.span:
+            return span_in(q.span, texts[j])
+        return any(fold(" ".join(s.split())) in folded[j] for s in q.answer_contains)
+
+    def labelled(questions: list[EvalQuestion]) -> list[tuple[EvalQuestion, list[int]]]:
         out = []
-        for line in path.read_text(encoding="utf-8").splitlines():
-            item = json.loads(line) if line.strip() else {}
-            if not item.get("expected_sources") or (split and item.get("split") != split):
-                continue
-            wanted = [fold(" ".join(s.split())) for s in item.get("answer_contains", [])]
-            expected = set(item["expected_sources"])
-            of_source = [j for j, s in enumerate(sources) if s in expected]
-            holding = [j for j in of_source if any(w in texts[j] for w in wanted)]
+        for q in questions:
+            of_source = [j for j, s in enumerate(sources) if s in q.sources]
             if of_source:
-                out.append((item["question"], holding or of_source, expected))
+                out.append((q, [j for j in of_source if answered_by(q, j)] or of_source))
         return out
 
-    sets = {"train": questions(args.gold, "train"), "dev": questions(args.gold, "dev")}
-    sets.update({p.stem: questions(p, None) for p in args.extra})
-    vectors = {name: np.asarray(index.embedder.embed([q for q, _, _ in rows_], is_query=True))
-               for name, rows_ in sets.items()}
-    matrix = fit_matrix(vectors["train"], chunks, [p for _, p, _ in sets["train"]],
+    every = read_questions(args.questions)
+    sets = {f"{args.fit_on}": labelled(select_split(every, args.fit_on)),
+            f"{args.report}": labelled(select_split(every, args.report))}
+    sets.update({p.stem: labelled(read_questions(p)) for p in args.extra})
+    vectors = {name: np.asarray(index.embedder.embed([q.question for q, _ in part],
+                                                     is_query=True))
+               for name, part in sets.items()}
+    matrix = fit_matrix(vectors[args.fit_on], chunks, [p for _, p in sets[args.fit_on]],
                         shrink=SHRINK, temperature=TEMPERATURE, steps=STEPS)
-    corpus = frozenset(d.sha256 for d in index.catalog.documents())
-    adapter = QueryAdapter(matrix, index.embedder.model_id, corpus)
+    corpus_shas = frozenset(d.sha256 for d in index.catalog.documents())
+    adapter = QueryAdapter(matrix, index.embedder.model_id, corpus_shas)
     unit = chunks / np.linalg.norm(chunks, axis=1, keepdims=True)
-    for name, rows_ in sets.items():
+    for name, part in sets.items():
         for label, moved in (("plain", vectors[name]),
                              ("adapted", np.stack([adapter.adapt(v) for v in vectors[name]]))):
             top = np.argsort(-(moved @ unit.T), axis=1)[:, :5]
-            chunk_hit = np.mean([bool(set(top[i]) & set(p)) for i, (_, p, _) in enumerate(rows_)])
-            source_hit = np.mean([any(sources[j] in e for j in top[i])
-                                  for i, (_, _, e) in enumerate(rows_)])
-            print(f"{name:>10} ({len(rows_)}) {label:>7}: dense hit@5 chunk {chunk_hit:.3f}, "
-                  f"source {source_hit:.3f}")
+            source_hit = np.mean([any(sources[j] in q.sources for j in top[i])
+                                  for i, (q, _) in enumerate(part)])
+            span_hit = np.mean([bool(set(top[i]) & set(p)) for i, (_, p) in enumerate(part)])
+            print(f"{name:>14} ({len(part)}) {label:>7}: dense hit@5 {source_hit:.3f}, "
+                  f"span@5 {span_hit:.3f}")
     if args.write:
-        adapter.save(DEFAULT_PATH)
-        print(f"written: {DEFAULT_PATH}")
+        shipped = corpus == settings.corpus_dir.resolve()
+        path = DEFAULT_PATH if shipped else eval_settings.index_dir / ADAPTER_NAME
+        adapter.save(path)
+        print(f"written: {path}")
 
 
 if __name__ == "__main__":

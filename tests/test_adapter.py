@@ -122,3 +122,18 @@ def test_fits_asks_for_most_of_the_fitted_corpus():
     assert not adapter.fits(1)
     assert adapter.fits(2)
     assert QueryAdapter(np.eye(2, dtype=np.float32), "m").fits(0)
+
+
+def test_an_adapter_in_the_index_folder_is_that_corpus_own(tmp_path: Path):
+    """Fitted for another corpus by scripts/fit_query_adapter.py --corpus …: read from the
+    index folder before the shipped corpus's."""
+    from assistant.embedding.adapter import ADAPTER_NAME
+    from assistant.indexing.index import Index
+    from assistant.settings import get_settings
+
+    settings = get_settings(index_dir=tmp_path / "index", embedder="hash")
+    assert Index(settings).query_adapter is None  # the shipped one is for the e5 model
+    QueryAdapter(np.eye(256, dtype=np.float32), "hash-trigram-256").save(
+        settings.index_dir / ADAPTER_NAME)
+    adapter = Index(settings).query_adapter
+    assert adapter is not None and adapter.model_id == "hash-trigram-256"

@@ -16,8 +16,10 @@ import numpy as np
 
 from assistant.errors import AssistantError
 
-# Shipped beside the code, fitted by ``scripts/fit_query_adapter.py``.
-DEFAULT_PATH = Path(__file__).with_name("data") / "query_adapter.npz"
+# The shipped corpus's, beside the code; another corpus's lives in its index folder. Both
+# are fitted by ``scripts/fit_query_adapter.py``.
+ADAPTER_NAME = "query_adapter.npz"
+DEFAULT_PATH = Path(__file__).with_name("data") / ADAPTER_NAME
 
 
 @dataclass(frozen=True)

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from assistant.embedding.adapter import ADAPTER_NAME, QueryAdapter, load_adapter
 from assistant.embedding.adapter import DEFAULT_PATH as ADAPTER_PATH
-from assistant.embedding.adapter import QueryAdapter, load_adapter
 from assistant.embedding.embedders import Embedder, make_embedder
 from assistant.errors import AssistantError, ConfigError, IndexBusyError, IndexUnavailableError
 from assistant.indexing.catalog import Catalog, StoredDocument
@@ -111,7 +111,10 @@ class Index:
         if not self.settings.query_adapter:
             return None
         if self._adapter is _UNSET:
-            self._adapter = load_adapter(ADAPTER_PATH, self.embedder.model_id)
+            # An adapter fitted for this index's own corpus, else the shipped corpus's.
+            own = self.settings.index_dir / ADAPTER_NAME
+            self._adapter = load_adapter(own if own.exists() else ADAPTER_PATH,
+                                         self.embedder.model_id)
         adapter = self._adapter
         if not isinstance(adapter, QueryAdapter):
             return None
