@@ -211,6 +211,9 @@ _COUNTED_UNITS = {"metr": r"\d\s?m\b", "kilometr": r"\d\s?km\b", "hectar": r"\d\
 def holds_count_of(text: str, stems: list[str]) -> bool:
     """A figure beside one of ``stems`` (a prefix match: «commerces» finds «commerciales»)."""
     folded = DAY.sub(" ", YEAR.sub(" ", fold(text)))
+    # «la prolongation de deux ans du cofinancement des postes de chef de projet»: a
+    # duration counts no project leads.
+    folded = _TYPE_FOUND["duree"].sub(" ", folded)
     if not _TYPE_FOUND["nombre"].search(folded):
         return False
     if any(re.search(unit, folded) for st in stems for prefix, unit in _COUNTED_UNITS.items()

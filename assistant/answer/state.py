@@ -155,9 +155,18 @@ def _joined(topic: str, new: str) -> str:
     # BSM il coûte combien ?» → «c'est sur combien d'années ?» → «c'est qui qui finance ?»
     # asks who funds the plan, not who funds «combien d'années».
     subject = _subject(topic.split(_THEN)[0])
+    if _THEN in topic and set(content_words(new)) <= _BARE_ASKING:
+        # «avec qui ?» after «ils ont fait combien d'entretiens ?»: with whom those were
+        # held, the last question's thing, not the chain's first subject alone.
+        subject = topic
     if own_asking:
         subject = " ".join(_ASKING.sub(" ", subject).split()) or subject
     return f"{subject}{_THEN}{new}"
+
+
+# «avec qui ?», «pour quoi faire ?»: nothing asked but a question word.
+_BARE_ASKING = {"avec", "qui", "quoi", "koi", "pourquoi", "comment", "quand", "ou", "par",
+                "pour", "faire", "de", "cest", "est", "ce", "que", "c"}
 
 
 def _without_link(text: str) -> str:
