@@ -1344,3 +1344,23 @@ def test_a_share_in_it_follows_up_though_it_names_a_funder(settings):
     answer = _converse(settings, "st jean opah les aides aux travaux ca fait cb sur 5 ans",
                        "l'anah elle en prend quel % la dedans ?")
     assert "72,1 %" in answer.text, answer.text
+
+
+def test_a_question_on_the_savoie_communes_is_not_carried_to_the_last_commune(settings):
+    """The registry names all 14 communes: its passages point back at none of them."""
+    answer = _converse(settings, "ugine la friche le scenario retenu il fait combien de logements",
+                       "ya combien de communes pvd en savoie ?")
+    assert answer.commune is None and "14 communes" in answer.text, answer.text
+
+
+def test_pour_y_avoir_droit_asks_about_the_previous_subject_however_long(settings):
+    answer = _converse(settings, "la personne qui pilote la revitalisation, qui paye son salaire ?",
+                       "et pour y avoir droit faut remplir quelles conditions ?")
+    assert "conditions de cofinancement" in answer.text, answer.text
+
+
+def test_what_it_costs_in_all_is_the_plan_total_not_one_action(settings):
+    answer = _converse(settings, "on a une etude sur notre patrimoine ?",
+                       "elle propose quoi pour les facades ?", "et ca coute combien en tout ?",
+                       commune="Montmélian")
+    assert "1,45 M€" in answer.text.split("[1]")[0], answer.text

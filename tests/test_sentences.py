@@ -266,3 +266,21 @@ def test_a_numbered_label_is_joined_to_the_sentence_it_names():
     spans = _with_labels_joined(part, split_sentences(part))
     assert [part[s:e] for s, e in spans] == [
         "A3 – Boutiques à l'essai. La commune loue deux locaux.", "A4 – Vitrines."]
+
+
+def test_a_month_asked_is_not_answered_by_a_year():
+    from assistant.answer.figures import figure_of_it_missing
+    from assistant.answer.sentences import Candidate, expected_type, has_type
+    from assistant.types import Hit
+
+    question = "les travaux ils demarrent quel mois exactement ?"
+    kind = expected_type(question)
+    hit = Hit(chunk_id="c", text="", score=1.0, metadata={})
+
+    def cand(text: str) -> Candidate:
+        return Candidate(hit, 0, 0, 1, 0, len(text), text, type_ok=has_type(text, kind))
+
+    assert kind == "date"
+    assert figure_of_it_missing(question, kind, [cand("Les travaux sont prévus en 2026.")], None)
+    assert not figure_of_it_missing(question, kind, [cand("Les travaux démarrent en mars 2026.")],
+                                    None)

@@ -25,7 +25,9 @@ from assistant.answer.funders import (
     funders_table,
 )
 from assistant.answer.sentences import (
+    TABLE_ROW,
     Candidate,
+    asked_unit,
     clean_sentence,
     collect,
     expected_type,
@@ -267,6 +269,13 @@ def extractive_answer(
                 c.score += 0.15
     # «le département il mettrait combien ?», «notre étude c'est qui qui finance ?».
     boost_funder_rows(cands, folded_q, commune)
+    if _TOTAL.search(folded_q) and asked_unit(question) == "eur" and not _WHOLE_COST.search(
+            folded_q):
+        # «et ça coûte combien en tout ?» after a study: its whole sum («huit actions, pour
+        # 1,45 M€»), not the row of one action of its table.
+        for c in cands:
+            if c.type_ok and not TABLE_ROW.match(c.text.strip()):
+                c.score += 0.35  # as a plan's total asked «en tout», below
     if _WHOLE_COST.search(folded_q):
         # «le plan mobilité il coûte combien ?»: the plan's total, not one measure's cost;
         # «… en tout ?» says so twice.

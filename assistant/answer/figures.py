@@ -168,6 +168,10 @@ def figure_of_it_missing(question: str, kind: str | None, cands: list[Candidate]
             # «les travaux démarrent quel mois ?»: a date, which no sentence gives. A bare
             # «quand» may ask in which case («quand est-ce que la convention vaut ORT ?»).
             return True
+        if re.search(r"\bquel mois\b", folded) and not any(
+                c.type_ok and re.search(rf"\b({MONTHS})\b", fold(c.text)) for c in cands):
+            # «ils démarrent quel mois ?»: a month, which «2025-2026» is not.
+            return True
         if DAY_ASKED.search(folded) and not any(
                 c.type_ok and DAY.search(fold(c.text)) for c in cands):
             # «c'était quel jour exactement ?»: a day, which «décembre 2020» is not.

@@ -37,7 +37,7 @@ _PLACEHOLDER = re.compile(r"\[[^\]\d]{3,60}\]|\[(n|x|xx|…|\.\.\.)\]")
 _SOURCE_LINE = re.compile(r"\(mise à jour [^)]*\)\.?$", re.IGNORECASE)
 _ID_LINE = re.compile(r"identifiant PVD|\bpvd-\d+-\d+", re.IGNORECASE)
 _NUMBERED_ROWS = re.compile(r"€ \d{1,2} [A-ZÀ-Ý]")
-_TABLE_ROW = re.compile(r"^[^:;]{1,40} : [^;]+ ; [^:;]{1,40} : ")
+TABLE_ROW = re.compile(r"^[^:;]{1,40} : [^;]+ ; [^:;]{1,40} : ")
 MONTHS = ("janvier|fevrier|mars|avril|mai|juin|juillet|aout|septembre|octobre|novembre|"
            "decembre")
 
@@ -441,7 +441,7 @@ def score(cands: list[Candidate], question: str, query_vector: np.ndarray | None
             # «combien coûte la dépollution ?» is answered by a figure, never by the
             # sentence that only repeats the question's words.
             c.score += TYPE_BONUS if c.type_ok else -TYPE_MALUS
-        if _TABLE_ROW.match(c.text.strip()) and not (kind in _FIGURES and c.type_ok):
+        if TABLE_ROW.match(c.text.strip()) and not (kind in _FIGURES and c.type_ok):
             c.score -= 0.15  # a flattened row reads badly, unless it holds the figure asked
         if definition and _DEFINES.match(c.text.strip()) and _opens_with_term(c.text, weights):
             c.score += 0.2  # «ORT – opération de … : convention prévue …» defines the term

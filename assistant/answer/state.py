@@ -91,6 +91,9 @@ _SUBJECT_PRONOUN = re.compile(r"\b(il|elle|ils|elles)\b")
 _DEMONSTRATIVE = re.compile(r"\b(ce|cet|cette|ces)\b")
 # «l'anah elle en prend quel % là-dedans ?»: a share of the previous subject, whatever the
 # scheme named.
+# «pour y avoir droit», «là-dedans»: however long the question, it is about the previous
+# subject («il y a» points at nothing).
+_POINTS_AT_IT = re.compile(r"\b(y(?! (a|avait|aura|aurait)\b)|dedans|dessus|celui ci|celle ci)\b")
 _IN_IT = re.compile(r"\b(la dedans|dedans|la dessus|dessus|(il|elle|ils|elles|on|ca) en)\b")
 _LINK = re.compile(r"^\s*(et|puis|pareil|idem|aussi|sinon|ok|alors)\b[\s,]*", re.IGNORECASE)
 
@@ -444,7 +447,8 @@ def plan_turn(
         # «et c'était quoi l'objectif au départ ?»: a question about the previous topic; a
         # question complete in itself («et il y a quelle part des locaux vides depuis plus
         # de trois ans ?») is searched as typed, the previous topic would only blur it.
-        query = _without_link(without_names) if len(words) >= 6 else (
+        query = _without_link(without_names) if len(words) >= 6 and not (
+            _POINTS_AT_IT.search(folded)) else (
             _joined(previous.topic, _without_link(without_names)))
         intent = content_intent if content_intent not in (None, "follow_up") else previous.intent
         return TurnPlan(query, query, intent, commune, source, True)
