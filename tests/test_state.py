@@ -293,3 +293,16 @@ def test_sinon_with_a_whole_question_is_no_follow_up():
     plan = _plan("sinon le chef de projet pvd il a quoi comme missions en gros",
                  previous=previous)
     assert not plan.follow_up and plan.commune is None
+
+
+@pytest.mark.parametrize(("question", "joined"), [
+    ("une commune pvd elle y a droit sous quelles conditions ?", True),  # «y»: the FNADT
+    ("et pour l obtenir c quoi la condition principale ?", True),  # «l obtenir»: the FNADT
+    ("et pour y avoir droit faut remplir quelles conditions ?", True),
+    ("il y a combien de communes pvd en savoie ?", False),  # «il y a» points at nothing
+    ("y a un minimum d'habitants ou pas ?", False),  # «(il) y a», typed casually
+])
+def test_a_pronoun_pointing_back_joins_the_previous_subject(question, joined):
+    prev = Turn("le fnadt ca sert a quoi", None, "programme", "le fnadt ca sert a quoi")
+    plan = _plan(question, "eligibility", previous=prev)
+    assert ("fnadt" in plan.query) is joined, plan.query

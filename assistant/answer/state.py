@@ -93,7 +93,10 @@ _DEMONSTRATIVE = re.compile(r"\b(ce|cet|cette|ces)\b")
 # scheme named.
 # «pour y avoir droit», «là-dedans»: however long the question, it is about the previous
 # subject («il y a» points at nothing).
-_POINTS_AT_IT = re.compile(r"\b(y(?! (a|avait|aura|aurait)\b)|dedans|dessus|celui ci|celle ci)\b")
+_POINTS_AT_IT = re.compile(r"\b(elle|on|ils|elles|je|j|nous|vous) y\b|"
+                           r"(?<!\bil )\by (?!(a|avait|aura|aurait|en a|en avait|a t il)\b)|"
+                           r"\b(dedans|dessus|celui ci|celle ci)\b|"
+                           r"\bpour (l|la|le|les|en) \w+(er|ir|re)\b")
 _IN_IT = re.compile(r"\b(la dedans|dedans|la dessus|dessus|(il|elle|ils|elles|on|ca) en)\b")
 _LINK = re.compile(r"^\s*(et|puis|pareil|idem|aussi|sinon|ok|alors)\b[\s,]*", re.IGNORECASE)
 
@@ -355,7 +358,8 @@ def plan_turn(
         or _IN_IT.search(folded_question))
     stands_alone = stands_alone or starts_afresh(question)
     follow_up = previous is not None and (
-        (not stands_alone and (intent == "follow_up" or looks_elliptic(question)))
+        (not stands_alone and (intent == "follow_up" or looks_elliptic(question)
+                               or bool(_POINTS_AT_IT.search(folded_question))))
                                           or _goes_on_with_the_record(question, previous,
                                                                       named, selected)
                                           or _only_generic(without_names))
@@ -394,7 +398,8 @@ def plan_turn(
         query = _joined(previous.topic, _without_link(without_names))
         return TurnPlan(query, query, previous.intent if previous.intent != "eligibility"
                         else "programme", commune, source, True)
-    if DEFINITION.search(folded) and not _POSSESSIVE.search(folded):
+    if DEFINITION.search(folded) and not (_POSSESSIVE.search(folded)
+                                          or _POINTS_AT_IT.search(folded)):
         # «et le dispositif du département, c'est quoi ?»: a term to define stands alone,
         # about no commune.
         query = _without_link(without_names)
