@@ -137,3 +137,32 @@ def test_an_adapter_in_the_index_folder_is_that_corpus_own(tmp_path: Path):
         settings.index_dir / ADAPTER_NAME)
     adapter = Index(settings).query_adapter
     assert adapter is not None and adapter.model_id == "hash-trigram-256"
+
+
+def test_the_callers_settings_can_turn_the_adapter_off(tmp_path: Path, monkeypatch):
+    """retrieve() takes the caller's knobs (fusion, passages): the adapter is one of them."""
+    from assistant.indexing import index as index_module
+    from assistant.indexing.index import Index
+    from assistant.search import retrieval
+    from assistant.settings import get_settings
+    from tests.conftest import write_md
+
+    docs = tmp_path / "docs"
+    write_md(docs, "a.md", "# A\n\nLe chef de projet conduit la revitalisation du bourg.")
+    moved = []
+
+    class Recording(QueryAdapter):
+        def adapt(self, vector):
+            moved.append(1)
+            return super().adapt(vector)
+
+    adapter = Recording(np.eye(256, dtype=np.float32), "hash-trigram-256")
+    monkeypatch.setattr(index_module, "load_adapter", lambda path, model_id: adapter)
+    settings = get_settings(index_dir=tmp_path / "index", embedder="hash")
+    index = Index(settings)
+    index.ingest([docs])
+    retrieval.retrieve(index, "chef de projet", k=1)
+    assert moved == [1]
+    retrieval.retrieve(index, "chef de projet", k=1,
+                       settings=settings.model_copy(update={"query_adapter": False}))
+    assert moved == [1]

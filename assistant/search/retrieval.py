@@ -121,8 +121,9 @@ def retrieve(
               else index.embedder.embed([query], is_query=True)[0])
     timings["embed"] = (time.perf_counter() - t1) * 1000
     t2 = time.perf_counter()
-    adapter = index.query_adapter
-    # Officials' words moved towards the passages that answer them (embedding/adapter.py).
+    # Officials' words moved towards the passages that answer them (embedding/adapter.py);
+    # the caller's settings may turn it off, as they set the fusion.
+    adapter = index.query_adapter if settings.query_adapter else None
     searched = adapter.adapt(vector) if adapter is not None else vector
     ranked = index.dense_query(searched, n_cand, where=filters.to_chroma())
     dense = ranked or []  # None while another process's ingest is half-written
