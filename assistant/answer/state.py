@@ -89,14 +89,15 @@ _OBJECT_PRONOUN = re.compile(r"^(on|nous|vous) (\w+ )?(l|la|le|les|en|y) ")
 _PRONOUN_START = re.compile(r"^(il|elle|ils|elles|ca|cela) ")
 _SUBJECT_PRONOUN = re.compile(r"\b(il|elle|ils|elles)\b")
 _DEMONSTRATIVE = re.compile(r"\b(ce|cet|cette|ces)\b")
-# «l'anah elle en prend quel % là-dedans ?»: a share of the previous subject, whatever the
-# scheme named.
 # «pour y avoir droit», «là-dedans»: however long the question, it is about the previous
-# subject («il y a» points at nothing).
+# subject («il y a» points at nothing). Makes a follow-up of a question that did not look
+# like one.
 _POINTS_AT_IT = re.compile(r"\b(elle|on|ils|elles|je|j|nous|vous) y\b|"
                            r"(?<!\bil )\by (?!(a|avait|aura|aurait|en a|en avait|a t il)\b)|"
                            r"\b(dedans|dessus|celui ci|celle ci)\b|"
                            r"\bpour (l|la|le|les|en) \w+(er|ir|re)\b")
+# «l'anah elle en prend quel % là-dedans ?»: a share of the previous subject, whatever the
+# scheme named. Keeps a follow-up that names a new scheme from standing alone.
 _IN_IT = re.compile(r"\b(la dedans|dedans|la dessus|dessus|(il|elle|ils|elles|on|ca) en)\b")
 _LINK = re.compile(r"^\s*(et|puis|pareil|idem|aussi|sinon|ok|alors)\b[\s,]*", re.IGNORECASE)
 
