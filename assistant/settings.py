@@ -88,9 +88,17 @@ class Settings(BaseSettings):
     query_adapter: bool = Field(
         default=True,
         description="Move query vectors with the linear adapter fitted on the gold set's "
-        "training split (assistant/search/data/query_adapter.npz, refit with "
+        "training split (assistant/embedding/data/query_adapter.npz, refit with "
         "scripts/fit_query_adapter.py) before the dense search; ignored when it was "
-        "fitted for another embedding model. See docs/understanding.md.",
+        "fitted for another embedding model or another corpus. See docs/understanding.md.",
+    )
+    sentence_adapter: bool = Field(
+        default=True,
+        description="Rank the sentences of the passages read with the query vector moved "
+        "by the adapter fitted on the sentences that answer the labelled questions "
+        "(assistant/embedding/data/sentence_adapter.npz, refit with "
+        "scripts/fit_sentence_adapter.py); the answerability model still reads plain "
+        "cosines. Ignored on another corpus or embedding model. See docs/understanding.md.",
     )
     rrf_k: int = Field(default=60, description="RRF constant (rank offset).")
     dense_weight: float = Field(default=1.0, description="Weight of the dense ranking in fusion.")

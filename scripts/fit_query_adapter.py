@@ -1,14 +1,17 @@
 """Fit the query adapter of a corpus on one split of its labelled questions.
 
-    .venv/bin/python scripts/fit_query_adapter.py [--write] [--extra FILE ...]
+    .venv/bin/python scripts/fit_query_adapter.py [--add eval/synthetic.jsonl] \
+        [--measure FILE ...] [--write]
     .venv/bin/python scripts/fit_query_adapter.py --corpus ../shared/eval/cnil-faq/docs \
         --questions ../shared/eval/cnil-faq/questions.jsonl --fit-on dev --report test --write
 
 Each question's positives are the chunks of its expected source that hold its answer (one
 of the gold set's ``answer_contains`` strings, or a shared set's span); all the source's
 chunks when none does. Prints dense hit@5 (the source) and span@5 (a positive chunk) with
-and without the adapter on the split fitted on, the split reported on and each ``--extra``
-file (read whole). ``--write`` saves it: for the shipped corpus beside the code
+and without the adapter on the split fitted on, the split reported on and each ``--measure``
+file (read whole). ``--add`` files (labelled questions in the gold layout, e.g. the
+questions written sentence by sentence from the corpus, eval/synthetic.jsonl) are fitted
+on whole, with the split. ``--write`` saves it: for the shipped corpus beside the code
 (assistant/embedding/data/query_adapter.npz), for another corpus into its evaluation index
 (``.cache/eval/…/query_adapter.npz``), where ``assistant eval --corpus`` finds it. The
 gold set's test split is never read unless asked with ``--report test``.
@@ -16,44 +19,24 @@ gold set's test split is never read unless asked with ``--report test``.
 
 from __future__ import annotations
 
-import argparse
-from pathlib import Path
-
 import numpy as np
 
 from assistant.embedding.adapter import ADAPTER_NAME, DEFAULT_PATH, QueryAdapter, fit_matrix
-from assistant.evaluation.runner import (
-    EvalQuestion,
-    _shape,
-    eval_index,
-    read_questions,
-    select_split,
-    span_in,
+from assistant.evaluation.fitting import (
+    SHRINK,
+    STEPS,
+    TEMPERATURE,
+    fitting_data,
+    fitting_parser,
 )
-from assistant.indexing.index import Index
+from assistant.evaluation.runner import EvalQuestion, span_in
 from assistant.indexing.lexical import fold
-from assistant.settings import get_settings
-
-ROOT = Path(__file__).resolve().parent.parent
-SHRINK, TEMPERATURE, STEPS = 0.01, 0.02, 150  # chosen on the gold dev split (docs/understanding.md)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--corpus", type=Path, default=None, help="default: the shipped corpus")
-    parser.add_argument("--questions", type=Path, default=ROOT / "eval" / "gold.jsonl")
-    parser.add_argument("--fit-on", default="train", help="split fitted on (train; dev for "
-                        "the shared sets, cut in dev and test halves)")
-    parser.add_argument("--report", default="dev", help="split reported on")
-    parser.add_argument("--extra", type=Path, nargs="*", default=[])
-    parser.add_argument("--write", action="store_true")
-    args = parser.parse_args()
-    settings = get_settings()
-    corpus = (args.corpus or settings.corpus_dir).resolve()
-    eval_settings, failures = eval_index(settings, corpus, _shape(settings))
-    if failures:
-        raise SystemExit(f"index incomplete: {failures}")
-    index = Index(eval_settings)
+    args = fitting_parser(__doc__.splitlines()[0]).parse_args()
+    data = fitting_data(args)
+    index = data.index
     ids = sorted(index.catalog.chunk_ids())
     rows = index.catalog.chunk_rows(ids)
     stored = index.vectors(ids)
@@ -76,10 +59,9 @@ def main() -> None:
                 out.append((q, [j for j in of_source if answered_by(q, j)] or of_source))
         return out
 
-    every = read_questions(args.questions)
-    sets = {f"{args.fit_on}": labelled(select_split(every, args.fit_on)),
-            f"{args.report}": labelled(select_split(every, args.report))}
-    sets.update({p.stem: labelled(read_questions(p)) for p in args.extra})
+    sets = {args.fit_on: labelled(data.fit)}
+    sets.update({name: labelled(part) for name, part in data.reported.items()
+                 if name not in sets})
     vectors = {name: np.asarray(index.embedder.embed([q.question for q, _ in part],
                                                      is_query=True))
                for name, part in sets.items()}
@@ -98,8 +80,7 @@ def main() -> None:
             print(f"{name:>14} ({len(part)}) {label:>7}: dense hit@5 {source_hit:.3f}, "
                   f"span@5 {span_hit:.3f}")
     if args.write:
-        shipped = corpus == settings.corpus_dir.resolve()
-        path = DEFAULT_PATH if shipped else eval_settings.index_dir / ADAPTER_NAME
+        path = DEFAULT_PATH if data.shipped else data.eval_settings.index_dir / ADAPTER_NAME
         adapter.save(path)
         print(f"written: {path}")
 

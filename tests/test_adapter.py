@@ -166,3 +166,45 @@ def test_the_callers_settings_can_turn_the_adapter_off(tmp_path: Path, monkeypat
     retrieval.retrieve(index, "chef de projet", k=1,
                        settings=settings.model_copy(update={"query_adapter": False}))
     assert moved == [1]
+
+
+def test_the_shipped_sentence_adapter_is_for_the_default_model_and_corpus():
+    from assistant.embedding.adapter import SENTENCE_DEFAULT_PATH
+    from assistant.embedding.embedders import make_embedder
+    from assistant.settings import get_settings
+
+    model_id = make_embedder(get_settings().embedder).model_id
+    adapter = load_adapter(SENTENCE_DEFAULT_PATH, model_id)
+    assert adapter is not None, f"{SENTENCE_DEFAULT_PATH} was not fitted for {model_id}"
+    assert adapter.matrix.shape == (384, 384)
+    query = load_adapter(DEFAULT_PATH, model_id)
+    assert query is not None and adapter.corpus == query.corpus
+    assert not np.allclose(adapter.matrix, query.matrix)  # fitted on sentences, not chunks
+
+
+def test_the_sentence_adapter_is_bound_and_switched_like_the_query_adapter(tmp_path: Path):
+    from assistant.embedding.adapter import SENTENCE_ADAPTER_NAME
+    from assistant.indexing.index import Index
+    from assistant.settings import get_settings
+
+    # The default model's, on an index without the shipped corpus: not used.
+    assert Index(get_settings(index_dir=tmp_path / "c")).sentence_adapter is None
+    settings = get_settings(index_dir=tmp_path / "index", embedder="hash")
+    assert Index(settings).sentence_adapter is None
+    QueryAdapter(np.eye(256, dtype=np.float32), "hash-trigram-256").save(
+        settings.index_dir / SENTENCE_ADAPTER_NAME)
+    index = Index(settings)
+    assert index.sentence_adapter is not None
+    assert index.query_adapter is None  # each adapter is its own file
+    off = settings.model_copy(update={"sentence_adapter": False})
+    assert Index(off).sentence_adapter is None
+
+
+def test_an_unreadable_sentence_adapter_names_its_own_fix(tmp_path: Path):
+    from assistant.embedding.adapter import SENTENCE_ADAPTER_NAME
+
+    path = tmp_path / SENTENCE_ADAPTER_NAME
+    path.write_bytes(b"not a numpy archive")
+    with pytest.raises(AssistantError, match=r"fit_sentence_adapter\.py.*"
+                       r"ASSISTANT_SENTENCE_ADAPTER=false"):
+        load_adapter(path, "model-a")

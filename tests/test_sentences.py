@@ -44,6 +44,9 @@ def test_not_an_answer(line, rejected):
     ("combien de temps pour signer la convention cadre", "duree"),
     ("qui signe la convention d'adhésion ?", "acteur"),
     ("Qu'est-ce qu'une ORT ?", None),
+    # «quand» opens a case here; the question is «quoi».
+    ("le chef de projet pvd il fait quoi quand un projet bloque ?", None),
+    ("et on fait comment quand le chef de projet part ?", None),
 ])
 def test_expected_type(question, kind):
     assert expected_type(question) == kind
@@ -284,3 +287,86 @@ def test_a_month_asked_is_not_answered_by_a_year():
     assert figure_of_it_missing(question, kind, [cand("Les travaux sont prévus en 2026.")], None)
     assert not figure_of_it_missing(question, kind, [cand("Les travaux démarrent en mars 2026.")],
                                     None)
+
+
+class _Vectors:
+    """An embedder giving each sentence a fixed vector."""
+
+    def __init__(self, table):
+        self.table = table
+
+    def embed(self, texts, *, is_query=False):
+        import numpy as np
+
+        return np.stack([np.asarray(self.table[t], dtype=np.float32) for t in texts])
+
+
+def test_the_ranking_vector_orders_sentences_and_semantic_keeps_the_plain_cosine():
+    import numpy as np
+
+    a, b = "Le poste est cofinancé à 75 %.", "Le chef de projet conduit le projet."
+    table = {a: [0.9, 0.436, 0.0], b: [0.8, 0.0, 0.6]}
+    plain = np.array([1.0, 0.0, 0.0], dtype=np.float32)
+    moved = np.array([0.0, 0.0, 1.0], dtype=np.float32)  # towards b
+    cands = [_cand(a, 0.0), _cand(b, 0.0, start=40)]
+    score(cands, "le chef de projet ?", plain, _Vectors(table), {})
+    assert max(cands, key=lambda c: c.score).text == a
+    score(cands, "le chef de projet ?", plain, _Vectors(table), {}, ranking_vector=moved)
+    assert max(cands, key=lambda c: c.score).text == b
+    assert [round(c.semantic, 3) for c in cands] == [0.9, 0.8]  # what answerability reads
+
+
+def test_moved_cosines_are_put_on_the_scale_of_the_plain_ones():
+    import numpy as np
+
+    from assistant.answer.sentences import _on_scale_of
+
+    plain = np.array([0.80, 0.84, 0.88])
+    moved = np.array([0.1, 0.5, 0.3])
+    rescaled = _on_scale_of(moved, plain)
+    assert rescaled.mean() == pytest.approx(plain.mean())
+    assert rescaled.std() == pytest.approx(plain.std())
+    assert list(np.argsort(rescaled)) == list(np.argsort(moved))
+    assert list(_on_scale_of(np.array([0.2, 0.2]), plain[:2])) == list(plain[:2])
+
+
+class _OnePage:
+    def __init__(self, text):
+        self.text = text
+
+    def pages(self, doc_id: str) -> list[Page]:
+        return [Page(number=1, text=self.text)]
+
+
+def _lines(*texts):
+    """Candidates read one after another in one chunk, one per line of a list."""
+    page = "\n• ".join(texts)
+    hit = Hit(chunk_id="c0", text=page, score=1.0, metadata={"doc_id": "d2", "source": "p.md"})
+    out, start = [], 0
+    for t in texts:
+        out.append(Candidate(hit, 0, 0, 1, start, start + len(t), t, score=0.1,
+                             chunk_id="c0"))
+        start += len(t) + 3  # «\n• »
+    return out, _OnePage(page)
+
+
+def test_a_sentence_opening_a_list_comes_with_its_items_as_one_quote():
+    (lead, *items), catalog = _lines("Le plan de mobilité vise à :",
+                                     "apaiser la circulation ;", "mieux relier la gare ;",
+                                     "réduire les émissions.",
+                                     "La méthode repose sur une enquête.")
+    lead.score = 0.9
+    picked = pick([lead, *items], 5)
+    assert [c.text for c in picked] == [lead.text, *[c.text for c in items[:3]]]
+    sentences, citations = compose(picked, catalog)  # type: ignore[arg-type]
+    text = " ".join(sentences)
+    assert text.count("[1]") == 1 and text.endswith("émissions. [1]")
+    assert "\n • Apaiser la circulation ;" in text and len(citations) == 1
+    assert citations[0].quote == catalog.text[:catalog.text.index("\n• La méthode")]
+
+
+def test_cest_takes_up_the_sentence_before():
+    (before, lead), _ = _lines("La commune gagne des habitants, pas son bourg.",
+                               "C'est le paradoxe principal du diagnostic.")
+    lead.score = 0.9
+    assert [c.text for c in pick([before, lead], 5)] == [before.text, lead.text]

@@ -293,6 +293,21 @@ def test_sinon_with_a_whole_question_is_no_follow_up():
     plan = _plan("sinon le chef de projet pvd il a quoi comme missions en gros",
                  previous=previous)
     assert not plan.follow_up and plan.commune is None
+    # The announcement is no part of what is searched or answered.
+    assert plan.query == "le chef de projet pvd il a quoi comme missions en gros"
+
+
+@pytest.mark.parametrize(("question", "rest"), [
+    ("sinon, la dsil ca finance quoi ?", "la dsil ca finance quoi ?"),
+    ("Bon, autre question : qui signe la convention ?", "qui signe la convention ?"),
+    ("ok merci, sinon les taux ils sont a jour ?", "les taux ils sont a jour ?"),
+    ("sinon pour Modane ?", "sinon pour Modane ?"),  # too short: it takes up the last one
+    ("la dsil ca finance quoi ?", "la dsil ca finance quoi ?"),
+])
+def test_an_announced_new_subject_is_answered_without_the_announcement(question, rest):
+    from assistant.answer.state import without_announcement
+
+    assert without_announcement(question) == rest
 
 
 @pytest.mark.parametrize(("question", "joined"), [

@@ -86,6 +86,9 @@ def test_normalize_chars_ligatures_spaces_soft_hyphen_nfc() -> None:
         ("2021", "2026", True),
         ("long", "temps", False),
         ("commu", "nauté", False),
+        ("dix", "huit", True),  # «dans les dix-huit mois», never «dixhuit»
+        ("quatre", "vingts", True),
+        ("vingt", "aine", False),
     ],
 )
 def test_keep_hyphen(before: str, after: str, kept: bool) -> None:

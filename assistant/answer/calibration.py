@@ -15,19 +15,25 @@ from assistant.answer.answerability import (
 from assistant.answer.conversation import Idf, scope_filters
 from assistant.answer.extractive import judge
 from assistant.answer.intents import classifier_for
-from assistant.answer.sentences import collect, score
+from assistant.answer.sentences import Candidate, collect, score
 from assistant.communes.registry import load_registry
+from assistant.embedding.adapter import QueryAdapter
 from assistant.embedding.embedders import embedder_fingerprint
 from assistant.indexing.index import open_index
 from assistant.search.question import expand_question
-from assistant.search.retrieval import retrieve
+from assistant.search.retrieval import Retrieval, retrieve
 from assistant.settings import Settings
 
 
-def question_features(settings: Settings, question: str, commune: str | None,
-                      k: int = 5) -> Features:
-    """The features the plain cited route computes for ``question`` (commune-scoped when
-    a commune is selected), whatever route would answer it."""
+def question_candidates(settings: Settings, question: str, commune: str | None, k: int = 5,
+                        *, ranking: QueryAdapter | None = None, index_adapter: bool = True
+                        ) -> tuple[Retrieval, list[Candidate], dict[str, float], float,
+                                   tuple[str, str] | None]:
+    """What the plain cited route reads for ``question`` (commune-scoped when a commune is
+    selected), whatever route would answer it: the retrieval, its scored sentences, the
+    question's term weights, the out-of-scope probability and the commune asked about.
+    Sentences are ranked with ``ranking`` when given, else with the index's sentence
+    adapter unless ``index_adapter`` is false (fitting one reads the plain ranking)."""
     question = expand_question(question)  # as answer_question reads it
     index = open_index(settings)
     registry = load_registry(settings)
@@ -44,13 +50,24 @@ def question_features(settings: Settings, question: str, commune: str | None,
     idf = Idf(index)
     weights = {t: idf.get(t) for t in set(retrieval.query_terms)}
     cands = collect(retrieval.hits, index.catalog, question=question)
-    score(cands, question, vector, index.passage_embedder, weights)
+    adapter = ranking or (index.sentence_adapter
+                          if index_adapter and settings.sentence_adapter else None)
+    score(cands, question, vector, index.passage_embedder, weights,
+          ranking_vector=adapter.adapt(vector) if adapter is not None else None)
+    about = (target.insee, target.name) if target is not None else None
+    return retrieval, cands, weights, prediction.probabilities.get("out_of_scope", 0.0), about
+
+
+def question_features(settings: Settings, question: str, commune: str | None,
+                      k: int = 5) -> Features:
+    """The features the plain cited route computes for ``question``."""
+    retrieval, cands, _, out_of_scope, about = question_candidates(settings, question,
+                                                                   commune, k)
     placeholder = AnswerabilityModel(dict.fromkeys(FEATURE_NAMES, 0.0), 0.0, 0.5,
                                      dict.fromkeys(FEATURE_NAMES, 0.0),
                                      dict.fromkeys(FEATURE_NAMES, 1.0), {})
-    about = (target.insee, target.name) if target is not None else None
-    return judge(question, retrieval, cands, idf, placeholder,
-                 prediction.probabilities.get("out_of_scope", 0.0), about).features
+    return judge(expand_question(question), retrieval, cands, Idf(open_index(settings)),
+                 placeholder, out_of_scope, about).features
 
 
 def _rates(scored: list[tuple[float, bool]], threshold: float) -> dict[str, float]:

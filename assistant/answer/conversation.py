@@ -162,9 +162,13 @@ def cited_answer(ctx: Context, question: str, *, filters: Filters | None, k: int
     retrieval = retrieve(ctx.index, question, k=k, filters=filters, role=ctx.role,
                          settings=settings,
                          boost_types=boost_types, query_vector=vector)
+    query_vector = vector if vector is not None else ctx.vector
+    adapter = ctx.index.sentence_adapter if settings.sentence_adapter else None
     answer = extractive_answer(
         question, retrieval, ctx.index.catalog, idf=ctx.idf, model=ctx.model,
-        query_vector=vector if vector is not None else ctx.vector,
+        query_vector=query_vector,
+        ranking_vector=(adapter.adapt(query_vector)
+                        if adapter is not None and query_vector is not None else None),
         embedder=ctx.index.passage_embedder, max_sentences=settings.max_answer_sentences,
         contact=settings.contact, scope=scope, out_of_scope=ctx.out_of_scope,
         ignore_terms=ignore_terms, concise=concise,

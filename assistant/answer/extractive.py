@@ -139,6 +139,7 @@ def compose(picked: list[Candidate], catalog: Catalog) -> tuple[list[str], list[
     by_key: dict[tuple[str, int], Citation] = {}
     spans: dict[int, tuple[int, int]] = {}
     sentences: list[str] = []
+    marks: list[str] = []
     for cand in picked:
         key = (cand.chunk_id or cand.hit.chunk_id, cand.page_idx)
         cit = by_key.get(key)
@@ -152,9 +153,19 @@ def compose(picked: list[Candidate], catalog: Catalog) -> tuple[list[str], list[
             spans[cit.n] = (start, end)
             page_text = catalog.pages(str(cand.hit.metadata["doc_id"]))[cand.page_idx].text
             cit.quote = page_text[start:end]
-        mark = f"[{cit.n}]" + (" (exemple)" if cit.exemple else "")
-        sentences.append(f"{clean_sentence(cand.text)} {mark}")
-    return sentences, citations
+        marks.append(f"[{cit.n}]" + (" (exemple)" if cit.exemple else ""))
+        # A line of the list the sentence before opens («… vise à :», «… ;») reads as one.
+        item = bool(sentences) and picked[len(sentences) - 1].text.rstrip().endswith(
+            (":", ";")) and (picked[len(sentences) - 1].chunk_id == cand.chunk_id)
+        sentences.append(("• " if item else "") + clean_sentence(cand.text))
+    # Sentences read one after another from one quote share its mark, given once after
+    # the last («… dans les lotissements des villages. C'est le paradoxe … [1]»).
+    out = []
+    for i, sentence in enumerate(sentences):
+        last = i + 1 == len(sentences) or marks[i + 1] != marks[i]
+        nxt_item = i + 1 < len(sentences) and sentences[i + 1].startswith("• ")
+        out.append(sentence + (f" {marks[i]}" if last else "") + ("\n" if nxt_item else ""))
+    return out, citations
 
 
 def pick(cands: list[Candidate], max_sentences: int, ratio: float = 0.7, *,
@@ -197,12 +208,15 @@ def pick(cands: list[Candidate], max_sentences: int, ratio: float = 0.7, *,
             rest = [lead, *[c for c in rest if c is not other]]
             lead = other
     head = [before, lead] if before is not None else [lead]
+    if lead.text.rstrip().endswith(":"):
+        # «Le plan de mobilité vise à :» says nothing without the list it opens.
+        head += _list_after(lead, cands)
     after = _sentence_after(lead, cands) if follow_on else None
     if after is not None and _ANAPHORIC.match(after.text):
         # «… l'Anah demande une étude pré-opérationnelle. Celle-ci vérifie que …»: what
         # the term is comes in the sentence that takes it up.
         head.append(after)
-    rest = [c for c in rest if c is not before and c is not after]
+    rest = [c for c in rest if c is not before and c is not after and c not in head]
     kept = {id(c) for c in [*head, *rest]}
     rest = [c for c in rest if not _ANAPHORIC.match(c.text) or id(
         _sentence_before(c, cands) or c) in kept][:max(max_sentences - len(head), 0)]
@@ -215,13 +229,26 @@ _ANAPHORIC = re.compile(
     r"reste|importe|appartient|semble|vaut mieux|est (?:possible|nécessaire|conseillé|"
     r"recommandé|utile|important|prévu|précisé|rappelé|souhaitable|indispensable|impossible|"
     r"interdit|obligatoire) )\b)|Celui-ci|Celle-ci|Ceux-ci|Celles-ci|Ce dernier|"
-    r"Cette dernière|Ces derniers|Ces dernières)")
+    r"Cette dernière|Ces derniers|Ces dernières|C'est (?:le|la|l'|ce|cela|pourquoi)\b|"
+    r"Cela\b|Ceci\b)")
 
 
 def _sentence_after(cand: Candidate, cands: list[Candidate]) -> Candidate | None:
     """The candidate read just after ``cand`` in the same chunk and page, if any."""
     return next((o for o in cands if o.hit is cand.hit and o.chunk_id == cand.chunk_id
                  and o.page_idx == cand.page_idx and 0 <= o.start - cand.end <= 3), None)
+
+
+def _list_after(cand: Candidate, cands: list[Candidate], limit: int = 8) -> list[Candidate]:
+    """The items of the list ``cand`` opens: the lines read right after it, in order."""
+    items: list[Candidate] = []
+    last = cand
+    while len(items) < limit and (nxt := _sentence_after(last, cands)) is not None:
+        items.append(nxt)
+        if not nxt.text.rstrip().endswith((";", ",")):
+            break  # «… déplacements quotidiens.»: the last item
+        last = nxt
+    return items
 
 
 def _sentence_before(cand: Candidate, cands: list[Candidate]) -> Candidate | None:
@@ -238,6 +265,7 @@ def extractive_answer(
     idf: dict[str, float],
     model: AnswerabilityModel,
     query_vector: np.ndarray | None = None,
+    ranking_vector: np.ndarray | None = None,
     embedder: Embedder | None = None,
     max_sentences: int = 5,
     contact: str = "",
@@ -257,7 +285,7 @@ def extractive_answer(
     # which sentence answers.
     weights = {t: idf.get(t, 0.0) for t in set(retrieval.query_terms) - (ignore_terms or set())}
     cands = collect(retrieval.hits, catalog, question=question)
-    score(cands, question, query_vector, embedder, weights)
+    score(cands, question, query_vector, embedder, weights, ranking_vector=ranking_vector)
     # Savoie is everywhere in these documents: only another place says something.
     folded_q = fold_words(question)
     places = [p for p in PLACES[1:] if re.search(p, folded_q)]

@@ -118,6 +118,9 @@ def expected_type(question: str) -> str | None:
     # «quel % des travaux»: the sign is a word here; fold_words would drop it.
     # «elle peut quand même être PVD ?»: «quand même» asks no date.
     folded = re.sub(r"\bquand meme\b", "meme", fold_words(question.replace("%", " pourcentage ")))
+    # «il fait quoi quand un projet bloque ?»: «quand» opens a case, the question is «quoi».
+    folded = re.sub(r"\b(quoi|comment|que faire|qu est ce qu on fait) (alors )?quand\b.*",
+                    r"\1", folded)
     for kind, cue in _TYPE_CUES:
         if cue.search(folded):
             return kind
@@ -264,7 +267,8 @@ class Candidate:
     end: int
     text: str
     lexical: float = 0.0
-    semantic: float = 0.0
+    semantic: float = 0.0  # plain e5 cosine with the question (what answerability reads)
+    ranking_semantic: float = 0.0  # the one its rank reads (see score)
     type_ok: bool = True
     score: float = 0.0
     chunk_id: str = ""  # the chunk it was read in (a passage has several)
@@ -412,12 +416,14 @@ def semantic_scale(cos: float) -> float:
 
 
 def score(cands: list[Candidate], question: str, query_vector: np.ndarray | None,
-          embedder: Embedder | None, weights: dict[str, float], *, semantic_top: int = 40
-          ) -> None:
+          embedder: Embedder | None, weights: dict[str, float], *, semantic_top: int = 40,
+          ranking_vector: np.ndarray | None = None) -> None:
     """Fill each candidate's scores: meaning (e5), idf-weighted words, expected answer type.
 
     Only the ``semantic_top`` best candidates by words and rank are embedded: sentence
-    vectors come from the content-hash cache after the first time.
+    vectors come from the content-hash cache after the first time. ``ranking_vector`` (the
+    question moved by the sentence adapter) ranks them by meaning instead of the plain
+    query vector; ``semantic`` keeps the plain cosine.
     """
     kind = expected_type(question)
     unit = asked_unit(question)
@@ -430,12 +436,15 @@ def score(cands: list[Candidate], question: str, query_vector: np.ndarray | None
         shortlist = sorted(cands, key=lambda c: -c.score)[:semantic_top]
         vectors = embedder.embed([_clean(c.text) for c in shortlist], is_query=False)
         sims = vectors @ np.asarray(query_vector, dtype=np.float32)
-        for c, sim, vec in zip(shortlist, sims, vectors, strict=True):
+        ranking = sims if ranking_vector is None else _on_scale_of(
+            vectors @ np.asarray(ranking_vector, dtype=np.float32), sims)
+        for c, sim, rank_sim, vec in zip(shortlist, sims, ranking, vectors, strict=True):
             c.semantic = float(sim)
+            c.ranking_semantic = float(rank_sim)
             c.vector = vec
     definition = bool(DEFINITION.search(fold(question)))
     for c in cands:
-        c.score = (0.5 * semantic_scale(c.semantic) + 0.35 * c.lexical
+        c.score = (0.5 * semantic_scale(c.ranking_semantic) + 0.35 * c.lexical
                    + RANK_BONUS / (1 + c.hit_rank) - GATHERED_PENALTY * c.gathered)
         if kind:
             # «combien coûte la dépollution ?» is answered by a figure, never by the
@@ -445,6 +454,16 @@ def score(cands: list[Candidate], question: str, query_vector: np.ndarray | None
             c.score -= 0.15  # a flattened row reads badly, unless it holds the figure asked
         if definition and _DEFINES.match(c.text.strip()) and _opens_with_term(c.text, weights):
             c.score += 0.2  # «ORT – opération de … : convention prévue …» defines the term
+
+
+def _on_scale_of(moved: np.ndarray, plain: np.ndarray) -> np.ndarray:
+    """``moved`` cosines shifted and stretched to the mean and spread of the ``plain`` ones:
+    the adapter changes their order, but its cosines sit elsewhere than the 0.78–0.92 that
+    ``semantic_scale`` reads (used as they are, nearly all clip to 0 or 1)."""
+    spread = float(moved.std())
+    if len(moved) < 2 or spread <= 1e-9:
+        return plain
+    return plain.mean() + (moved - moved.mean()) * (float(plain.std()) / spread)
 
 
 def _opens_with_term(text: str, weights: dict[str, float]) -> bool:

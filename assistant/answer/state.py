@@ -313,6 +313,20 @@ _NEW_SUBJECT = re.compile(r"^(?:(?:bon|ok|d accord|merci)(?: \w+)? )?(?:et )?(?:
 _IN_GENERAL = re.compile(r"\b(en general|generalement|de maniere generale|en regle generale)\b")
 
 
+# The same announcement as typed, to drop from the question answered.
+_ANNOUNCED = re.compile(r"^\s*(?:(?:bon|ok|d'accord|d’accord|d accord|merci)\b[^,]{0,20}?[,\s]+)?"
+                        r"(?:et\s+)?(?:sinon|(?:une\s+)?autre\s+(?:question|chose|sujet)|"
+                        r"rien\s+[àa]\s+voir|changement\s+de\s+sujet)\b[\s,:;.!–-]*",
+                        re.IGNORECASE)
+
+
+def without_announcement(question: str) -> str:
+    """«sinon, le chef de projet il fait quoi ?» → «le chef de projet il fait quoi ?»:
+    the announcement of a new subject says nothing about it."""
+    rest = _ANNOUNCED.sub("", question, count=1)
+    return rest if len(rest.split()) >= 4 else question
+
+
 def starts_afresh(question: str) -> bool:
     """A question asked on its own, whatever came before: a national figure («ça fait cb de
     communes pvd en france ?») or a rule «en général», unless a link takes up the previous
@@ -371,7 +385,8 @@ def plan_turn(
             intent = "programme"  # unsure: plain cited retrieval
         commune = named or selected
         source = "question" if named else ("selected" if selected else "none")
-        return TurnPlan(question, without_names, intent, commune, source, False)
+        return TurnPlan(without_announcement(question), without_announcement(without_names),
+                        intent, commune, source, False)
 
     assert previous is not None
     commune = named or previous.commune or selected

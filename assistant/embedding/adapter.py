@@ -20,6 +20,10 @@ from assistant.errors import AssistantError
 # are fitted by ``scripts/fit_query_adapter.py``.
 ADAPTER_NAME = "query_adapter.npz"
 DEFAULT_PATH = Path(__file__).with_name("data") / ADAPTER_NAME
+# The same kind of matrix, fitted on the sentences that answer (not the chunks): it ranks
+# the sentences of the passages read (``answer.sentences.score``).
+SENTENCE_ADAPTER_NAME = "sentence_adapter.npz"
+SENTENCE_DEFAULT_PATH = Path(__file__).with_name("data") / SENTENCE_ADAPTER_NAME
 
 
 @dataclass(frozen=True)
@@ -61,9 +65,10 @@ def load_adapter(path: Path, model_id: str) -> QueryAdapter | None:
             corpus = frozenset(str(s) for s in data["corpus"]) if "corpus" in data else (
                 frozenset())
     except (OSError, KeyError, ValueError) as exc:
-        raise AssistantError(f"query adapter {path} is unreadable ({exc}); refit it with "
-                             "scripts/fit_query_adapter.py or set ASSISTANT_QUERY_ADAPTER=false"
-                             ) from exc
+        kind = "sentence" if path.name == SENTENCE_ADAPTER_NAME else "query"
+        raise AssistantError(f"{kind} adapter {path} is unreadable ({exc}); refit it with "
+                             f"scripts/fit_{kind}_adapter.py or set "
+                             f"ASSISTANT_{kind.upper()}_ADAPTER=false") from exc
     if fitted_for != model_id:
         return None
     return QueryAdapter(matrix, fitted_for, corpus)

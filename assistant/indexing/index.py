@@ -15,8 +15,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from assistant.embedding.adapter import ADAPTER_NAME, QueryAdapter, load_adapter
-from assistant.embedding.adapter import DEFAULT_PATH as ADAPTER_PATH
+from assistant.embedding.adapter import (
+    ADAPTER_NAME,
+    DEFAULT_PATH,
+    SENTENCE_ADAPTER_NAME,
+    SENTENCE_DEFAULT_PATH,
+    QueryAdapter,
+    load_adapter,
+)
 from assistant.embedding.embedders import Embedder, make_embedder
 from assistant.errors import AssistantError, ConfigError, IndexBusyError, IndexUnavailableError
 from assistant.indexing.catalog import Catalog, StoredDocument
@@ -38,7 +44,6 @@ from assistant.types import (
 )
 
 log = logging.getLogger(__name__)
-_UNSET = object()  # the query adapter, before it is looked for
 
 Progress = Callable[[int, int, str], None]
 
@@ -90,8 +95,10 @@ class Index:
         self.catalog = Catalog(settings.catalog_path)
         self._embedder = embedder
         self._passage_embedder: Embedder | None = None
-        self._adapter: QueryAdapter | object | None = _UNSET
-        self._adapter_checked: tuple[str | None, bool] = (None, False)
+        # Adapters by file name (None: none fitted for this embedder), and whether this
+        # index holds the corpus each was fitted on, by ingest generation.
+        self._adapters: dict[str, QueryAdapter | None] = {}
+        self._adapters_checked: dict[str, tuple[str, bool]] = {}
         self._store: VectorStore | None = None
         # The ingest generation the open store has seen; another process's committed
         # ingest bumps it, and the store is reopened before the next query.
@@ -107,24 +114,36 @@ class Index:
     @property
     def query_adapter(self) -> QueryAdapter | None:
         """The adapter moving query vectors before the dense search, when one was fitted
-        for this embedder and the settings use it."""
+        for this embedder and this corpus and the settings use it."""
         if not self.settings.query_adapter:
             return None
-        if self._adapter is _UNSET:
+        return self._bound_adapter(ADAPTER_NAME, DEFAULT_PATH)
+
+    @property
+    def sentence_adapter(self) -> QueryAdapter | None:
+        """The adapter moving query vectors to rank the sentences of the passages read,
+        on the same terms."""
+        if not self.settings.sentence_adapter:
+            return None
+        return self._bound_adapter(SENTENCE_ADAPTER_NAME, SENTENCE_DEFAULT_PATH)
+
+    def _bound_adapter(self, name: str, shipped: Path) -> QueryAdapter | None:
+        if name not in self._adapters:
             # An adapter fitted for this index's own corpus, else the shipped corpus's.
-            own = self.settings.index_dir / ADAPTER_NAME
-            self._adapter = load_adapter(own if own.exists() else ADAPTER_PATH,
-                                         self.embedder.model_id)
-        adapter = self._adapter
-        if not isinstance(adapter, QueryAdapter):
+            own = self.settings.index_dir / name
+            self._adapters[name] = load_adapter(own if own.exists() else shipped,
+                                                self.embedder.model_id)
+        adapter = self._adapters[name]
+        if adapter is None:
             return None
         # Whether this index holds the corpus it was fitted on, read again after an ingest
         # (the app builds its index on first run, after opening it).
         generation = self.catalog.ingest_generation()
-        if self._adapter_checked[0] != generation:
-            present = self.catalog.count_with_sha(adapter.corpus)
-            self._adapter_checked = (generation, adapter.fits(present))
-        return adapter if self._adapter_checked[1] else None
+        checked = self._adapters_checked.get(name)
+        if checked is None or checked[0] != generation:
+            checked = (generation, adapter.fits(self.catalog.count_with_sha(adapter.corpus)))
+            self._adapters_checked[name] = checked
+        return adapter if checked[1] else None
 
     @property
     def passage_embedder(self) -> Embedder:

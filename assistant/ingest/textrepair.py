@@ -158,6 +158,12 @@ _RESTRICTED_PREFIXES: dict[str, frozenset[str]] = {
         "dessus dessous joint jointe joints jointes après contre inclus incluse".split()
     ),
 }
+# Numbers written in words: "dix-huit mois", "quatre-vingts" (never "dixhuit").
+_NUMBER_TENS = frozenset("dix vingt trente quarante cinquante soixante quatre".split())
+_NUMBER_UNITS = frozenset(
+    "un une deux trois quatre cinq six sept huit neuf dix onze douze treize quatorze quinze "
+    "seize vingt vingts".split()
+)
 _KEEP_SUFFIXES = frozenset(
     "lieu lieux être delà deçà dessus dessous devant derrière même mêmes bourg bourgs ville "
     "villes clé clés value values il ils elle elles on nous vous moi toi lui eux leur leurs "
@@ -197,6 +203,8 @@ def keep_hyphen(before: str, after: str) -> bool:
     if word in ("ci", "là"):
         return len(last) > 3
     if word in _KEEP_SUFFIXES or last in _KEEP_PREFIXES:
+        return True
+    if last in _NUMBER_TENS and word in _NUMBER_UNITS:
         return True
     if last in _RESTRICTED_PREFIXES:
         return word in _RESTRICTED_PREFIXES[last]
