@@ -1388,3 +1388,13 @@ def test_cest_le_paradoxe_comes_with_what_it_takes_up(settings):
     answer = _converse(settings, "l etude de strategie d entrelacs elle date de qd",
                        "c koi le paradoxe principal de son diagnostic ?")
     assert "lotissements" in answer.text, answer.text
+
+
+def test_a_study_found_without_a_commune_sets_the_conversations_commune(settings):
+    answer = _converse(settings, "y a une etude sur le velo quelque part ?",
+                       "le reseau cyclable propose il melange quels types d'amenagements ?")
+    assert answer.commune is not None and answer.commune.name == "Bourg-Saint-Maurice"
+    # A list of studies of several communes sets none.
+    answer = _converse(settings, "on a quoi comme etudes faites en 2022",
+                       "et ca coute combien en general un chef de projet ?")
+    assert answer.commune is None, answer.text

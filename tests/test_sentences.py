@@ -338,15 +338,16 @@ class _OnePage:
         return [Page(number=1, text=self.text)]
 
 
-def _lines(*texts):
-    """Candidates read one after another in one chunk, one per line of a list."""
-    page = "\n• ".join(texts)
+def _lines(*texts, after=""):
+    """Candidates read one after another in one chunk, one per line of a list; ``after``,
+    a sentence on the line after the list."""
+    page = "\n• ".join(texts) + (f"\n{after}" if after else "")
     hit = Hit(chunk_id="c0", text=page, score=1.0, metadata={"doc_id": "d2", "source": "p.md"})
-    out, start = [], 0
-    for t in texts:
+    out = []
+    for t in [*texts, after] if after else texts:
+        start = page.index(t)
         out.append(Candidate(hit, 0, 0, 1, start, start + len(t), t, score=0.1,
                              chunk_id="c0"))
-        start += len(t) + 3  # «\n• »
     return out, _OnePage(page)
 
 
@@ -354,7 +355,7 @@ def test_a_sentence_opening_a_list_comes_with_its_items_as_one_quote():
     (lead, *items), catalog = _lines("Le plan de mobilité vise à :",
                                      "apaiser la circulation ;", "mieux relier la gare ;",
                                      "réduire les émissions.",
-                                     "La méthode repose sur une enquête.")
+                                     after="La méthode repose sur une enquête.")
     lead.score = 0.9
     picked = pick([lead, *items], 5)
     assert [c.text for c in picked] == [lead.text, *[c.text for c in items[:3]]]
@@ -362,7 +363,7 @@ def test_a_sentence_opening_a_list_comes_with_its_items_as_one_quote():
     text = " ".join(sentences)
     assert text.count("[1]") == 1 and text.endswith("émissions. [1]")
     assert "\n • Apaiser la circulation ;" in text and len(citations) == 1
-    assert citations[0].quote == catalog.text[:catalog.text.index("\n• La méthode")]
+    assert citations[0].quote == catalog.text[:catalog.text.index("\nLa méthode")]
 
 
 def test_cest_takes_up_the_sentence_before():
@@ -370,3 +371,10 @@ def test_cest_takes_up_the_sentence_before():
                                "C'est le paradoxe principal du diagnostic.")
     lead.score = 0.9
     assert [c.text for c in pick([before, lead], 5)] == [before.text, lead.text]
+
+
+def test_a_numbered_list_is_read_to_its_end():
+    lead, *items = _lines("La stratégie retient trois principes :", "1. Hiérarchiser les voies.",
+                          after="Le stationnement reste gratuit.")[0]
+    lead.score = 0.9
+    assert [c.text for c in pick([lead, *items], 5)] == [lead.text, items[0].text]

@@ -321,3 +321,15 @@ def test_a_pronoun_pointing_back_joins_the_previous_subject(question, joined):
     prev = Turn("le fnadt ca sert a quoi", None, "programme", "le fnadt ca sert a quoi")
     plan = _plan(question, "eligibility", previous=prev)
     assert ("fnadt" in plan.query) is joined, plan.query
+
+
+def test_a_definition_asked_on_after_a_study_is_about_that_study():
+    previous = Turn("les echelles l etude espaces publics elle propose quoi", "73105",
+                    "studies", "l etude espaces publics elle propose quoi")
+    plan = _plan("et les principes communs a tous les amenagements c koi ?",
+                 previous=previous)
+    assert plan.follow_up and plan.commune == "73105"
+    assert "espaces publics" in plan.query and "principes communs" in plan.query
+    # Without a link it is a term to define, about no commune.
+    alone = _plan("c koi une zone de rencontre ?", previous=previous)
+    assert alone.commune is None

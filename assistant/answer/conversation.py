@@ -50,7 +50,7 @@ from assistant.search.question import clean_question, expand_question
 from assistant.search.retrieval import retrieve
 from assistant.search.spelling import mend
 from assistant.settings import Settings
-from assistant.types import Answer, CommuneRef
+from assistant.types import Answer, Citation, CommuneRef
 
 __all__ = ["Conversation", "Turn", "answer_question"]
 
@@ -427,6 +427,22 @@ def answer_question(
     # «cb d'habitants à Albertville» asks it again.
     carried_intent = "programme" if plan.intent == "out_of_scope" and not result.refused else (
         plan.intent)
-    conversation.turns.append(Turn(question, plan.commune, carried_intent, plan.topic))
+    # «y a une étude sur le vélo quelque part ?» answered by Bourg-Saint-Maurice's plan
+    # alone: the next turn («le réseau cyclable il fait cb de km ?») is about that commune.
+    about = plan.commune or (None if result.refused else _only_commune(registry,
+                                                                       result.citations))
+    conversation.turns.append(Turn(question, about, carried_intent, plan.topic))
     return result
+
+
+def _only_commune(registry: Registry, citations: list[Citation]) -> str | None:
+    """The commune every quoted passage is about, when there is one (its territory's)."""
+    tagged = [set(c.communes) for c in citations]
+    if not tagged or not all(tagged):
+        return None
+    first = registry.get(sorted(tagged[0])[0])
+    if first is None:
+        return None
+    members = registry.territory_codes(first)
+    return first.insee if all(codes <= members for codes in tagged) else None
 

@@ -154,10 +154,8 @@ def compose(picked: list[Candidate], catalog: Catalog) -> tuple[list[str], list[
             page_text = catalog.pages(str(cand.hit.metadata["doc_id"]))[cand.page_idx].text
             cit.quote = page_text[start:end]
         marks.append(f"[{cit.n}]" + (" (exemple)" if cit.exemple else ""))
-        # A line of the list the sentence before opens («… vise à :», «… ;») reads as one.
-        item = bool(sentences) and picked[len(sentences) - 1].text.rstrip().endswith(
-            (":", ";")) and (picked[len(sentences) - 1].chunk_id == cand.chunk_id)
-        sentences.append(("• " if item else "") + clean_sentence(cand.text))
+        # A line of the list the sentence before opens («… vise à :») reads as one.
+        sentences.append(("• " if cand.list_item else "") + clean_sentence(cand.text))
     # Sentences read one after another from one quote share its mark, given once after
     # the last («… dans les lotissements des villages. C'est le paradoxe … [1]»).
     out = []
@@ -240,13 +238,18 @@ def _sentence_after(cand: Candidate, cands: list[Candidate]) -> Candidate | None
 
 
 def _list_after(cand: Candidate, cands: list[Candidate], limit: int = 8) -> list[Candidate]:
-    """The items of the list ``cand`` opens: the lines read right after it, in order."""
+    """The items of the list ``cand`` opens: the lines read right after it, in order, each
+    after a line break and its marker («\n• », «\n2. ») or after an item ending in «;»."""
     items: list[Candidate] = []
     last = cand
-    while len(items) < limit and (nxt := _sentence_after(last, cands)) is not None:
+    while len(items) < limit:
+        nxt = next((o for o in cands if o.hit is last.hit and o.chunk_id == last.chunk_id
+                    and o.page_idx == last.page_idx and 0 <= o.start - last.end <= 5), None)
+        if nxt is None or (items and nxt.start - last.end < 3
+                           and not last.text.rstrip().endswith((";", ","))):
+            break  # «… quotidiens. La méthode …»: the list has ended
+        nxt.list_item = True
         items.append(nxt)
-        if not nxt.text.rstrip().endswith((";", ",")):
-            break  # «… déplacements quotidiens.»: the last item
         last = nxt
     return items
 

@@ -274,6 +274,7 @@ class Candidate:
     chunk_id: str = ""  # the chunk it was read in (a passage has several)
     gathered: bool = False  # read in a neighbour the passage gathered (see collect)
     vector: np.ndarray | None = None  # its e5 vector, when it was scored by meaning
+    list_item: bool = False  # quoted as an item of the list the sentence before opens
 
 
 def not_an_answer(line: str, headings: tuple[str, ...] = (), *, ids_asked: bool = False
@@ -411,6 +412,11 @@ def lexical_overlap(weights: dict[str, float], text: str) -> float:
 _SEM_LOW, _SEM_HIGH = 0.78, 0.92
 
 
+# The meaning's share of a sentence's score: 0.5 with the plain query vector; 0.65 once the
+# sentence adapter ranks (dev and fresh batches 18-20, docs/understanding.md §11).
+SEMANTIC_WEIGHT = 0.65
+
+
 def semantic_scale(cos: float) -> float:
     return float(np.clip((cos - _SEM_LOW) / (_SEM_HIGH - _SEM_LOW), 0.0, 1.0))
 
@@ -444,7 +450,7 @@ def score(cands: list[Candidate], question: str, query_vector: np.ndarray | None
             c.vector = vec
     definition = bool(DEFINITION.search(fold(question)))
     for c in cands:
-        c.score = (0.5 * semantic_scale(c.ranking_semantic) + 0.35 * c.lexical
+        c.score = (SEMANTIC_WEIGHT * semantic_scale(c.ranking_semantic) + 0.35 * c.lexical
                    + RANK_BONUS / (1 + c.hit_rank) - GATHERED_PENALTY * c.gathered)
         if kind:
             # «combien coûte la dépollution ?» is answered by a figure, never by the

@@ -414,6 +414,12 @@ def plan_turn(
         query = _joined(previous.topic, _without_link(without_names))
         return TurnPlan(query, query, previous.intent if previous.intent != "eligibility"
                         else "programme", commune, source, True)
+    on_a_study = previous.intent == "studies" or bool(_STUDY_WORDS.search(fold(previous.topic)))
+    if DEFINITION.search(folded) and on_a_study and _LINK.match(folded):
+        # «et les principes communs à tous les aménagements c koi ?» after a study: what
+        # that study says, for its commune.
+        query = _joined(previous.topic, _without_link(without_names))
+        return TurnPlan(query, query, previous.intent, commune, source, True)
     if DEFINITION.search(folded) and not (_POSSESSIVE.search(folded)
                                           or _POINTS_AT_IT.search(folded)):
         # «et le dispositif du département, c'est quoi ?»: a term to define stands alone,
