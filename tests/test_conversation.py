@@ -1398,3 +1398,16 @@ def test_a_study_found_without_a_commune_sets_the_conversations_commune(settings
     answer = _converse(settings, "on a quoi comme etudes faites en 2022",
                        "et ca coute combien en general un chef de projet ?")
     assert answer.commune is None, answer.text
+
+
+@pytest.mark.parametrize(("turns", "commune"), [
+    # the architect's (or a firm's) name, which no study gives
+    (("notre etude prevoit une halle couverte pr le marche ?",
+      "c quel architecte qui va la dessiner ?"), "Entrelacs"),
+    # a web address, which the study does not give either
+    (("montmelian le parcours patrimoine il aura des codes qr ?",
+      "ils renvoient vers quel site internet exactement ?"), None),
+])
+def test_a_name_or_a_web_address_asked_in_a_dialogue_is_refused(settings, turns, commune):
+    answer = _converse(settings, *turns, commune=commune)
+    assert answer.refused, answer.text

@@ -37,7 +37,7 @@ PERSON_QUESTION = re.compile(
     r".*\b(il|elle)s? s'?\s?appelle(nt)? comment|"
     # «l'opérateur retenu c'est quelle entreprise ?»: a firm's name.
     r"\bquel(le)? (entreprise|societe|cabinet|bureau d'?\s?[ée]tudes|prestataire|"
-    r"op[ée]rateur|association|asso)\b|"
+    r"op[ée]rateur|association|asso|architecte|urbaniste|paysagiste|notaire)\b|"
     # «l'équipe de maîtrise d'œuvre retenue c laquelle ?»: the firm chosen.
     r"\b([ée]quipe|entreprise|cabinet|bureau|prestataire|ma[iî]tr\w* d'?\s?(œ|oe)uvre|"
     r"architecte)\b.*\b(retenu|choisi|s[ée]lectionn[ée])e?s?\b.*\b(laquelle|lequel|qui)\b|"
@@ -55,7 +55,7 @@ PERSON_QUESTION = re.compile(
 )
 CONTACT_QUESTION = re.compile(
     r"\b(e-?mail|mail|courriel|t[ée]l[ée]phone|tel|num[ée]ro de t[ée]l|num[ée]ro|adresses?|"
-    r"joindre|appeler)\b", re.IGNORECASE)
+    r"joindre|appeler|site (?:internet|web)|url)\b", re.IGNORECASE)
 # «le rapport du Sénat c'est quel numéro ?»: the number of a text, not a phone.
 _NUMBERED_TEXT = re.compile(r"\b(rapport|loi|article|decret|circulaire|arrete|fiche|siren|"
                             r"insee|identifiant|dossier|deliberation|action)s?\b")
