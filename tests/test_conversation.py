@@ -13,6 +13,7 @@ from assistant.answer.conversation import Conversation, answer_question
 from assistant.cli.main import cli
 from assistant.communes.registry import load_registry
 from assistant.indexing.lexical import fold
+from assistant.search.access import Role
 from assistant.settings import get_settings
 
 pytestmark = pytest.mark.slow
@@ -584,7 +585,6 @@ def test_the_isere_namesake_is_not_the_savoie_commune(settings):
 
 
 def test_a_study_this_access_cannot_read_is_not_said_not_to_exist(settings):
-    from assistant.search.access import Role
     answer = _ask(settings, "etudes mobilite 2024", role=Role("public"))
     assert answer.refused and "réservées à Agate ou aux élus de la commune concernée" in answer.text
 
@@ -726,7 +726,6 @@ def test_two_communes_together_give_both_population_counts(settings):
 
 
 def test_a_study_this_access_cannot_read_is_said_so_not_replaced(settings):
-    from assistant.search.access import Role
     internal = _ask(settings, "le diag commerce de moutiers il dit quoi", role=Role("public"))
     assert internal.refused and "document interne d'Agate" in internal.text, internal.text
     theirs = _ask(settings, "l'etude patrimoine de montmelian elle dit quoi",
@@ -1107,7 +1106,6 @@ def test_who_the_rapporteur_was_is_refused(settings):
 
 
 def test_a_follow_up_on_a_study_this_account_cannot_read_stays_on_its_commune(settings):
-    from assistant.search.access import Role
 
     # The Ugine study is internal to Agate: the follow-up is still about Ugine, not answered
     # with the programme's national figures.
@@ -1262,7 +1260,6 @@ def test_elle_after_our_convention_cadre_is_that_convention(settings):
 
 
 def test_second_review_in_the_web_app(settings):
-    from assistant.search.access import Role
 
     # An élu of Montmélian, typing without accents.
     role = Role("elu", "73171")
@@ -1411,3 +1408,16 @@ def test_a_study_found_without_a_commune_sets_the_conversations_commune(settings
 def test_a_name_or_a_web_address_asked_in_a_dialogue_is_refused(settings, turns, commune):
     answer = _converse(settings, *turns, commune=commune)
     assert answer.refused, answer.text
+
+
+def test_our_study_that_the_account_cannot_read_is_said_to_exist(settings):
+    """Found on review: «on a un plan mobilité nous ?» by Bourg-Saint-Maurice's mayor, whose
+    plan is internal to Agate, quoted five unrelated programme sentences."""
+    answer = _ask(settings, "on a un plan mobilite nous ?", commune="Bourg-Saint-Maurice",
+                  role=Role("elu", "73054"))
+    assert answer.refused and "document interne d'Agate" in answer.text, answer.text
+
+
+def test_a_definition_of_a_kind_of_study_is_no_summary_of_ours(settings):
+    answer = _ask(settings, "c'est quoi une opah ?", commune="Ugine")
+    assert "reconversion d'une friche" not in answer.text, answer.text

@@ -81,9 +81,13 @@ _RULE_ASKED = re.compile(r"\b(il faut|faut il|faut-il|doit on|doit-on|on doit|do
 # selected, a study or a project named with «le» is that commune's.
 _A_STUDY = re.compile(r"\b(etudes?|diag\w*|plan (de )?mobilite|plan patrimoine|opah\w*|"
                       r"strategie)\b")
-_THE_STUDY = re.compile(r"\b(le|la|l|ce|cette) (diag\w*|etude|friche|scenario|strategie|"
-                        r"opah\w*|plan (d actions|de mobilite|mobilite|guide)|fiches?( actions?)?|"
-                        r"projet urbain|programme d actions)\b")
+_THE_STUDY = re.compile(r"\b(le|la|l|ce|cette|notre|nos) (diag\w*|etude|friche|scenario|"
+                        r"strategie|opah\w*|plan (d actions|de mobilite|mobilite|guide)|"
+                        r"fiches?( actions?)?|projet urbain|programme d actions)\b|"
+                        # «on a un plan mobilité nous ?»: having one kind of study («c'est
+                        # quoi une OPAH ?» asks a definition).
+                        r"\b(on a|a t on|avons nous|y a|y a t il) (un|une) (diag\w*|opah\w*|"
+                        r"plan (de )?mobilite|plan guide)\b")
 
 
 class Idf:
