@@ -77,6 +77,9 @@ def test_status_of_modane_in_sentences(settings):
     _no_fields(answer.text)
     assert {c.source for c in answer.citations} == {"suivi/suivi-modane-fourneaux.pdf"}
     assert all(c.quote.startswith("Étape :") for c in answer.citations)  # the row, as quoted
+    # One page of the record, one citation (its rows, first to last), one mark at the end.
+    assert len(answer.citations) == len({c.page for c in answer.citations}) == 1
+    assert answer.text.count("[1]") == 1 and "29 mars 2023" in answer.citations[0].quote
 
 
 def test_has_modane_signed_reads_the_record(settings):
@@ -1421,3 +1424,10 @@ def test_our_study_that_the_account_cannot_read_is_said_to_exist(settings):
 def test_a_definition_of_a_kind_of_study_is_no_summary_of_ours(settings):
     answer = _ask(settings, "c'est quoi une opah ?", commune="Ugine")
     assert "reconversion d'une friche" not in answer.text, answer.text
+
+
+def test_a_programme_rule_after_a_commune_is_not_said_to_be_the_communes(settings):
+    """Found on review: «Pour Bourg-Saint-Maurice : le cadre national prévoit …»."""
+    answer = _converse(settings, "le plan mobilite de bsm il vise quoi comme objectifs",
+                       "dans quel delai faut signer la convention cadre ?")
+    assert "mois" in answer.text and not answer.text.startswith("Pour "), answer.text

@@ -317,6 +317,11 @@ def _route(ctx: Context, plan: TurnPlan, question: str, *, target: Commune | Non
                           concise=definition and not _PLURAL_THING.search(fold_words(query)),
                           commune=target if about else None,
                           typed=typed or question)
+    if about and answer.citations and not any(c.communes for c in answer.citations):
+        # «dans quel délai faut signer la convention-cadre ?» after Bourg-Saint-Maurice's
+        # plan: a rule of the programme, quoted from its general texts, is no answer «pour
+        # Bourg-Saint-Maurice».
+        about = False
     return answer, about
 
 

@@ -126,20 +126,37 @@ def status_answer(ctx: Context, commune: Commune, question: str, *,
                       citations=[line_citation(record, n, r.page_number, r.quote)
                                  for n, r in enumerate(dated, 1)],
                       text=f"La fiche de suivi {of(name)} ne donne pas le jour exact. {said}")
-    citations: list[Citation] = []
-    sentences = []
-    by_row: dict[str, int] = {}
+    # The rows of one page are one citation, its quote running from the first row said to
+    # the last (an exact part of the page): six marks for one table read badly on a phone.
+    texts = {p.number: p.text for p in pages}
+    spans: dict[int | None, tuple[int, int]] = {}
     for row in chosen:
-        n = by_row.get(row.quote)
+        start = texts.get(row.page_number, "").find(row.quote)
+        if start >= 0:
+            old_span = spans.get(row.page_number, (start, start + len(row.quote)))
+            spans[row.page_number] = (min(old_span[0], start),
+                                      max(old_span[1], start + len(row.quote)))
+    citations: list[Citation] = []
+    marks = []
+    sentences = []
+    by_key: dict[object, int] = {}
+    for row in chosen:
+        key: object = row.page_number if row.page_number in spans else row.quote
+        n = by_key.get(key)
         if n is None:
-            n = by_row[row.quote] = len(citations) + 1
-            citations.append(line_citation(record, n, row.page_number, row.quote))
+            n = by_key[key] = len(citations) + 1
+            quote = (texts[row.page_number][slice(*spans[row.page_number])]
+                     if row.page_number in spans else row.quote)
+            citations.append(line_citation(record, n, row.page_number, quote))
         said = row_sentence(row, name)
         if row.known and row.note and _WITH_WHOM.search(fold(question)):
             # «ils ont signé avec quelle autre commune ?»: the record's comment says.
             said += f" {row.note.rstrip('.')}."
-        sentences.append(f"{said} [{n}]")
-    text = " ".join(sentences)
+        sentences.append(said)
+        marks.append(n)
+    text = " ".join(
+        said + (f" [{n}]" if i + 1 == len(marks) or marks[i + 1] != n else "")
+        for i, (said, n) in enumerate(zip(sentences, marks, strict=True)))
     if any(not r.known and not r.unconfirmed for r in chosen if r.key != "maj"):
         text += (" « Non renseigné » veut dire que l'information ne figure pas dans les "
                  "sources de la fiche, pas que l'étape n'a pas eu lieu.")
