@@ -55,9 +55,9 @@ def read_set(settings: Settings, questions: list[EvalQuestion], adapter: QueryAd
     for q in questions:
         if not q.sources:
             continue
-        _, cands, _, _, _ = question_candidates(settings, q.question, q.commune,
-                                                ranking=adapter, index_adapter=False)
-        out.append((q, cands))
+        read = question_candidates(settings, q.question, q.commune, ranking=adapter,
+                                   index_adapter=False)
+        out.append((q, read.cands))
     return out
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from assistant.answer.answerability import (
@@ -25,15 +25,25 @@ from assistant.search.retrieval import Retrieval, retrieve
 from assistant.settings import Settings
 
 
+@dataclass
+class QuestionRead:
+    """What the plain cited route reads for one question."""
+
+    question: str  # as answer_question reads it (shorthand spelled out)
+    retrieval: Retrieval
+    cands: list[Candidate]  # its sentences, scored
+    idf: Idf
+    out_of_scope: float  # the intent classifier's probability
+    about: tuple[str, str] | None  # (INSEE, name) of the commune asked about
+
+
 def question_candidates(settings: Settings, question: str, commune: str | None, k: int = 5,
                         *, ranking: QueryAdapter | None = None, index_adapter: bool = True
-                        ) -> tuple[Retrieval, list[Candidate], dict[str, float], float,
-                                   tuple[str, str] | None]:
+                        ) -> QuestionRead:
     """What the plain cited route reads for ``question`` (commune-scoped when a commune is
-    selected), whatever route would answer it: the retrieval, its scored sentences, the
-    question's term weights, the out-of-scope probability and the commune asked about.
-    Sentences are ranked with ``ranking`` when given, else with the index's sentence
-    adapter unless ``index_adapter`` is false (fitting one reads the plain ranking)."""
+    selected), whatever route would answer it. Sentences are ranked with ``ranking`` when
+    given, else with the index's sentence adapter unless ``index_adapter`` is false
+    (fitting one reads the plain ranking)."""
     question = expand_question(question)  # as answer_question reads it
     index = open_index(settings)
     registry = load_registry(settings)
@@ -55,19 +65,19 @@ def question_candidates(settings: Settings, question: str, commune: str | None, 
     score(cands, question, vector, index.passage_embedder, weights,
           ranking_vector=adapter.adapt(vector) if adapter is not None else None)
     about = (target.insee, target.name) if target is not None else None
-    return retrieval, cands, weights, prediction.probabilities.get("out_of_scope", 0.0), about
+    return QuestionRead(question, retrieval, cands, idf,
+                        prediction.probabilities.get("out_of_scope", 0.0), about)
 
 
 def question_features(settings: Settings, question: str, commune: str | None,
                       k: int = 5) -> Features:
     """The features the plain cited route computes for ``question``."""
-    retrieval, cands, _, out_of_scope, about = question_candidates(settings, question,
-                                                                   commune, k)
+    read = question_candidates(settings, question, commune, k)
     placeholder = AnswerabilityModel(dict.fromkeys(FEATURE_NAMES, 0.0), 0.0, 0.5,
                                      dict.fromkeys(FEATURE_NAMES, 0.0),
                                      dict.fromkeys(FEATURE_NAMES, 1.0), {})
-    return judge(expand_question(question), retrieval, cands, Idf(open_index(settings)),
-                 placeholder, out_of_scope, about).features
+    return judge(read.question, read.retrieval, read.cands, read.idf, placeholder,
+                 read.out_of_scope, read.about).features
 
 
 def _rates(scored: list[tuple[float, bool]], threshold: float) -> dict[str, float]:

@@ -156,14 +156,21 @@ def compose(picked: list[Candidate], catalog: Catalog) -> tuple[list[str], list[
         marks.append(f"[{cit.n}]" + (" (exemple)" if cit.exemple else ""))
         # A line of the list the sentence before opens («… vise à :») reads as one.
         sentences.append(("• " if cand.list_item else "") + clean_sentence(cand.text))
-    # Sentences read one after another from one quote share its mark, given once after
-    # the last («… dans les lotissements des villages. C'est le paradoxe … [1]»).
+    return marked_once(sentences, marks, [c.list_item for c in picked]), citations
+
+
+def marked_once(sentences: list[str], marks: list[str],
+                on_own_line: list[bool] | None = None) -> list[str]:
+    """Each sentence with its citation mark, given once after the last of a run of
+    sentences from one quote («… dans les lotissements des villages. C'est le paradoxe …
+    [1]»); ``on_own_line`` sentences (a list's items) start a line."""
+    lines = on_own_line or [False] * len(sentences)
     out = []
     for i, sentence in enumerate(sentences):
         last = i + 1 == len(sentences) or marks[i + 1] != marks[i]
-        nxt_item = i + 1 < len(sentences) and sentences[i + 1].startswith("• ")
-        out.append(sentence + (f" {marks[i]}" if last else "") + ("\n" if nxt_item else ""))
-    return out, citations
+        breaks = i + 1 < len(sentences) and lines[i + 1]
+        out.append(sentence + (f" {marks[i]}" if last else "") + ("\n" if breaks else ""))
+    return out
 
 
 def pick(cands: list[Candidate], max_sentences: int, ratio: float = 0.7, *,
@@ -231,10 +238,13 @@ _ANAPHORIC = re.compile(
     r"Cela\b|Ceci\b)")
 
 
-def _sentence_after(cand: Candidate, cands: list[Candidate]) -> Candidate | None:
-    """The candidate read just after ``cand`` in the same chunk and page, if any."""
+def _sentence_after(cand: Candidate, cands: list[Candidate], max_gap: int = 3
+                    ) -> Candidate | None:
+    """The candidate read just after ``cand`` in the same chunk and page (at most
+    ``max_gap`` characters between them), if any."""
     return next((o for o in cands if o.hit is cand.hit and o.chunk_id == cand.chunk_id
-                 and o.page_idx == cand.page_idx and 0 <= o.start - cand.end <= 3), None)
+                 and o.page_idx == cand.page_idx and 0 <= o.start - cand.end <= max_gap),
+                None)
 
 
 def _list_after(cand: Candidate, cands: list[Candidate], limit: int = 8) -> list[Candidate]:
@@ -243,8 +253,7 @@ def _list_after(cand: Candidate, cands: list[Candidate], limit: int = 8) -> list
     items: list[Candidate] = []
     last = cand
     while len(items) < limit:
-        nxt = next((o for o in cands if o.hit is last.hit and o.chunk_id == last.chunk_id
-                    and o.page_idx == last.page_idx and 0 <= o.start - last.end <= 5), None)
+        nxt = _sentence_after(last, cands, max_gap=5)  # «\n10. » at most
         if nxt is None or (items and nxt.start - last.end < 3
                            and not last.text.rstrip().endswith((";", ","))):
             break  # «… quotidiens. La méthode …»: the list has ended

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from assistant.answer.answerability import RARE_IDF
-from assistant.answer.extractive import extractive_answer
+from assistant.answer.extractive import extractive_answer, marked_once
 from assistant.answer.sentences import DAY, DAY_ASKED, expected_type
 from assistant.answer.status import StepRow, asked_steps, of, row_sentence, step_rows
 from assistant.communes.eligibility import eligibility_checklist, population_from_text
@@ -137,7 +137,7 @@ def status_answer(ctx: Context, commune: Commune, question: str, *,
             spans[row.page_number] = (min(old_span[0], start),
                                       max(old_span[1], start + len(row.quote)))
     citations: list[Citation] = []
-    marks = []
+    marks: list[str] = []
     sentences = []
     by_key: dict[object, int] = {}
     for row in chosen:
@@ -153,10 +153,8 @@ def status_answer(ctx: Context, commune: Commune, question: str, *,
             # «ils ont signé avec quelle autre commune ?»: the record's comment says.
             said += f" {row.note.rstrip('.')}."
         sentences.append(said)
-        marks.append(n)
-    text = " ".join(
-        said + (f" [{n}]" if i + 1 == len(marks) or marks[i + 1] != n else "")
-        for i, (said, n) in enumerate(zip(sentences, marks, strict=True)))
+        marks.append(f"[{n}]")
+    text = " ".join(marked_once(sentences, marks))
     if any(not r.known and not r.unconfirmed for r in chosen if r.key != "maj"):
         text += (" « Non renseigné » veut dire que l'information ne figure pas dans les "
                  "sources de la fiche, pas que l'étape n'a pas eu lieu.")
