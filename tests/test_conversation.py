@@ -1431,3 +1431,36 @@ def test_a_programme_rule_after_a_commune_is_not_said_to_be_the_communes(setting
     answer = _converse(settings, "le plan mobilite de bsm il vise quoi comme objectifs",
                        "dans quel delai faut signer la convention cadre ?")
     assert "mois" in answer.text and not answer.text.startswith("Pour "), answer.text
+
+
+@pytest.mark.parametrize(("turns", "expected"), [
+    # another commune named with its own project: the same funder's share, there
+    (("les echelles ds le plan de financement des espaces publics l agence de l eau elle pese "
+      "quel %", "et a bsm l interco ds le plan mobilite ?"), "6,8 %"),
+    (("ugine friche le departement il met quel % du deficit",
+      "et aux echelles ds le financement des espaces publics ?"), "20 %"),
+    # the Région in a funders' table is a funder, not a scale the passages must name
+    (("bsm plan mobilite la region elle pese quel % du total",), "10,2 %"),
+    # a scheme named as a funder: its row of the study's table
+    (("les echelles le scenario b il coute cb", "la detr elle en finance quel % ?"), "25 %"),
+    # «la commune ça fait quel % ?»: the commune's row
+    (("st jean opah les aides aux travaux c qui qui paye", "la commune ca fait quel % du total ?"),
+     "17,4 %"),
+    # an object pronoun for the previous subject
+    (("moutiers le diag prevoit un observatoire de la vacance ?", "c qui qui le pilote ?"),
+     "Agate"),
+])
+def test_a_funders_share_or_pilot_asked_on_is_read_in_the_right_study(settings, turns, expected):
+    answer = _converse(settings, *turns)
+    assert not answer.refused and expected in answer.text, answer.text
+
+
+def test_a_thing_a_study_provides_is_answered_from_its_passages_not_its_summary(settings):
+    answer = _ask(settings, "moutiers le diag prevoit un observatoire de la vacance ?")
+    assert "observatoire" in answer.text.lower(), answer.text
+
+
+def test_who_is_the_project_owner_asks_a_body_not_a_name(settings):
+    answer = _ask(settings, "st jean l etude opah c qui le maitre d ouvrage",
+                  commune="Saint-Jean-de-Maurienne")
+    assert not answer.refused, answer.text

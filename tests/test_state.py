@@ -2,9 +2,11 @@
 
 import pytest
 
+from assistant.answer.sentences import DEFINITION
 from assistant.answer.state import (
     Conversation,
     Turn,
+    asking_frame,
     content_words,
     looks_elliptic,
     plan_turn,
@@ -333,3 +335,50 @@ def test_a_definition_asked_on_after_a_study_is_about_that_study():
     # Without a link it is a term to define, about no commune.
     alone = _plan("c koi une zone de rencontre ?", previous=previous)
     assert alone.commune is None
+
+
+def test_another_commune_named_takes_the_funder_and_share_asked_not_the_previous_project():
+    """«et à BSM l'interco dans le plan mobilité ?» after the share of the Échelles' water
+    agency: the same share, of the funder and the project this turn names."""
+    prev = Turn("les echelles ds le plan de financement des espaces publics l agence de l eau "
+                "elle pese quel %", "73105", "funding",
+                "dans le plan de financement des espaces publics l agence de l eau "
+                "elle pese quel %")
+    question = "et a bsm l interco ds le plan mobilite ?"
+    start = question.index("bsm")
+    plan = _plan(question, "funding", named="73054", spans=[(start, start + 3)], previous=prev)
+    assert plan.commune == "73054" and "quel %" in plan.query
+    assert "espaces publics" not in plan.query and "agence" not in plan.query, plan.query
+    assert asking_frame(prev.topic) == "agence de l eau quel %"
+    assert asking_frame("friche le departement il met quel % du deficit") == "departement quel %"
+    # Without a funder, the previous subject stays: «et pour le plan patrimoine de
+    # Montmélian ?» after how often the OPAH's steering committee meets.
+    prev = Turn("st jean opah le comite de pilotage il se reunit cb de fois", "73248", "studies",
+                "opah le comite de pilotage il se reunit combien de fois")
+    question = "et pour le plan patrimoine de montmelian ?"
+    start = question.index("montmelian")
+    plan = _plan(question, "studies", named="73171", spans=[(start, start + 10)], previous=prev)
+    assert "comite de pilotage" in plan.query, plan.query
+
+
+@pytest.mark.parametrize("question", [
+    "c qui qui le pilote ?",  # an object pronoun before a verb of the work
+    "on la finance avec quoi d apres l etude ?",  # «l'étude»: the commune's, just asked about
+    "genre quoi ?",  # more of the same
+    "la commune ca fait quel % du total ?",  # a subject taken up by «ça»
+])
+def test_an_elliptic_turn_on_a_communes_project_keeps_its_commune_and_subject(question):
+    prev = Turn("entrelacs la halle couverte elle coute cb", "73010", "programme",
+                "la halle couverte elle coute combien")
+    plan = _plan(question, previous=prev)
+    assert plan.follow_up and plan.commune == "73010", plan
+    assert "halle couverte" in plan.query, plan.query
+
+
+def test_avec_quoi_asks_its_own_question_and_no_definition():
+    prev = Turn("entrelacs la halle couverte elle coute cb", "73010", "programme",
+                "la halle couverte elle coute combien")
+    plan = _plan("on la finance avec quoi d apres l etude ?", previous=prev)
+    # «combien» goes: «avec quoi» asks what funds it, not a sum
+    assert "combien" not in plan.query and plan.commune == "73010", plan.query
+    assert not DEFINITION.search("on la finance avec quoi")

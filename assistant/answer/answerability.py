@@ -25,7 +25,10 @@ PERSON_QUESTION = re.compile(
     r"(maire|pr[ée]sident|pr[ée]fet|directeur|directrice|responsable|chef|r[ée]f[ée]rent|"
     r"d[ée]put[ée]|s[ée]nateur|s[ée]natrice|manager|adjoint|d[ée]l[ée]gu[ée]|[ée]lu|"
     r"rapporteur|rapporteuse|ministre|auteur|autrice)|"
-    r"c'?est qui (le|la|l'|notre|nos|son|sa|leur)\b|"
+    # «c'est qui le maître d'ouvrage ?» asks a body, not a person's name.
+    r"c'?est qui (le|la|l'|notre|nos|son|sa|leur)\b(?!\s*(ma[iî]tr\w* d|pilote|porteur|"
+    r"financeur|op[ée]rateur|partenaire|gestionnaire|signataire|b[ée]n[ée]ficiaire|"
+    r"prestataire|propri[ée]taire|instructeur|payeur))|"
     # «c'était qui le rapporteur ?»
     r"c'?[ée]tait qui (le|la|l')\s*(rapporteur|rapporteuse|pr[ée]sident|maire|auteur|chef|"
     r"directeur|directrice|responsable|ministre)|"
@@ -183,6 +186,10 @@ PLACES = (r"\bsavoi(e|sien\w*)\b|\bsavoyard\w*", r"\bhaute savoie\b", r"\bisere\
 _SCALE_WORDS = set(analyze("côté niveau échelle partie département commune communes"))
 
 
+# «Financeur (exemple) : Région ; Montant : …»: a row of a plan's funders.
+_FUNDER_ROW_REGION = re.compile(r"\bfinanceur\w*( \w+)? region\b")
+
+
 def _scope_missing(question: str, sentences: list[str], groups: list[tuple[str, set[str]]],
                    weights: dict[str, float], known: Callable[[str], bool]) -> bool:
     """The question names a scale (Savoie, Isère, the region) and no sentence holding a
@@ -190,9 +197,12 @@ def _scope_missing(question: str, sentences: list[str], groups: list[tuple[str, 
     folded_q = fold_words(question)
     places = [p for p in PLACES if re.search(p, folded_q)]
     if re.search(r"\bregion( \w+){0,3} (financ\w*|met|mettrait|donne\w*|pai\w*|pay\w*|"
-                 r"vers\w*|apport\w*|particip\w*|attend\w*|contribu\w*)\b|"
-                 r"\b(plan de financement|financeurs?|hauteur de)\b", folded_q):
-        # «la région elle met combien ?»: the Région as a funder, not a scale.
+                 r"vers\w*|apport\w*|particip\w*|attend\w*|contribu\w*|pese\w*|"
+                 r"represent\w*|prend\w*|couvr\w*)\b|"
+                 r"\b(plan de financement|financeurs?|hauteur de)\b", folded_q) or any(
+            _FUNDER_ROW_REGION.search(fold_words(s)) for s in sentences):
+        # «la région elle met combien ?», «la région elle pèse quel % ?», or the Région in
+        # a funders' table: the Région as a funder, not a scale.
         places = [p for p in places if "region" not in p]
     if not places:
         return False

@@ -25,6 +25,7 @@ from assistant.answer.funders import (
     funders_table,
 )
 from assistant.answer.sentences import (
+    FOLLOW_UP_JOIN,
     TABLE_ROW,
     Candidate,
     asked_unit,
@@ -308,7 +309,8 @@ def extractive_answer(
             if all(re.search(p, folded_c) for p in places):
                 c.score += 0.15
     # «le département il mettrait combien ?», «notre étude c'est qui qui finance ?».
-    boost_funder_rows(cands, folded_q, commune)
+    boost_funder_rows(cands, folded_q, commune,
+                      own=fold_words(question.rsplit(FOLLOW_UP_JOIN, 1)[-1]))
     if _TOTAL.search(folded_q) and asked_unit(question) == "eur" and not _WHOLE_COST.search(
             folded_q):
         # «et ça coûte combien en tout ?» after a study: its whole sum («huit actions, pour

@@ -33,9 +33,11 @@ _TERRITORY_ROW = re.compile(r"^Territoire \(slug\) : (?P<slug>[^;]+?) ; Identifi
 # A count of inhabitants asked: «cb d'hab», «population de …», «Ugine habitants»; not
 # «les habitants ils demandaient quoi ?», where they are the subject.
 POPULATION = re.compile(r"\b(population|pop|peuplee?s?)\b|"
-                        r"\b(combien|cb|nombre|compt\w*|fai[st]|font|pese\w*|total)\b.*"
-                        r"\b(habitan\w*|hab)\b|\b(habitan\w*|hab)\b.*\b(combien|cb|au total|"
-                        r"en tout)\b|^(\w+ ){0,3}(habitants|hab)( \w+)?$")
+                        r"\b(combien|cb|nombre|compt\w*)\b.*\b(habitan\w*|hab)\b|"
+                        # «ça fait cb d'hab», not «elle a fait des ateliers avec les habitants»
+                        r"\b(fai[st]|font|pese\w*|total)( \w+){0,2} (habitan\w*|hab)\b|"
+                        r"\b(habitan\w*|hab)\b.*\b(combien|cb|au total|en tout)\b|"
+                        r"^(\w+ ){0,3}(habitants|hab)( \w+)?$")
 # «dans quelle cc», «quelle ca» («ca» alone is «ça»).
 _EPCI = re.compile(r"\b(interco\w*|epci|communaute|agglo\w*|siren|cc|comcom|quelle ca)\b")
 _INSEE = re.compile(r"\b(code insee|insee)\b(?! ?(2021|de 2021|\d{4}))(?<!recensement insee)")

@@ -22,6 +22,10 @@ _FUNDERS: dict[str, str] = {
     r"\b(banque des territoires|bdt|caisse des depots)\b": r"banque des territoires|caisse",
     r"\b(europe\w*|feder|leader)\b": r"europ|feder|leader",
     r"\b(interco\w*|agglo\w*|communaute|epci)\b": r"intercommunal|communaute|agglo|epci",
+    r"\bdetr\b": r"\bdetr\b", r"\bdsil\b": r"\bdsil\b", r"\bfonds? vert\b": r"fonds vert",
+    r"\bfonds? friches?\b": r"fonds friches?", r"\bagence de l ?eau\b": r"agence de l ?eau",
+    # «la commune ça fait quel % ?»: the commune as a funder (not «notre commune»)
+    r"\b(la|de la|par la) commune\b": r"\bcommune\b",
 }
 
 
@@ -60,13 +64,21 @@ def funders_table(picked: list[Candidate], cands: list[Candidate]) -> list[Candi
     return sorted(rows, key=lambda c: c.start) if len(rows) >= 2 else []
 
 
+# «il met cb ?», «elle pèse quel % ?»: a sum or a share asked, which a table row gives;
+# «pour y avoir droit faut quoi ?» asks none.
+_AMOUNT_ASKED = re.compile(r"\b(combien|cb|montant|part|pourcentage|taux|hauteur|met|mettrait|"
+                           r"donne\w*|pay\w*|pai\w*|financ\w*|pese\w*|apport\w*|"
+                           r"contribu\w*|somme|euros?)\b|%")
+
+
 def boost_funder_rows(cands: list[Candidate], folded_question: str,
-                      commune: tuple[str, str] | None) -> None:
+                      commune: tuple[str, str] | None, own: str | None = None) -> None:
     """The row of the funder the question names first («le département il mettrait
     combien ?»); when who pays is asked about a commune, its own funders' table (not
-    another study's when no commune is asked about)."""
+    another study's when no commune is asked about); ``own``: a follow-up's own words,
+    folded, which say whether a sum is asked."""
     asked = one_funder(folded_question)
-    if asked:
+    if asked and _AMOUNT_ASKED.search(own if own is not None else folded_question):
         for c in cands:
             m = FUNDER_ROW.match(c.text.strip())
             if m and re.search(asked, fold_words(m["who"])):

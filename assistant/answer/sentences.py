@@ -90,8 +90,12 @@ _TYPE_FOUND = {
 }
 
 
+# Between a follow-up's carried subject and its own words («l'étude date de quand ; et le
+# loyer c'est combien»), in the question answered.
+FOLLOW_UP_JOIN = " ; "
 DEFINITION = re.compile(
-    r"(c.?est quoi|c koi|c quoi|qu.est.ce qu|que veut dire|veut dire quoi|definition|"
+    # «avec quoi» holds «c quoi» but asks no definition.
+    r"(\bc.?est quoi|\bc koi|\bc quoi|qu.est.ce qu|que veut dire|veut dire quoi|definition|"
     r"signifie|ca veut dire|kesako|c'est koi|a quoi sert|ca sert a quoi|(fait|font) (quoi|koi)|"
     r"\brole (de|du|des)\b|\bdifferences? entre\b)"
 )

@@ -18,7 +18,7 @@ import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from assistant.answer.sentences import DEFINITION
+from assistant.answer.sentences import DEFINITION, FOLLOW_UP_JOIN
 from assistant.answer.status import STATUS_CUE, asked_steps, status_query
 from assistant.indexing.lexical import fold, fold_words
 
@@ -36,7 +36,7 @@ _FOLLOW_UP_START = re.compile(
     r"^(son|sa|ses|leur|leurs) |^(cette|ces|cet) |"
     # «celle de St Jean elle date de quand ?» after a list of studies: one of them.
     r"^(celle|celui|celles|ceux) (de|d|du|des|pour|a|sur)\b|"
-    r"^(le|la|les|l) \w+( \w+)? (il|elle|ils|elles|on) (?!faut|y a)|"
+    r"^(le|la|les|l) \w+( \w+)? (il|elle|ils|elles|on|ca) (?!faut|y a)|"
     # «elle prévoit combien de fiches ?», «il coûte combien ce scénario ?», «pour quel
     # montant ?»: a pronoun for the subject, or the question's end alone.
     r"^(il|elle|ils|elles|ca|cela) (?!faut|y a|s agit)\w+|"
@@ -54,6 +54,10 @@ _FOLLOW_UP_START = re.compile(
     r"(qui|quand|combien|pourquoi|comment|"
     r"ou ca|lequel|laquelle)( [\w']+){0,2}$|"
     r"^(pendant|depuis|jusqu a|a partir de|a hauteur de) (combien|quand|quel\w*)\b|"
+    # «genre quoi ?», «par exemple ?», «lesquels ?»: the same thing, in detail.
+    r"^dont\b|"  # «dont le fonds friches ?»: a part of the previous figure
+    r"^(genre|par exemple|concretement|precisement|c est a dire|comme quoi|lesquel\w*|"
+    r"quoi exactement|a savoir|style)\b|"
     # «de quelle heure à quelle heure ?», «sur quelle période ?»: the question's end alone.
     r"^(de|a|sur|vers|en|dans) (quel|quelle|quels|quelles) \w+( (a|au|jusqu a) "
     r"(quel|quelle) \w+)?$|"
@@ -98,6 +102,17 @@ _POINTS_AT_IT = re.compile(r"\b(elle|on|ils|elles|je|j|nous|vous) y\b|"
                            r"\bpour (l|la|le|les|en) \w+(er|ir|re)\b")
 # «l'anah elle en prend quel % là-dedans ?»: a share of the previous subject, whatever the
 # scheme named. Keeps a follow-up that names a new scheme from standing alone.
+# «c'est qui qui le pilote ?», «on la finance avec quoi ?»: an object pronoun before a verb
+# of the programme's work stands for the previous subject.
+_PRONOUN_OBJECT = re.compile(r"\b(qui|on|il|elle|ils|elles|ca|nous|vous) (le|la|les|l) "
+                             r"(pilot|financ|pai|pay|port|ger|lanc|sign|demand|obtien|obten|"
+                             r"touch|utilis|mont|anim|realis|redig|valid|vot|approuv|recrut|"
+                             r"embauch|subventionn|accompagn|suiv|suit|coordonn|organis|prevo|"
+                             r"propos|chiffr|estim|evalu|dirig|consult|instrui|attribu|verse|"
+                             r"rembours|cofinanc|conduit|conduis|fix|calcul)\w*")
+# «d'après l'étude», «pendant le diag»: the study just asked about, for its commune.
+_THE_STUDY_AGAIN = re.compile(r"\b(l|le|la) (etude|diag|diagnostic|scenario|plan d actions|"
+                              r"plan de financement|bilan d amenagement)\b")
 _IN_IT = re.compile(r"\b(la dedans|dedans|la dessus|dessus|(il|elle|ils|elles|on|ca) en)\b")
 _LINK = re.compile(r"^\s*(et|puis|pareil|idem|aussi|sinon|ok|alors)\b[\s,]*", re.IGNORECASE)
 
@@ -119,7 +134,7 @@ _ASKING = re.compile(r"(?<!\w)(dat\w* de quand|depuis quand|de quand|quand|combi
 
 # «la commune elle en paye combien là-dedans ?»: «en», «là-dedans» point back at the subject.
 _POINTS_BACK = re.compile(r"\b(en|y|dedans|la dedans|dessus|ca|cela|celui ci|celle ci)\b")
-_THEN = " ; "  # between a chain's subject and the follow-up's own words
+_THEN = FOLLOW_UP_JOIN
 
 
 def own_words(query: str) -> str:
@@ -135,8 +150,14 @@ _ASKS_WHO = re.compile(r"\b(qui|ou|lequel|laquelle|lesquel\w*|est ce|y a)\b")
 def _asks_its_own(text: str) -> bool:
     """An asking word of its own («c'est combien ?»); «ça donne quoi ?» asks the same thing
     again."""
-    return any(m.group(1).lower() not in ("quoi", "koi", "c'est quoi", "cest quoi")
-               for m in _ASKING.finditer(text))
+    # «avec quoi», «sur quoi», «pour quoi faire»: a question of its own.
+    return bool(_WITH_WHAT.search(fold(text))) or any(
+        m.group(1).lower() not in ("quoi", "koi", "c'est quoi", "cest quoi")
+        for m in _ASKING.finditer(text))
+
+
+_WITH_WHAT = re.compile(r"\b(avec|par|sur|de|en|pour|dans|grace a) (quoi|koi)\b|"
+                        r"\b(quoi|koi) comme\b")
 
 
 def asked_words(query: str) -> str:
@@ -154,7 +175,8 @@ def _joined(topic: str, new: str) -> str:
     own_asking = _asks_its_own(new)
     folded = fold(new)
     if own_asking and (_OWN_SUBJECT.match(folded) or OURS.search(folded)) and not (
-            _POINTS_BACK.search(folded)):
+            _POINTS_BACK.search(folded) or _OBJECT_PRONOUN.match(folded)
+            or _PRONOUN_OBJECT.search(folded)):
         # «le parc prévu il ferait quelle surface ?», «notre interco elle a quel siren ?»:
         # a subject of its own and a question of its own; the carried commune is enough.
         return new
@@ -171,6 +193,10 @@ def _joined(topic: str, new: str) -> str:
     return f"{subject}{_THEN}{new}"
 
 
+# «genre quoi ?», «lesquels concrètement ?»: more of what was just said.
+_MORE_OF_IT = {"genre", "exemple", "exemples", "precisement", "concretement", "detail",
+               "details", "lesquels", "lesquelles", "lequel", "laquelle", "quoi", "koi",
+               "comme", "par", "dire", "savoir", "style", "exactement", "cest"}
 # «avec qui ?», «pour quoi faire ?»: nothing asked but a question word.
 _BARE_ASKING = {"avec", "qui", "quoi", "koi", "pourquoi", "comment", "quand", "ou", "par",
                 "pour", "faire", "de", "cest", "est", "ce", "que", "c"}
@@ -343,8 +369,48 @@ def starts_afresh(question: str) -> bool:
 # «et le département ?» after «la région elle met combien ?»: another funder of the same
 # thing, not another project to fund.
 _FUNDER_NAMED = re.compile(r"\b(departement|region|etat|anah|ademe|drac|banque des territoires|"
+                           r"agence de l eau|detr|dsil|fonds vert|fonds friches|"
                            r"bdt|caisse des depots|europe\w*|feder|interco\w*|agglo\w*|"
                            r"communaute)\b")
+
+
+# After the asking word, what a frame keeps: a unit («quel %», «combien d'€») or what is
+# counted («combien de places»), not the complement naming the previous thing («du déficit»).
+_COMPLEMENT = {"du", "des", "dans", "ds", "pour", "sur", "a", "au", "aux", "en", "la", "le",
+               "les", "l", "chez", "pr", "avec", "par", "ce", "cette", "son", "sa", "ses"}
+
+
+_SHARE_ASKED = re.compile(r"\b(combien|cb|montant|part|pourcentage|quel %|taux)\b|%")
+
+
+def asking_frame(topic: str) -> str:
+    """«les Échelles, l'agence de l'eau elle pèse quel % du total» → «agence de l eau quel %»:
+    what the previous question asked and of which funder, without the thing it asked it
+    of, for a follow-up that names another commune and another thing («et à BSM dans le plan
+    mobilité ?»)."""
+    folded = fold(topic.split(_THEN)[0])
+    funder = _FUNDER_NAMED.search(folded)
+    asking = _ASKING.search(folded)
+    if asking is None:
+        return funder.group(1) if funder else ""
+    words = [asking.group(0)]
+    rest = folded[asking.end():].split()
+    if words[0] in ("combien", "cb") and rest[:1] in (["de"], ["d"]):
+        words += rest[:2]
+    else:
+        for w in rest[:2]:
+            if w in _COMPLEMENT:
+                break
+            words.append(w)
+    return " ".join(([funder.group(1)] if funder else []) + words)
+
+
+def _takes_up_the_study(folded: str, previous: Turn, named: str | None) -> bool:
+    """«on la finance avec quoi d'après l'étude ?» right after a commune's study or project:
+    that commune's study, though nothing else points back."""
+    # A commune's project («la halle couverte d'Entrelacs») is read in its study too.
+    return (named is None and bool(previous.commune)
+            and bool(_THE_STUDY_AGAIN.search(folded)) and not DEFINITION.search(folded))
 
 
 def plan_turn(
@@ -374,7 +440,10 @@ def plan_turn(
     stands_alone = stands_alone or starts_afresh(question)
     follow_up = previous is not None and (
         (not stands_alone and (intent == "follow_up" or looks_elliptic(question)
-                               or bool(_POINTS_AT_IT.search(folded_question))))
+                               or bool(_POINTS_AT_IT.search(folded_question))
+                               or (len(folded_question.split()) <= 12
+                                   and bool(_PRONOUN_OBJECT.search(folded_question)))
+                               or _takes_up_the_study(folded_question, previous, named)))
                                           or _goes_on_with_the_record(question, previous,
                                                                       named, selected)
                                           or _only_generic(without_names))
@@ -402,6 +471,10 @@ def plan_turn(
             repeat, query = "status", status_query(previous.topic) or previous.topic
         return TurnPlan(query, previous.topic, repeat, commune, source, True)
     folded = fold(without_names)
+    if set(words) <= _MORE_OF_IT:
+        # «genre quoi ?» after «l'étude prévoit des animations ?»: which ones, i.e. the
+        # same question, read for its details.
+        return TurnPlan(previous.topic, previous.topic, previous.intent, commune, source, True)
     numbers = re.findall(r"\d[\d  .]*\d|\d", without_names)
     old_numbers = re.findall(r"\d[\d  .]*\d|\d", previous.topic)
     if numbers and len(old_numbers) == 1 and len(words) <= 3:
@@ -444,6 +517,21 @@ def plan_turn(
         intent = content_intent if content_intent not in (None, "follow_up") else intent
         return TurnPlan(query, query, intent if intent != "follow_up" else "programme",
                         commune, source, True)
+    if named and named != previous.commune and not (
+            _asks_its_own(folded) or _QUESTION_WORD.search(folded)) and _FUNDER_NAMED.search(
+            fold(previous.topic.split(_THEN)[0])) and _SHARE_ASKED.search(
+            fold(previous.topic.split(_THEN)[0])):
+        # «et à BSM l'interco dans le plan mobilité ?» after «aux Échelles, l'agence de l'eau
+        # elle pèse quel % ?»: the same thing asked (which funder, what share) of what this
+        # commune names; the previous commune's project would only mislead. (Without a
+        # funder, «et pour le plan de Montmélian ?» after «le comité de pilotage de l'OPAH
+        # se réunit cb de fois ?» keeps the previous subject, below.)
+        new = _without_link(without_names)
+        frame = asking_frame(previous.topic)
+        if _FUNDER_NAMED.search(folded):  # «l'interco»: this funder, not the previous one
+            frame = _FUNDER_NAMED.sub(" ", frame).strip()
+        query = f"{new} {frame}".strip()
+        return TurnPlan(query, query, previous.intent, commune, source, True)
     if _OBJECT_PRONOUN.match(folded) or (
             _PRONOUN_START.match(folded) and not _ATTRIBUTE.search(folded)):
         # «on pourrait en faire une chez nous ?» after what an OPAH-RU is: that thing, here;
