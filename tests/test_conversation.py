@@ -1464,3 +1464,12 @@ def test_who_is_the_project_owner_asks_a_body_not_a_name(settings):
     answer = _ask(settings, "st jean l etude opah c qui le maitre d ouvrage",
                   commune="Saint-Jean-de-Maurienne")
     assert not answer.refused, answer.text
+
+
+def test_a_price_per_head_is_refused_when_only_the_actions_cost_is_given(settings):
+    answer = _converse(settings, "notre plan patrimoine prevoit des visites guidees ?",
+                       "elles couteront cb par personne ?", commune="Montmélian")
+    assert answer.refused, answer.text
+    # a figure per dwelling that the study gives is still answered
+    answer = _ask(settings, "la prime par logement c cb a st jean")
+    assert "5 000 €" in answer.text, answer.text

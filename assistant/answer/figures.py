@@ -38,6 +38,9 @@ _PAY_ASKED = re.compile(r"\b(salaires?|remunerations?|remunere\w*|brut|gagne|gag
 _OWN_BUDGET = re.compile(r"\bbudgets? (de la |de notre |de ma )?(commune|mairie|"
                          r"municipal\w*|communal\w*)\b")
 # «le loyer», «la cotisation», «le prix du m2»: money of one named thing.
+_PER_UNIT = re.compile(r"\bpar (personne|habitant|visiteur|participant|eleve|enfant|logement|"
+                       r"menage|commerce|commercant|famille|tete|nuit|entree|visite|"
+                       r"proprietaire)s?\b")
 _PRICED = re.compile(r"\b(loyers?|cotisations?|m2|metre carre|tarifs?|redevances?)\b")
 # «la date du prochain comité», «quand a lieu la prochaine réunion»: the date of a thing.
 # «votée quand», «attribuée quand», «versée quand»: the date of an act.
@@ -139,6 +142,12 @@ def figure_of_it_missing(question: str, kind: str | None, cands: list[Candidate]
             return True
         if funder_absent(folded, cands):
             # «et le département il met cb ?»: the plan's funders' table leaves it out.
+            return True
+        per = _PER_UNIT.search(folded)
+        if per and not any(c.type_ok and re.search(rf"(par|/) ?{per.group(1)[:5]}",
+                                                   fold_words(c.text)) for c in cands):
+            # «les visites elles coûteront cb par personne ?»: a price per head, which the
+            # action's whole cost is not.
             return True
         priced = _PRICED.search(folded)
         if priced and not any(c.type_ok and priced.group(1)[:5] in fold_words(c.text)
