@@ -1473,3 +1473,15 @@ def test_a_price_per_head_is_refused_when_only_the_actions_cost_is_given(setting
     # a figure per dwelling that the study gives is still answered
     answer = _ask(settings, "la prime par logement c cb a st jean")
     assert "5 000 €" in answer.text, answer.text
+
+
+def test_a_fiches_cost_and_funders_are_read_in_that_fiche(settings):
+    """The convention-cadre model's fiches are one row per field; the rows asked, of the fiche
+    named, even where the chunk read stops before them, and without their column names."""
+    answer = _ask(settings, "dans le modele de conv cadre la requalification de la place "
+                            "centrale c chiffre a cb")
+    assert "1 800 000" in answer.text and "1 200 000" not in answer.text, answer.text
+    assert "Rubrique" not in answer.text
+    answer = _converse(settings, "dans le modele de conv cadre la requalification de la place "
+                                 "centrale c chiffre a cb", "et elle serait financee par qui")
+    assert "Fonds vert (renaturation)" in answer.text, answer.text

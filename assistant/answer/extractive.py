@@ -24,6 +24,7 @@ from assistant.answer.funders import (
     boost_funder_rows,
     funders_table,
 )
+from assistant.answer.records import boost_asked_rows
 from assistant.answer.sentences import (
     FOLLOW_UP_JOIN,
     TABLE_ROW,
@@ -311,6 +312,8 @@ def extractive_answer(
     # «le département il mettrait combien ?», «notre étude c'est qui qui finance ?».
     boost_funder_rows(cands, folded_q, commune,
                       own=fold_words(question.rsplit(FOLLOW_UP_JOIN, 1)[-1]))
+    # «la fiche friche elle est financée par qui ?»: that fiche's «Financeurs pressentis».
+    boost_asked_rows(cands, question, catalog)
     if _TOTAL.search(folded_q) and asked_unit(question) == "eur" and not _WHOLE_COST.search(
             folded_q):
         # «et ça coûte combien en tout ?» after a study: its whole sum («huit actions, pour

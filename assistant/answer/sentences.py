@@ -23,7 +23,11 @@ _COVER_LINE = re.compile(
 )
 # Rows of status records and registries are read by the status answer, never quoted raw;
 # internal ids and links to files are no answer either.
-_FIELD_ROW = re.compile(r"^(Étape|Commune|id_pvd|Code INSEE|Rubrique)\s*:|identifiant PVD|"
+# A fiche action's rows of content («Rubrique : Financeurs pressentis ; Contenu : …») answer
+# what is asked of it; a study's cover rows (commune, EPCI, year, author) do not.
+_FIELD_ROW = re.compile(r"^(Étape|Commune|id_pvd|Code INSEE|Rubrique(?!\s*:\s*(Financeurs|Coût|"
+                        r"Calendrier|Maître d|Indicateur|Intitulé|Orientation)))\s*:|"
+                        r"identifiant PVD|"
                         r"\bpvd-\d+-\d+|\.(pdf|md|docx|csv)\)", re.IGNORECASE)
 # «Clé : valeur ; Clé : valeur»: a table row flattened by the PDF; quoted only when nothing
 # reads better.
@@ -486,9 +490,14 @@ def _clean(sentence: str) -> str:
     return " ".join(_BULLET.sub("", sentence).split())
 
 
+# «Rubrique : Coût estimé ; Contenu : 1 800 000 € HT» reads «Coût estimé : 1 800 000 € HT».
+_FIELD_CONTENT = re.compile(r"^Rubrique : ([^;]+?) ; Contenu : ")
+
+
 def clean_sentence(sentence: str) -> str:
-    """A quoted line as a sentence: no bullet, one space, a capital and a final stop."""
-    text = _clean(sentence)
+    """A quoted line as a sentence: no bullet, one space, a capital and a final stop; a
+    fiche's row without its column names."""
+    text = _FIELD_CONTENT.sub(r"\1 : ", _clean(sentence))
     if text and text[-1] not in ".!?…:;»)":
         text += "."
     return text[:1].upper() + text[1:]
