@@ -382,3 +382,19 @@ def test_avec_quoi_asks_its_own_question_and_no_definition():
     # «combien» goes: «avec quoi» asks what funds it, not a sum
     assert "combien" not in plan.query and plan.commune == "73010", plan.query
     assert not DEFINITION.search("on la finance avec quoi")
+
+
+def test_a_money_word_after_a_communes_project_asks_it_of_that_project():
+    """«et côté recettes ?» after the brownfield's balance asks its receipts, not which
+    funding schemes fit «recettes»; «et pour la maison de santé ?» after «des sous pour
+    l'église ?» still asks which funding fits the health centre."""
+    prev = Turn("ugine la friche le bilan les depenses ca fait cb en tout", UGINE, "funding",
+                "la friche le bilan les depenses ca fait combien en tout")
+    plan = _plan("et les frais financiers la dedans ?", "funding", previous=prev)
+    assert "bilan" in plan.query and "frais financiers" in plan.query, plan.query
+    plan = _plan("et cote recettes ?", "funding", previous=prev)
+    assert not plan.query.startswith("financements pour"), plan.query
+    prev = Turn("des sous pour renover l eglise ?", None, "funding",
+                "des financements pour renover l eglise ?")
+    plan = _plan("et pour la maison de sante ?", "funding", previous=prev)
+    assert plan.query.startswith("financements pour"), plan.query

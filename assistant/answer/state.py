@@ -413,6 +413,15 @@ def _takes_up_the_study(folded: str, previous: Turn, named: str | None) -> bool:
             and bool(_THE_STUDY_AGAIN.search(folded)) and not DEFINITION.search(folded))
 
 
+# «des sous pour rénover l'église ?», «quelles aides pour …»: which funding, asked of a thing
+# («et pour la maison de santé ?» asks the same of another); not a figure of a commune's
+# project («la friche, le bilan, les dépenses ça fait cb ?» → «et côté recettes ?»).
+_FUNDING_LIST = re.compile(r"\b(quel\w* (financements?|aides?|subventions?|dispositifs?|fonds)|"
+                           r"financ\w* pour|financer (nos|notre|le|la|les|un|une|des|l)|"
+                           r"des sous|de l argent|aides? pour|subventions? pour|"
+                           r"qui peut (nous )?financer|comment (on )?financ\w*)\b")
+
+
 def plan_turn(
     question: str,
     *,
@@ -579,7 +588,8 @@ def plan_turn(
         return TurnPlan(query, query, previous.intent, commune, source, True)
     funder = _FUNDER_NAMED.search(folded)
     if previous.intent == "funding" and content_intent not in ("contact", "eligibility") and (
-            not _SUBJECT_PRONOUN.search(folded)) and not funder:
+            not _SUBJECT_PRONOUN.search(folded)) and not funder and (
+            _FUNDING_LIST.search(fold(previous.topic)) or not previous.commune):
         # «et pour la maison de santé ?» after «des sous pour rénover l'église ?»: the same
         # question about another project.
         query = f"financements pour {' '.join(words)}"
@@ -606,6 +616,11 @@ def plan_turn(
         before = fold(previous.topic)
         query = f"{before[:counted.start(3)]}{' '.join(words)}{before[counted.end(3):]}"
         return TurnPlan(query, query, previous.intent, commune, source, True)
+    if _IN_IT.search(folded) or _POINTS_AT_IT.search(folded):
+        # «et les frais financiers là-dedans ?» after the brownfield's balance: in it.
+        query = _joined(previous.topic, _without_link(without_names))
+        return TurnPlan(query, query, previous.intent if previous.intent != "studies" else (
+            "programme"), commune, source, True)
     # «et sur le commerce ?»: a new subject, same commune.
     new_intent = content_intent if content_intent not in (None, "follow_up") else "programme"
     if new_intent == "status":
