@@ -1485,3 +1485,36 @@ def test_a_fiches_cost_and_funders_are_read_in_that_fiche(settings):
     answer = _converse(settings, "dans le modele de conv cadre la requalification de la place "
                                  "centrale c chiffre a cb", "et elle serait financee par qui")
     assert "Fonds vert (renaturation)" in answer.text, answer.text
+
+
+@pytest.mark.parametrize(("question", "commune", "expected"), [
+    # «faut joindre la liste …»: attach a document, no contact asked
+    ("conv d adhesion faut joindre la liste des etudes qu on a deja ?", None, "Liste des"),
+    # «porté par la commune ou par l'interco ?»: the post's holder, not which EPCI it is
+    ("Notre chef de projet PVD, d'après notre fiche de suivi, on sait s'il est porté par la "
+     "commune ou par l'interco ?", "Moûtiers", "chef de projet"),
+    # «… elle donne les taux ou pas ?»: whether it does, which «ne donne pas» answers
+    ("la note sur les financements pvd elle donne les taux de subvention ou pas", None,
+     "ne donne volontairement pas de taux"),
+])
+def test_words_that_looked_like_another_question_do_not_misroute(settings, question, commune,
+                                                                    expected):
+    answer = _ask(settings, question, commune=commune)
+    assert not answer.refused and expected in answer.text, answer.text
+    assert "fait partie de l'intercommunalité" not in answer.text
+
+
+@pytest.mark.parametrize("question", [
+    "Le Premier ministre qui a annoncé en juin 2025 que le programme continuerait après 2026, "
+    "c'était qui ?",
+    "l instruction aux prefets du 16 octobre 2019 elle a ete signee par quel ministre ?",
+])
+def test_a_ministers_name_is_refused(settings, question):
+    answer = _ask(settings, question)
+    assert answer.refused, answer.text
+
+
+def test_a_segments_length_and_when_it_is_planned_follow_up(settings):
+    answer = _converse(settings, "moutiers diag co l axe commercant principal il est decoupé "
+                                 "en segments ?", "le s1-b il fait cb de long ?")
+    assert "240 m" in answer.text and not answer.refused, answer.text

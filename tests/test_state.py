@@ -398,3 +398,8 @@ def test_a_money_word_after_a_communes_project_asks_it_of_that_project():
                 "des financements pour renover l eglise ?")
     plan = _plan("et pour la maison de sante ?", "funding", previous=prev)
     assert plan.query.startswith("financements pour"), plan.query
+
+
+@pytest.mark.parametrize("question", ["c'est prevu pour quand ?", "c'est prevu quand ?"])
+def test_a_participle_then_when_follows_up(question):
+    assert looks_elliptic(question)

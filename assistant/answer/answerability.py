@@ -53,12 +53,19 @@ PERSON_QUESTION = re.compile(
     r"(le|son|leur) nom\b|"
     r"qui est notre|qui sont (les|nos) (élus|conseillers)|"
     # «qui a gagné les élections», «qui a été élu maire»: a person's name.
-    r"qui a (gagn[ée]|[ée]t[ée] [ée]lu)|qui est [ée]lu)",
+    r"qui a (gagn[ée]|[ée]t[ée] [ée]lu)|qui est [ée]lu|"
+    # «le Premier ministre qui a annoncé …, c'était qui ?», «signée par quel ministre ?»
+    r"\b(ministre|pr[ée]fet|pr[ée]sident|d[ée]put[ée]|s[ée]nat(eur|rice)|maire)\b.*"
+    r"\bc'?\s?(?:[ée]tait|est) qui\b|"
+    r"\bquel(le)? (premier )?(ministre|d[ée]put[ée]|s[ée]nat(eur|rice)|rapporteur)\b)",
     re.IGNORECASE,
 )
 CONTACT_QUESTION = re.compile(
     r"\b(e-?mail|mail|courriel|t[ée]l[ée]phone|tel|num[ée]ro de t[ée]l|num[ée]ro|adresses?|"
-    r"joindre|appeler|site (?:internet|web)|url)\b", re.IGNORECASE)
+    # «faut joindre la liste des études ?»: attach a document, not reach someone
+    r"(?<!faut )joindre(?! (?:la |le |les |une |un |des |quelle |quel |l')?(?:liste|"
+    r"d[ée]lib\w*|pi[èe]ce|document|annexe|dossier|copie|fiche|plan|justificatif|"
+    r"attestation|devis|[ée]tude))|appeler|site (?:internet|web)|url)\b", re.IGNORECASE)
 # «le rapport du Sénat c'est quel numéro ?»: the number of a text, not a phone.
 _NUMBERED_TEXT = re.compile(r"\b(rapport|loi|article|decret|circulaire|arrete|fiche|siren|"
                             r"insee|identifiant|dossier|deliberation|action)s?\b")

@@ -41,6 +41,8 @@ _OWN_BUDGET = re.compile(r"\bbudgets? (de la |de notre |de ma )?(commune|mairie|
 _PER_UNIT = re.compile(r"\bpar (personne|habitant|visiteur|participant|eleve|enfant|logement|"
                        r"menage|commerce|commercant|famille|tete|nuit|entree|visite|"
                        r"proprietaire)s?\b")
+_YES_OR_NO = re.compile(r"\b(donne\w*|indique\w*|precise\w*|fixe\w*|mentionne\w*|"
+                        r"parle\w*)\b.*\bou (pas|non)$")
 _PRICED = re.compile(r"\b(loyers?|cotisations?|m2|metre carre|tarifs?|redevances?)\b")
 # «la date du prochain comité», «quand a lieu la prochaine réunion»: the date of a thing.
 # «votée quand», «attribuée quand», «versée quand»: the date of an act.
@@ -91,6 +93,10 @@ def figure_of_it_missing(question: str, kind: str | None, cands: list[Candidate]
     place or body the question names, its rarest word in ``weights``), the unit asked,
     the date of that thing, or the money this commune received."""
     folded = fold_words(question)
+    if _YES_OR_NO.search(folded):
+        # «la note elle donne les taux de subvention ou pas ?»: whether it gives them, which
+        # a sentence saying it does not answers.
+        return False
     if kind == "nombre":
         # «la population d'Albertville en 1990»: a figure of that year, or none.
         years = set(YEAR.findall(folded))

@@ -190,7 +190,9 @@ _NOT_COUNTED = {"temps", "fois", "argent", "euros", "euro", "sous", "financement
                 "annees", "ans", "mois", "jours", "semaines",
                 # «combien de sa poche»: a possessive, nothing counted
                 "sa", "son", "ses", "leur", "leurs", "notre", "nos", "votre", "vos", "ma", "mon",
-                "mes", "ici"}  # «combien d'ici 3 ans»: a horizon, not a thing
+                "mes", "ici",  # «combien d'ici 3 ans»: a horizon, not a thing
+                # «il fait cb de long ?»: a dimension, which «Longueur : 240 m» gives
+                "long", "large", "haut", "profond", "epais"}
 # A year in a text: no count, and what a figure «en 1990» must be of.
 YEAR = re.compile(r"\b(?:19|20)\d{2}\b")
 DAY = re.compile(rf"\b\d{{1,2}}(er)? ({MONTHS})\b")

@@ -63,7 +63,9 @@ _FOLLOW_UP_START = re.compile(
     r"(quel|quelle) \w+)?$|"
     # «c'est géré par qui localement ?»: a participle, then who.
     r"^(c.?est|il est|elle est|ils sont|elles sont) (\w+ )?(par|avec|pour|chez|aupres de) "
-    r"(qui|quoi)\b|"
+    r"(qui|quoi|quand|combien)\b|"
+    # «c'est prévu quand ?»: a participle, then when.
+    r"^(c.?est|il est|elle est) \w+ (quand|combien|ou)$|"
     r".*\b(ce|cet|cette|ces) (projet|etude|scenario|parcours|plan|operation|diagnostic|"
     r"document|site|friche|dispositif|poste|convention|option|action|aide|subvention|"
     r"enveloppe|mesure)s?\b"
