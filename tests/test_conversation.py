@@ -1518,3 +1518,9 @@ def test_a_segments_length_and_when_it_is_planned_follow_up(settings):
     answer = _converse(settings, "moutiers diag co l axe commercant principal il est decoupé "
                                  "en segments ?", "le s1-b il fait cb de long ?")
     assert "240 m" in answer.text and not answer.refused, answer.text
+
+
+def test_what_kind_of_study_reads_its_cover(settings):
+    answer = _converse(settings, "l etude des echelles c quel type d etude au juste",
+                       "et celle d ugine ?")
+    assert "faisabilité et de programmation" in answer.text, answer.text

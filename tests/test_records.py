@@ -34,3 +34,5 @@ def test_a_rows_record_words_are_its_title_and_the_rows_above():
 def test_a_fiche_row_reads_without_its_column_names():
     assert clean_sentence("Rubrique : Coût estimé ; Contenu : 1 800 000 € HT") == (
         "Coût estimé : 1 800 000 € HT.")
+    assert clean_sentence("Rubrique : Type de document ; Contenu : Étude (programmation)") == (
+        "Type de document : Étude (programmation).")

@@ -26,6 +26,10 @@ _ASKED_FIELDS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"\b(cout\w*|combien|cb|montant|chiffre\w*|budget)\b"), r"cout|montant"),
     (re.compile(r"\b(quand|calendrier|delai|duree|echeance)\b"), r"calendrier"),
     (re.compile(r"\b(indicateur\w*|suit|suivre|suivie?|mesur\w*|evalu\w*)\b"), r"indicateur"),
+    # «l'étude des Échelles c'est quel type d'étude ?»: its cover's «Type de document»
+    (re.compile(r"\b(quel\w* (type|genre|sorte)|type d etude|genre d etude)\b"),
+     r"type de document"),
+    (re.compile(r"\b(theme\w*|sujet|porte sur quoi|parle de quoi)\b"), r"theme"),
 )
 # «Fiche action n° 2 – Requalification de la place centrale»: a record's title.
 _TITLE = re.compile(r"^Fiche action n")

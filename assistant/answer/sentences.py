@@ -26,7 +26,8 @@ _COVER_LINE = re.compile(
 # A fiche action's rows of content («Rubrique : Financeurs pressentis ; Contenu : …») answer
 # what is asked of it; a study's cover rows (commune, EPCI, year, author) do not.
 _FIELD_ROW = re.compile(r"^(Étape|Commune|id_pvd|Code INSEE|Rubrique(?!\s*:\s*(Financeurs|Coût|"
-                        r"Calendrier|Maître d|Indicateur|Intitulé|Orientation)))\s*:|"
+                        r"Calendrier|Maître d|Indicateur|Intitulé|Orientation|"
+                        r"Type de document|Thème|Site étudié)))\s*:|"
                         r"identifiant PVD|"
                         r"\bpvd-\d+-\d+|\.(pdf|md|docx|csv)\)", re.IGNORECASE)
 # «Clé : valeur ; Clé : valeur»: a table row flattened by the PDF; quoted only when nothing
@@ -499,8 +500,10 @@ _FIELD_CONTENT = re.compile(r"^Rubrique : ([^;]+?) ; Contenu : ")
 def clean_sentence(sentence: str) -> str:
     """A quoted line as a sentence: no bullet, one space, a capital and a final stop; a
     fiche's row without its column names."""
-    text = _FIELD_CONTENT.sub(r"\1 : ", _clean(sentence))
-    if text and text[-1] not in ".!?…:;»)":
+    cleaned = _clean(sentence)
+    text = _FIELD_CONTENT.sub(r"\1 : ", cleaned)
+    # «Type de document : Étude … (étude de programmation)» ends a sentence at its bracket
+    if text and (text[-1] not in ".!?…:;»)" or (text != cleaned and text[-1] == ")")):
         text += "."
     return text[:1].upper() + text[1:]
 
