@@ -1524,3 +1524,16 @@ def test_what_kind_of_study_reads_its_cover(settings):
     answer = _converse(settings, "l etude des echelles c quel type d etude au juste",
                        "et celle d ugine ?")
     assert "faisabilité et de programmation" in answer.text, answer.text
+
+
+def test_review_of_session_11_in_the_web_app(settings):
+    """Found on review: «quelles études Agate a faites en 2023 ?» after a question on Ugine
+    answered «Aucune étude sur Ugine datée de 2023»; «c quand la prochaine pleine lune ?»
+    quoted the programme's dates; «le fonds vert on peut déposer quand ?» gave its launch
+    year for a filing date."""
+    answer = _converse(settings, "ugine la friche la region elle met cb",
+                       "quelles etudes agate a fait en 2023 ?")
+    assert "Entrelacs" in answer.text and "Ugine" not in answer.text, answer.text
+    assert _ask(settings, "c quand la prochaine pleine lune ?").refused
+    answer = _ask(settings, "le fonds vert on peut deposer quand ?")
+    assert answer.refused and "lancé en 2023" not in answer.text, answer.text

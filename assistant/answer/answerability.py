@@ -60,6 +60,10 @@ PERSON_QUESTION = re.compile(
     r"\bquel(le)? (premier )?(ministre|d[ée]put[ée]|s[ée]nat(eur|rice)|rapporteur)\b)",
     re.IGNORECASE,
 )
+# A question the intent classifier takes for off-topic at this probability (below the 0.8 at
+# which it is declined outright) is refused when no sentence read shares a word with it.
+OFF_TOPIC = 0.5
+NO_SHARED_WORD = 0.05
 CONTACT_QUESTION = re.compile(
     r"\b(e-?mail|mail|courriel|t[ée]l[ée]phone|tel|num[ée]ro de t[ée]l|num[ée]ro|adresses?|"
     # «faut joindre la liste des études ?»: attach a document, not reach someone
@@ -353,6 +357,10 @@ class AnswerabilityModel:
                 or f.scope_missing or f.count_missing):
             # A name, a phone number, or a figure about one commune asked, and none of the
             # passages holds one: whatever else they say, they do not answer.
+            return 0.0
+        if f.out_of_scope >= OFF_TOPIC and f.sentence_lexical < NO_SHARED_WORD:
+            # «c quand la prochaine pleine lune ?»: taken for off-topic, and no sentence read
+            # shares a word with it; the programme's dates would only look like an answer.
             return 0.0
         x = asdict(f)
         z = self.bias + sum(self.weights[k] * (float(x[k]) - self.mean[k]) / self.scale[k]

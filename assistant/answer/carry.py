@@ -44,8 +44,10 @@ def points_back(ctx: Context, question: str, commune: Commune) -> bool:
 
 
 # «en général», «au niveau national», «le programme»: a question on the programme itself.
+# «quelles études Agate a faites en 2023 ?»: the studies of all the communes.
 _GENERAL = re.compile(r"\b(en general|generalement|national\w*|en france|au niveau|programme|"
-                      r"pvd|petites villes|l etat|toutes? les communes|partout|d habitude|loi)\b")
+                      r"pvd|petites villes|l etat|toutes? les communes|partout|d habitude|loi|"
+                      r"quel\w* etudes|toutes les etudes|liste des etudes)\b")
 _MAX_WORDS = 7
 
 

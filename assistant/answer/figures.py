@@ -46,7 +46,7 @@ _YES_OR_NO = re.compile(r"\b(donne\w*|indique\w*|precise\w*|fixe\w*|mentionne\w*
 _PRICED = re.compile(r"\b(loyers?|cotisations?|m2|metre carre|tarifs?|redevances?)\b")
 # «la date du prochain comité», «quand a lieu la prochaine réunion»: the date of a thing.
 # «votée quand», «attribuée quand», «versée quand»: the date of an act.
-_DATED_ACT = re.compile(r"\b(vot|delibere|attribu|accord|notifi|vers|decid|sign|adopt|"
+_DATED_ACT = re.compile(r"\b(vot|delibere|attribu|accord|notifi|vers|decid|sign|adopt|depos|"
                         r"approuv|lanc|promulgu|publi)\w* (quand|en quelle annee|a quelle date|"
                         r"quel jour|le combien)\b")
 _DATED_THING = re.compile(r"\b(?:date (?:limite |butoir )?(?:du|de la|de l|des|de|d|pour)|"
