@@ -1537,3 +1537,7 @@ def test_review_of_session_11_in_the_web_app(settings):
     assert _ask(settings, "c quand la prochaine pleine lune ?").refused
     answer = _ask(settings, "le fonds vert on peut deposer quand ?")
     assert answer.refused and "lancé en 2023" not in answer.text, answer.text
+    # «elle aura combien d'arbres ?»: «aura» is the verb, not the region (AURA) whose
+    # figures the passages would have to give
+    answer = _ask(settings, "notre place elle aura combien d arbres ?", commune="Les Échelles")
+    assert not answer.refused and "vingtaine d'arbres" in answer.text, answer.text

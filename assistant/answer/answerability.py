@@ -190,7 +190,9 @@ def _covers(hit: Hit, groups: list[tuple[str, set[str]]], weights: dict[str, flo
 # A figure asked at one of these scales must be given at that scale: «combien de logements
 # rénovés en Savoie ?» is not answered by the national count.
 PLACES = (r"\bsavoi(e|sien\w*)\b|\bsavoyard\w*", r"\bhaute savoie\b", r"\bisere\b",
-           r"\b(l|dans l|departement de l) ain\b", r"\b(auvergne|rhone alpes|aura|region)\b")
+           r"\b(l|dans l|departement de l) ain\b",
+           # «elle aura combien d'arbres ?»: the verb, not the region (only «en AURA»)
+           r"\b(auvergne|rhone alpes|(?:en|la|region|conseil regional) aura|region)\b")
 
 
 # «côté Isère», «au niveau du département»: words of the scale, not of the thing asked.
