@@ -322,6 +322,10 @@ def test_the_content_of_our_step_is_not_its_date(settings):
     "cb de logements ont ete retapés en savoie grace au programme",
     "a bozel c quoi le taux de commerces vides dans le centre",
     "le prefet de savoie il s'apelle comment ?",
+    # a minister's name, which no document gives
+    "Le Premier ministre qui a annoncé en juin 2025 que le programme continuerait après 2026, "
+    "c'était qui ?",
+    "l instruction aux prefets du 16 octobre 2019 elle a ete signee par quel ministre ?",
 ])
 def test_near_domain_questions_are_refused(settings, question):
     answer = _ask(settings, question)
@@ -1504,17 +1508,7 @@ def test_words_that_looked_like_another_question_do_not_misroute(settings, quest
     assert "fait partie de l'intercommunalité" not in answer.text
 
 
-@pytest.mark.parametrize("question", [
-    "Le Premier ministre qui a annoncé en juin 2025 que le programme continuerait après 2026, "
-    "c'était qui ?",
-    "l instruction aux prefets du 16 octobre 2019 elle a ete signee par quel ministre ?",
-])
-def test_a_ministers_name_is_refused(settings, question):
-    answer = _ask(settings, question)
-    assert answer.refused, answer.text
-
-
-def test_a_segments_length_and_when_it_is_planned_follow_up(settings):
+def test_a_segments_length_is_a_dimension_not_a_count(settings):
     answer = _converse(settings, "moutiers diag co l axe commercant principal il est decoupé "
                                  "en segments ?", "le s1-b il fait cb de long ?")
     assert "240 m" in answer.text and not answer.refused, answer.text
