@@ -24,6 +24,12 @@ def test_a_rows_record_is_its_fiche_from_the_title_on():
         assert PAGE[begin:end] == text  # offsets in the page, for exact quotes
 
 
+def test_a_titles_record_is_its_own_fiche_not_the_one_above():
+    rows = [text for _, _, text in _record_rows(PAGE, PAGE.index("Fiche action n° 2"))]
+    assert rows and all("1 200 000" not in r and "OPAH" not in r for r in rows), rows
+    assert any("1 800 000" in r for r in rows)
+
+
 def test_a_rows_record_words_are_its_title_and_the_rows_above():
     words = _record_words(PAGE, PAGE.index("Rubrique : Coût estimé ; Contenu : 1 800 000"))
     assert {"plac", "central"} <= words or any(w.startswith("plac") for w in words)

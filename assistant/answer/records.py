@@ -60,8 +60,10 @@ def _record_rows(text: str, start: int) -> list[tuple[int, int, str]]:
     line_start = text.rfind("\n", 0, start) + 1
     lines_before = text[:line_start].split("\n")[:-1]
     offset = line_start
-    # back to the title: the first line above that is no row
-    for line in reversed(lines_before):
+    # back to the title: the first line above that is no row; a title's record starts at it
+    # (the rows above it are the previous fiche's)
+    at_title = not ROW.match(text[line_start:].split("\n", 1)[0].strip())
+    for line in ([] if at_title else reversed(lines_before)):
         offset -= len(line) + 1
         if not ROW.match(line.strip()):
             break
