@@ -1,6 +1,6 @@
 """A fiche's labelled rows: the record a row belongs to, its rows (pure functions)."""
 
-from assistant.answer.records import _record_rows, _record_words
+from assistant.answer.records import _record, _record_words
 from assistant.answer.sentences import clean_sentence
 
 PAGE = """Annexe 3 – Fiches actions (illustratives)
@@ -16,16 +16,16 @@ Rubrique : Financeurs pressentis ; Contenu : DETR ou DSIL, Fonds vert (renaturat
 
 def test_a_rows_record_is_its_fiche_from_the_title_on():
     start = PAGE.index("Rubrique : Intitulé ; Contenu : Requalification")
-    rows = [text for _, _, text in _record_rows(PAGE, start)]
+    rows = [text for _, _, text in _record(PAGE, start)[1]]
     assert rows[0].startswith("Rubrique : Intitulé ; Contenu : Requalification")
     assert rows[-1].startswith("Rubrique : Financeurs pressentis")
     assert not any("1 200 000" in r for r in rows)  # the first fiche's cost is not this one's
-    for begin, end, text in _record_rows(PAGE, start):
+    for begin, end, text in _record(PAGE, start)[1]:
         assert PAGE[begin:end] == text  # offsets in the page, for exact quotes
 
 
 def test_a_titles_record_is_its_own_fiche_not_the_one_above():
-    rows = [text for _, _, text in _record_rows(PAGE, PAGE.index("Fiche action n° 2"))]
+    rows = [text for _, _, text in _record(PAGE, PAGE.index("Fiche action n° 2"))[1]]
     assert rows and all("1 200 000" not in r and "OPAH" not in r for r in rows), rows
     assert any("1 800 000" in r for r in rows)
 

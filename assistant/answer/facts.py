@@ -38,14 +38,14 @@ POPULATION = re.compile(r"\b(population|pop|peuplee?s?)\b|"
                         r"\b(fai[st]|font|pese\w*|total)( \w+){0,2} (habitan\w*|hab)\b|"
                         r"\b(habitan\w*|hab)\b.*\b(combien|cb|au total|en tout)\b|"
                         r"^(\w+ ){0,3}(habitants|hab)( \w+)?$")
-# «dans quelle cc», «quelle ca» («ca» alone is «ça»).
-# «le poste est porté par la commune ou par l'interco ?», «l'interco elle finance quoi ?»:
-# the intercommunality as one who acts, not which one it is.
+# «le poste est porté par la commune ou par l'interco ?», «dans notre interco il y a combien
+# de programmes ?»: the intercommunality as one who acts or holds, not which one it is.
 _EPCI_AS_ACTOR = re.compile(r"\b(par|pour) (la |l'|l |notre |leur )?(commune|interco\w*|comcom|"
                             r"communaute|agglo\w*|epci|cc)\b.*\b(ou|et) (par |pour )?"
                             r"(la |l'|l |notre |leur )?(commune|interco\w*|comcom|communaute|"
                             r"agglo\w*|epci|cc)\b|"
                             r"\b(combien|cb|nombre) de (programmes?|projets?|chefs? de projet)\b")
+# «dans quelle cc», «quelle ca» («ca» alone is «ça»).
 _EPCI = re.compile(r"\b(interco\w*|epci|communaute|agglo\w*|siren|cc|comcom|quelle ca)\b")
 _INSEE = re.compile(r"\b(code insee|insee)\b(?! ?(2021|de 2021|\d{4}))(?<!recensement insee)")
 _PROGRAMME_ID = re.compile(r"\b(identifiant|id pvd|numero pvd|code pvd)\b")

@@ -37,12 +37,14 @@ _PAY_ASKED = re.compile(r"\b(salaires?|remunerations?|remunere\w*|brut|gagne|gag
 # programme gives; the programme's 3 billion euros do not answer it.
 _OWN_BUDGET = re.compile(r"\bbudgets? (de la |de notre |de ma )?(commune|mairie|"
                          r"municipal\w*|communal\w*)\b")
-# «le loyer», «la cotisation», «le prix du m2»: money of one named thing.
+# «cb par personne ?»: a figure per head, which a whole cost is not.
 _PER_UNIT = re.compile(r"\bpar (personne|habitant|visiteur|participant|eleve|enfant|logement|"
                        r"menage|commerce|commercant|famille|tete|nuit|entree|visite|"
                        r"proprietaire)s?\b")
+# «la note elle donne les taux ou pas ?»: whether a figure is given, not the figure.
 _YES_OR_NO = re.compile(r"\b(donne\w*|indique\w*|precise\w*|fixe\w*|mentionne\w*|"
                         r"parle\w*)\b.*\bou (pas|non)$")
+# «le loyer», «la cotisation», «le prix du m2»: money of one named thing.
 _PRICED = re.compile(r"\b(loyers?|cotisations?|m2|metre carre|tarifs?|redevances?)\b")
 # «la date du prochain comité», «quand a lieu la prochaine réunion»: the date of a thing.
 # «votée quand», «attribuée quand», «versée quand»: the date of an act.

@@ -12,11 +12,10 @@ import re
 from dataclasses import replace
 
 from assistant.answer.answerability import QUESTION_TERMS
-from assistant.answer.sentences import FOLLOW_UP_JOIN, Candidate
+from assistant.answer.sentences import FIELD_CONTENT, FOLLOW_UP_JOIN, Candidate
 from assistant.indexing.catalog import Catalog
 from assistant.indexing.lexical import analyze, fold_words
 
-ROW = re.compile(r"^Rubrique : (?P<label>[^;]+?) ; Contenu : ")
 # What is asked, and the labels of the rows that give it.
 _ASKED_FIELDS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"\b(financ\w*|qui pa[yi]\w*|subvention\w*|qui met\w*)\b"),
@@ -39,42 +38,46 @@ _GENERIC = set(analyze("fiche fiches action actions modèle convention conventio
                        "rubrique contenu intitulé"))
 
 
-def _record_words(text: str, start: int) -> set[str]:
-    """The stems of the record a row belongs to: its title line and the rows above it, up to
-    the line before the first row."""
-    lines = text[:start].split("\n")[:-1]
-    words: set[str] = set()
-    for line in reversed(lines):
-        m = ROW.match(line.strip())
-        if m:
-            words |= set(analyze(line[m.end():]))
-            continue
-        words |= set(analyze(line))  # the title: «Fiche action n° 4 – Reconversion d'une friche…»
-        break
-    return words
-
-
-def _record_rows(text: str, start: int) -> list[tuple[int, int, str]]:
-    """The rows of the record the line at ``start`` belongs to, from its title on: (start,
-    end, text) in the page."""
+def _record(text: str, start: int) -> tuple[str, list[tuple[int, int, str]]]:
+    """The record the line at ``start`` belongs to: its title line ("" when the page opens
+    on its rows) and its rows, (start, end, text) in the page."""
     line_start = text.rfind("\n", 0, start) + 1
-    lines_before = text[:line_start].split("\n")[:-1]
     offset = line_start
     # back to the title: the first line above that is no row; a title's record starts at it
     # (the rows above it are the previous fiche's)
-    at_title = not ROW.match(text[line_start:].split("\n", 1)[0].strip())
-    for line in ([] if at_title else reversed(lines_before)):
+    at_title = not FIELD_CONTENT.match(text[line_start:].split("\n", 1)[0].strip())
+    for line in ([] if at_title else reversed(text[:line_start].split("\n")[:-1])):
         offset -= len(line) + 1
-        if not ROW.match(line.strip()):
+        if not FIELD_CONTENT.match(line.strip()):
             break
-    rows, pos = [], offset
+    title, rows, pos = "", [], offset
     for i, line in enumerate(text[offset:].split("\n")):
-        if ROW.match(line.strip()):
+        if FIELD_CONTENT.match(line.strip()):
             rows.append((pos, pos + len(line), line))
-        elif i > 0 and pos > start:
+        elif i == 0:
+            title = line
+        elif pos > start:
             break  # the next record's title
         pos += len(line) + 1
-    return rows
+    return title, rows
+
+
+def _record_words(text: str, start: int) -> set[str]:
+    """The stems of the record a row belongs to: its title and the contents of the rows
+    above it."""
+    title, rows = _record(text, start)
+    line_start = text.rfind("\n", 0, start) + 1
+    words = set(analyze(title))
+    for row_start, _, line in rows:
+        m = FIELD_CONTENT.match(line.strip())
+        if row_start < line_start and m:
+            words |= set(analyze(line.strip()[m.end():]))
+    return words
+
+
+def _names_field(label: str, fields: list[str]) -> bool:
+    """The row's label («Financeurs pressentis») is one of the fields asked."""
+    return any(re.search(field, fold_words(label)) for field in fields)
 
 
 def boost_asked_rows(cands: list[Candidate], question: str, catalog: Catalog) -> None:
@@ -88,36 +91,35 @@ def boost_asked_rows(cands: list[Candidate], question: str, catalog: Catalog) ->
     subject = set(analyze(question)) - QUESTION_TERMS - set(analyze(own)) - _GENERIC
     if not subject:
         subject = set(analyze(question)) - QUESTION_TERMS - _GENERIC
-    pages: dict[tuple[str, int], str] = {}
+    docs: dict[str, list] = {}  # a document's pages, read once
     seen = {(c.hit.source, c.page_idx, c.start) for c in cands}
     added: list[Candidate] = []
-    found: set[int] = set()
+    found = False  # a row of the field asked, in the record asked about
     others: list[Candidate] = []  # rows of the field asked, in records about something else
     for c in list(cands):
-        m = ROW.match(c.text.strip())
+        m = FIELD_CONTENT.match(c.text.strip())
         if not m and not _TITLE.match(c.text.strip()):
             continue
-        key = (str(c.hit.metadata.get("doc_id")), c.page_idx)
-        if key not in pages:
-            doc_pages = catalog.pages(key[0])
-            pages[key] = doc_pages[c.page_idx].text if c.page_idx < len(doc_pages) else ""
-        text = pages[key]
-        if m and any(re.search(label, fold_words(m["label"])) for label in labels):
+        doc_id = str(c.hit.metadata.get("doc_id"))
+        if doc_id not in docs:
+            docs[doc_id] = catalog.pages(doc_id)
+        text = docs[doc_id][c.page_idx].text if c.page_idx < len(docs[doc_id]) else ""
+        if m and _names_field(m["label"], labels):
             if subject & _record_words(text, c.start):
                 c.score += ROW_BONUS
-                found.add(id(c))
+                found = True
             else:
                 others.append(c)
             continue
         # A row of another field, or the title, of a record about the subject: its row of
         # the field asked, when the passages did not hold it.
-        rows = _record_rows(text, c.start)
+        _, rows = _record(text, c.start)
         record = set().union(*(set(analyze(t)) for _, _, t in rows)) | set(analyze(c.text))
         if len(subject & record) < 2:
             continue
         for start, end, line in rows:
-            label = ROW.match(line.strip())
-            if label and any(re.search(x, fold_words(label["label"])) for x in labels) and (
+            label = FIELD_CONTENT.match(line.strip())
+            if label and _names_field(label["label"], labels) and (
                     (c.hit.source, c.page_idx, start) not in seen):
                 seen.add((c.hit.source, c.page_idx, start))
                 added.append(replace(c, start=start, end=end, text=line.strip(),

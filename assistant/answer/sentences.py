@@ -493,15 +493,16 @@ def _clean(sentence: str) -> str:
     return " ".join(_BULLET.sub("", sentence).split())
 
 
-# «Rubrique : Coût estimé ; Contenu : 1 800 000 € HT» reads «Coût estimé : 1 800 000 € HT».
-_FIELD_CONTENT = re.compile(r"^Rubrique : ([^;]+?) ; Contenu : ")
+# A fiche's row, «Rubrique : Coût estimé ; Contenu : 1 800 000 € HT», which reads «Coût
+# estimé : 1 800 000 € HT» (see also answer/records.py).
+FIELD_CONTENT = re.compile(r"^Rubrique : (?P<label>[^;]+?) ; Contenu : ")
 
 
 def clean_sentence(sentence: str) -> str:
     """A quoted line as a sentence: no bullet, one space, a capital and a final stop; a
     fiche's row without its column names."""
     cleaned = _clean(sentence)
-    text = _FIELD_CONTENT.sub(r"\1 : ", cleaned)
+    text = FIELD_CONTENT.sub(r"\g<label> : ", cleaned)
     # «Type de document : Étude … (étude de programmation)» ends a sentence at its bracket
     if text and (text[-1] not in ".!?…:;»)" or (text != cleaned and text[-1] == ")")):
         text += "."

@@ -54,8 +54,8 @@ _FOLLOW_UP_START = re.compile(
     r"(qui|quand|combien|pourquoi|comment|"
     r"ou ca|lequel|laquelle)( [\w']+){0,2}$|"
     r"^(pendant|depuis|jusqu a|a partir de|a hauteur de) (combien|quand|quel\w*)\b|"
-    # «genre quoi ?», «par exemple ?», «lesquels ?»: the same thing, in detail.
     r"^dont\b|"  # «dont le fonds friches ?»: a part of the previous figure
+    # «genre quoi ?», «par exemple ?», «lesquels ?»: the same thing, in detail.
     r"^(genre|par exemple|concretement|precisement|c est a dire|comme quoi|lesquel\w*|"
     r"quoi exactement|a savoir|style)\b|"
     # «de quelle heure à quelle heure ?», «sur quelle période ?»: the question's end alone.
@@ -102,8 +102,6 @@ _POINTS_AT_IT = re.compile(r"\b(elle|on|ils|elles|je|j|nous|vous) y\b|"
                            r"(?<!\bil )\by (?!(a|avait|aura|aurait|en a|en avait|a t il)\b)|"
                            r"\b(dedans|dessus|celui ci|celle ci)\b|"
                            r"\bpour (l|la|le|les|en) \w+(er|ir|re)\b")
-# «l'anah elle en prend quel % là-dedans ?»: a share of the previous subject, whatever the
-# scheme named. Keeps a follow-up that names a new scheme from standing alone.
 # «c'est qui qui le pilote ?», «on la finance avec quoi ?»: an object pronoun before a verb
 # of the programme's work stands for the previous subject.
 _PRONOUN_OBJECT = re.compile(r"\b(qui|on|il|elle|ils|elles|ca|nous|vous) (le|la|les|l) "
@@ -115,6 +113,8 @@ _PRONOUN_OBJECT = re.compile(r"\b(qui|on|il|elle|ils|elles|ca|nous|vous) (le|la|
 # «d'après l'étude», «pendant le diag»: the study just asked about, for its commune.
 _THE_STUDY_AGAIN = re.compile(r"\b(l|le|la) (etude|diag|diagnostic|scenario|plan d actions|"
                               r"plan de financement|bilan d amenagement)\b")
+# «l'anah elle en prend quel % là-dedans ?»: a share of the previous subject, whatever the
+# scheme named. Keeps a follow-up that names a new scheme from standing alone.
 _IN_IT = re.compile(r"\b(la dedans|dedans|la dessus|dessus|(il|elle|ils|elles|on|ca) en)\b")
 _LINK = re.compile(r"^\s*(et|puis|pareil|idem|aussi|sinon|ok|alors)\b[\s,]*", re.IGNORECASE)
 
@@ -528,10 +528,10 @@ def plan_turn(
         intent = content_intent if content_intent not in (None, "follow_up") else intent
         return TurnPlan(query, query, intent if intent != "follow_up" else "programme",
                         commune, source, True)
+    first_asked = fold(previous.topic.split(_THEN)[0])
     if named and named != previous.commune and not (
             _asks_its_own(folded) or _QUESTION_WORD.search(folded)) and _FUNDER_NAMED.search(
-            fold(previous.topic.split(_THEN)[0])) and _SHARE_ASKED.search(
-            fold(previous.topic.split(_THEN)[0])):
+            first_asked) and _SHARE_ASKED.search(first_asked):
         # «et à BSM l'interco dans le plan mobilité ?» after «aux Échelles, l'agence de l'eau
         # elle pèse quel % ?»: the same thing asked (which funder, what share) of what this
         # commune names; the previous commune's project would only mislead. (Without a
