@@ -1535,3 +1535,16 @@ def test_review_of_session_11_in_the_web_app(settings):
     # figures the passages would have to give
     answer = _ask(settings, "notre place elle aura combien d arbres ?", commune="Les Échelles")
     assert not answer.refused and "vingtaine d'arbres" in answer.text, answer.text
+
+
+@pytest.mark.parametrize("turns", [
+    ("cb d'hab a ugine au recensement", "et a cluses ?"),
+    ("la conv cadre de modane fourneaux elle a ete signee quand", "et celle d'annecy ?"),
+    ("Rumilly en Haute-Savoie, elle fait partie des petites villes de demain ?",),
+])
+def test_a_place_no_document_mentions_is_refused_by_name(settings, turns):
+    """«et a cluses ?» after Ugine's population quoted Ugine's again; «Rumilly en
+    Haute-Savoie, elle est PVD ?» quoted the Savoie communes as if they answered."""
+    answer = _converse(settings, *turns)
+    assert answer.refused and "ne parlent pas" in answer.text, answer.text
+    assert "7 148" not in answer.text and "2023" not in answer.text

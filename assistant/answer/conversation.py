@@ -14,7 +14,7 @@ from assistant.answer.epci import epci_answer, other_epci_dropped
 from assistant.answer.extractive import REFUSAL, extractive_answer
 from assistant.answer.facts import facts_answer, namesake_asked, ranking_answer
 from assistant.answer.intents import IntentClassifier, Prediction, classifier_for
-from assistant.answer.naming import clarify, named_commune
+from assistant.answer.naming import clarify, named_commune, unknown_place
 from assistant.answer.overview import overview_answer, study_date_answer
 from assistant.answer.routes import (
     ELIGIBILITY_CUE,
@@ -25,7 +25,14 @@ from assistant.answer.routes import (
     status_answer,
 )
 from assistant.answer.sentences import DEFINITION, expected_type
-from assistant.answer.smalltalk import GREETING, LEADING_GREETING, decline, greet, not_french
+from assistant.answer.smalltalk import (
+    GREETING,
+    LEADING_GREETING,
+    decline,
+    greet,
+    not_french,
+    place_not_covered,
+)
 from assistant.answer.state import (
     OURS,
     Conversation,
@@ -355,12 +362,16 @@ def answer_question(
     index = open_index(settings)
     registry = load_registry(settings)
     idf = Idf(index)
+    # Read before mending: «cluses» is no typo of «clauses».
+    place = unknown_place(registry, question, idf.known)
     # «ya combien de comunes», «des subvension»: a typo mended against the index's words.
     question = mend(question, idf.known, idf.get, idf.misspelt)
 
     named, spans, which = named_commune(registry, question)
     if which is not None:
         return which
+    if named is not None:
+        place = None
     selected: Commune | None = None
     if commune:
         match = registry.match(commune)
@@ -412,6 +423,10 @@ def answer_question(
         return result
     if not_french(question) and prediction.intent == "out_of_scope":
         result, about_target = decline(question, settings.contact, english=True), False
+    elif place is not None:
+        # «et à Cluses ?», «Rumilly en Haute-Savoie, elle est PVD ?»: no passage names it,
+        # and quoting the previous commune's figure (or the 14 communes) would mislead.
+        result, about_target = place_not_covered(typed, place, settings.contact), False
     else:
         result, about_target = _route(ctx, plan, question, target=target, filters=filters, k=k,
                                       scope=scope, typed=typed)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import difflib
 import re
+from collections.abc import Callable
 
 from assistant.communes.registry import Commune, Registry
-from assistant.indexing.lexical import fold, fold_words
+from assistant.indexing.lexical import STOP_WORDS, analyze, fold, fold_words
+from assistant.search.spelling import french_words
 from assistant.types import Answer
 
 
@@ -73,3 +76,59 @@ def named_commune(registry: Registry, question: str) -> tuple[Commune | None,
             return None, spans, clarify(question, m.candidates)
     lenient, lenient_spans = lenient_commune(registry, question)
     return lenient, spans + lenient_spans, None
+
+
+# Words around a place named in a follow-up: «et pour …», «et celle d'…», «la commune de …».
+_AROUND_A_PLACE = frozenset(
+    "et mais sinon ou ok bon alors a pour sur chez de du d cote celle celui ceux la le l "
+    "commune ville mairie maire".split())
+_BEFORE_A_PLACE = frozenset("a et pour chez sur de d".split())
+# «… en Haute-Savoie», «…, elle …», «… il est …»: a capitalised word opening a question is a
+# name when its sentence goes on like this.
+_NAME_THEN = re.compile(r"^\s*(?:en |, ?|elle |il |c'est |c est |est |fait |a-t-elle )")
+_PLACE_WORD = re.compile(r"\b(?:commune|ville|mairie|maire|habitants?) (?:de |d'|d |a |à )"
+                         r"(?P<name>[^\W\d_][\w-]{3,})", re.IGNORECASE)
+_TOKEN = re.compile(r"[^\W\d_][\w-]*")
+
+
+def unknown_place(registry: Registry, question: str, known: Callable[[str], bool]) -> str | None:
+    """A place the documents never mention, named where a commune would be: «et a cluses
+    ?», «et celle d'annecy ?», «Rumilly en Haute-Savoie, elle est PVD ?». The name as
+    typed, or None. ``known`` tells whether a passage holds a stem. A word is such a
+    name when no passage holds it, it is no French word and no Savoie commune's name is
+    one typo away («albervile»)."""
+    tokens = [(m.group(0), m.start()) for m in _TOKEN.finditer(question)]
+    candidates: list[str] = []
+    words = [fold(w) for w, _ in tokens]
+    if words and words[0] in ("et", "mais", "sinon") and len(words) <= 8:
+        # The first word after «et» and the prepositions of a place, before any other.
+        for w, (typed, _) in zip(words[1:], tokens[1:], strict=True):
+            if w == "les":
+                break  # «et pour les bagnoles ?»: a thing; «Les Échelles» is known
+            if w not in _AROUND_A_PLACE:
+                candidates.append(typed)
+                break
+    for i, (typed, start) in enumerate(tokens):
+        # «Rumilly en Haute-Savoie, elle …», «et à Cluses», «pour Annecy»; not «au moment
+        # du Covid».
+        if typed[:1].isupper() and not typed.isupper() and (
+                _NAME_THEN.match(question[start + len(typed):])
+                or (i > 0 and words[i - 1] in _BEFORE_A_PLACE)):
+            candidates.append(typed)
+    candidates += [m["name"] for m in _PLACE_WORD.finditer(question)]
+    for name in candidates:
+        if _unknown_name(registry, name, known):
+            return name
+    return None
+
+
+def _unknown_name(registry: Registry, name: str, known: Callable[[str], bool]) -> bool:
+    folded = fold(name)
+    stems = analyze(folded)
+    if len(folded) < 4 or folded in STOP_WORDS or not stems or any(known(s) for s in stems):
+        return False
+    if folded in french_words() or folded.replace("-", " ") in fold_words(
+            " ".join(c.name for c in registry.all())):
+        return False
+    names = {w for c in registry.all() for w in fold_words(c.name).split() if len(w) > 3}
+    return not difflib.get_close_matches(folded, names, n=1, cutoff=0.8)

@@ -51,3 +51,13 @@ def decline(question: str, contact: str, english: bool = False) -> Answer:
         if contact:
             text += f" Pour autre chose, adressez-vous {contact}."
     return Answer(question=question, text=text, refused=True, citations=[])
+
+
+def place_not_covered(question: str, place: str, contact: str) -> Answer:
+    """A place no document mentions («et à Cluses ?»): say so, and what the documents cover."""
+    of = "d'" if fold(place)[:1] in "aeiouyh" else "de "
+    text = (f"Les documents indexés ne parlent pas {of}{place[:1].upper()}{place[1:]} : ils "
+            "portent sur le programme Petites villes de demain et ses 14 communes de Savoie.")
+    if contact:
+        text += f" Pour cette question, adressez-vous {contact}."
+    return Answer(question=question, text=text, refused=True, citations=[])

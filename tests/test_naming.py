@@ -1,0 +1,47 @@
+"""Which place a question names: a Savoie commune, or one the documents never mention."""
+
+from pathlib import Path
+
+import pytest
+
+from assistant.answer.naming import unknown_place
+from assistant.communes.registry import Registry
+from assistant.indexing.lexical import analyze
+
+CSV = Path(__file__).resolve().parent.parent / "corpus" / "registre" / "communes-pvd-savoie.csv"
+# The stems a small corpus would hold: the communes' names and a few words of the programme.
+_INDEXED = set(analyze("Ugine Modane Albertville Chambéry convention cadre signée habitants "
+                       "programme petites villes demain Savoie ORT ACV friches clauses covid"))
+
+
+@pytest.fixture(scope="module")
+def registry():
+    return Registry.from_csv(CSV)
+
+
+def _known(stem: str) -> bool:
+    return stem in _INDEXED
+
+
+@pytest.mark.parametrize(("question", "place"), [
+    ("et a cluses ?", "cluses"),                      # one typo from «clauses», still a place
+    ("et celle d'annecy ?", "annecy"),
+    ("et pour Sallanches ?", "Sallanches"),
+    ("Rumilly en Haute-Savoie, elle fait partie des petites villes de demain ?", "Rumilly"),
+    ("combien d'habitants dans la commune de Thônes ?", "Thônes"),
+])
+def test_a_place_the_documents_never_mention(registry, question, place):
+    assert unknown_place(registry, question, _known) == place
+
+
+@pytest.mark.parametrize("question", [
+    "et pour modane ?",                               # a commune of the registry
+    "et a albervile ?",                               # a typo of one
+    "et chambery ?",                                  # a place the documents do mention
+    "et pour les bagnoles ?",                         # a thing, not a place
+    "et a aime ?",                                    # a French word: not read as a name
+    "le démarrage est tombé pile après le Covid ?",   # a capitalised word, no place
+    "Bonjour, c'est quoi une ORT ?",
+])
+def test_no_unknown_place(registry, question):
+    assert unknown_place(registry, question, _known) is None
