@@ -32,6 +32,19 @@ def _consistent(index: Index) -> bool:
     return index.store.all_ids() == index.catalog.chunk_ids()
 
 
+def test_a_new_way_of_reading_files_reads_them_again(tmp_path: Path, hash_settings,
+                                                     monkeypatch):
+    """An index built before the loaders read tables row by row re-reads its unchanged
+    files once (``TEXT_EXTRACTION``), then skips them again."""
+    import assistant.indexing.index as index_module
+
+    root = _corpus(tmp_path)
+    Index(hash_settings).ingest([root])
+    monkeypatch.setattr(index_module, "TEXT_EXTRACTION", "99")
+    index = Index(hash_settings)
+    assert (index.ingest([root]).updated, index.ingest([root]).unchanged) == (3, 3)
+
+
 def test_incremental_ingest(tmp_path: Path, hash_settings):
     root = _corpus(tmp_path)
     index = Index(hash_settings)

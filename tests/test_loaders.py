@@ -271,6 +271,17 @@ def test_merge_layout() -> None:
     assert merge_layout("a1\nb1\nc1\nd1", "a1      c1\nb1      d1") == "a1\nb1\nc1\nd1"
 
 
+def test_merge_layout_cell_going_on_a_second_line() -> None:
+    """«Banque des» over «– ingénierie» has as many cells as a row: it goes on the row above.
+    Read as a row of its own, the cells came in another order than default mode's and the
+    whole page fell back to plain text (the summary table of pvd-financements.pdf, p. 7)."""
+    plain = "Dispositif\nPorteur\nBanque des\n– ingénierie\nCaisse des\nDépôts\nDSIL\nÉtat – préfet"
+    layout = ("Dispositif      Porteur\n\nBanque des      Caisse des\n– ingénierie    Dépôts\n\n"
+              "DSIL            État – préfet")
+    assert merge_layout(plain, layout) == ("Dispositif | Porteur\n\nBanque des – ingénierie | "
+                                           "Caisse des Dépôts\n\nDSIL | État – préfet")
+
+
 def test_markdown_parsed_by_markdown_it():
     from assistant.ingest.loaders.text import load_markdown
 

@@ -21,6 +21,7 @@ from assistant.ingest.textrepair import (
     repair_page,
     repair_pages,
     styled_heading_level,
+    table_blocks,
 )
 from assistant.types import Page
 
@@ -336,6 +337,22 @@ def test_table_rows_and_toc() -> None:
     toc = lines_to_blocks(["Sommaire", "1. Le programme en bref", "2.1 Une annonce"])
     assert toc == [("paragraph", "Sommaire", 0), ("list_item", "1. Le programme en bref", 0),
                    ("list_item", "2.1 Une annonce", 0)]
+
+
+def test_a_second_header_row_labels_the_rows_below() -> None:
+    """«Opportunités | Menaces» under «Atouts | Faiblesses» (a SWOT table), «Recettes |
+    Montant» under «Dépenses | Montant»; «Diffusion | Interne» is a row, not a header."""
+    rows = [["Atouts", "Faiblesses"], ["Cœur marchand", "Vacance de 16 %"],
+            ["Opportunités", "Menaces"], ["Outils PVD", "Concurrence"]]
+    assert [t for _, t, _ in table_blocks(rows)] == [
+        "Atouts : Cœur marchand ; Faiblesses : Vacance de 16 %",
+        "Opportunités : Outils PVD ; Menaces : Concurrence"]
+    rows = [["Dépenses", "Montant"], ["Foncier", "900 000 €"], ["Recettes", "Montant"],
+            ["Cessions", "800 000 €"]]
+    assert [t for _, t, _ in table_blocks(rows)][-1] == "Recettes : Cessions ; Montant : 800 000 €"
+    rows = [["Rubrique", "Contenu"], ["Auteur", "Agate"], ["Diffusion", "Interne"]]
+    assert [t for _, t, _ in table_blocks(rows)] == [
+        "Rubrique : Auteur ; Contenu : Agate", "Rubrique : Diffusion ; Contenu : Interne"]
 
 
 def test_wrapped_numbered_title() -> None:

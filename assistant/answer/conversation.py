@@ -97,6 +97,12 @@ _THE_STUDY = re.compile(r"\b(le|la|l|ce|cette|notre|nos) (diag\w*|etude|friche|s
                         r"plan (de )?mobilite|plan guide)\b")
 
 
+# How officials soften a definition asked: nothing of the term.
+_DEFINITION_FILLER = re.compile(r"(?<!\w)(au juste|exactement|concr[eè]tement|en gros|[aà] la base|"
+                                r"au fond|pr[ée]cis[ée]ment|en fait|vite fait)(?!\w)",
+                                re.IGNORECASE)
+
+
 class Idf:
     """idf of a term from the lexical index, as a mapping, memoised for one question (each
     lookup reads the on-disk statistics); unseen terms get the highest idf."""
@@ -357,6 +363,10 @@ def answer_question(
     rest = LEADING_GREETING.sub("", question)
     if rest.strip(" ?!.,"):
         question = rest
+    if DEFINITION.search(fold(question)):
+        # «c koi une foncière de redynamisation au juste ?»: «au juste» is not part of the
+        # term, and weighed as a rare word it finds «Sobriété foncière».
+        question = " ".join(_DEFINITION_FILLER.sub(" ", question).split())
     k = k if k is not None else settings.top_k
     conversation = conversation if conversation is not None else Conversation()
     index = open_index(settings)

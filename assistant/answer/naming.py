@@ -86,7 +86,8 @@ _BEFORE_A_PLACE = frozenset("a et pour chez sur de d".split())
 # «… en Haute-Savoie», «…, elle …», «… il est …»: a capitalised word opening a question is a
 # name when its sentence goes on like this.
 _NAME_THEN = re.compile(r"^\s*(?:en |, ?|elle |il |c'est |c est |est |fait |a-t-elle )")
-_PLACE_WORD = re.compile(r"\b(?:commune|ville|mairie|maire|habitants?) (?:de |d'|d |a |à )"
+_PLACE_WORD = re.compile(r"\b(?:(?:commune|ville|mairie|maire|habitants?) (?:de |d'|d |a |à )|"
+                         r"(?:vers|près de|pres de|autour de|à côté de|a cote de) )"
                          r"(?P<name>[^\W\d_][\w-]{3,})", re.IGNORECASE)
 _TOKEN = re.compile(r"[^\W\d_][\w-]*")
 

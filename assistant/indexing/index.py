@@ -30,7 +30,7 @@ from assistant.indexing.embedcache import CachedEmbedder
 from assistant.indexing.lexical import analyze
 from assistant.indexing.store import VectorStore, chunk_metadata, open_client
 from assistant.ingest.chunking import chunk_document
-from assistant.ingest.loaders import ParseLimits
+from assistant.ingest.loaders import TEXT_EXTRACTION, ParseLimits
 from assistant.ingest.metadata import MANIFEST_NAME, Manifest, build_meta, read_manifest
 from assistant.ingest.sandbox import ParserPool
 from assistant.settings import Settings
@@ -660,6 +660,9 @@ def _meta_key(manifest: Manifest, source: str, override: str | None) -> str:
 def _entry_hash(manifest: Manifest, source: str) -> str:
     """A manifest edit must re-index the file even when the file itself is unchanged."""
     entry = {**manifest.defaults, **(manifest.get(source) or {})}
+    # A change in how files are read (tables read row by row) re-reads them too.
+    if TEXT_EXTRACTION != "1":
+        entry["_text_extraction"] = TEXT_EXTRACTION
     return hashlib.sha1(repr(sorted(entry.items())).encode()).hexdigest()[:12]
 
 

@@ -324,8 +324,9 @@ def _ends_block(line: str | None) -> bool:
 
 
 def _width(lines: Sequence[str]) -> int | None:
-    # The text column width in characters; unknown when there is too little text.
-    lengths = sorted(len(line) for line in lines if line.strip())
+    # The text column width in characters; unknown when there is too little text. A table's
+    # row joined on one line («a | b | c») is wider than the column of text.
+    lengths = sorted(len(line) for line in lines if line.strip() and TABLE_SEPARATOR not in line)
     if len(lengths) < 3 or lengths[-1] < 40:
         return None
     return lengths[-1]
@@ -495,10 +496,22 @@ def table_blocks(rows: Sequence[Sequence[str]]) -> list[RawBlock]:
         return [("table_row", " | ".join(c for c in row if c), 0) for row in rows]
     out: list[RawBlock] = []
     for row in rows[1:]:
+        if len(row) == len(header) and all(
+                _LABEL.match(c) and (c.endswith("s") or c == h) for c, h in zip(row, header,
+                                                                                strict=True)):
+            # «Atouts | Faiblesses» then «Opportunités | Menaces», «Dépenses | Montant» then
+            # «Recettes | Montant»: the rows below come under the second header. Labels are
+            # single plural words, or the header's own («Diffusion | Interne» is a row).
+            header = row
+            continue
         pairs = [f"{header[i] if i < len(header) else f'colonne {i + 1}'} : {value}"
                  for i, value in enumerate(row) if value]
         out.append(("table_row", " ; ".join(pairs), 0))
     return out
+
+
+# A header cell: one capitalised word, no figure.
+_LABEL = re.compile(r"^[A-ZÀ-Ý][^\d\s;:()]*$")
 
 
 # --- pages ----------------------------------------------------------------------------------------

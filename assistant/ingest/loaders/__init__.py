@@ -15,7 +15,12 @@ SUPPORTED = SUPPORTED_SUFFIXES
 _OLD_FORMATS = {".doc": ".docx", ".xls": ".csv", ".odt": ".docx", ".rtf": ".docx",
                 ".xlsx": ".csv", ".ods": ".csv", ".pptx": ".pdf", ".ppt": ".pdf"}
 
-__all__ = ["SUPPORTED", "ParseLimits", "load_document", "sniff_format"]
+# Raised when the same file would now be read into other text, so that an index built
+# before re-reads its files once. 2: a PDF table's cell going on under a dash or in
+# lower case stays in its row (tables of 13 shipped pages were read as run-on text).
+TEXT_EXTRACTION = "2"
+
+__all__ = ["SUPPORTED", "TEXT_EXTRACTION", "ParseLimits", "load_document", "sniff_format"]
 
 
 @dataclass(frozen=True)

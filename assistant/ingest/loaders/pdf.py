@@ -74,6 +74,10 @@ def _segments(line: str) -> list[tuple[int, str]]:
     return [(m.start(), m.group()) for m in _SEGMENT_RE.finditer(line)]
 
 
+_GOES_ON = re.compile(r"[–—-]\s")
+_LOWER = re.compile(r"[a-zà-ÿ]")
+
+
 def _table_rows(lines: list[str]) -> list[list[list[str]]]:
     """Layout lines of table rows as rows of cells (each a list of line pieces): a line with
     as many cells as the first starts a row, other lines continue the cells they sit under."""
@@ -81,7 +85,13 @@ def _table_rows(lines: list[str]) -> list[list[list[str]]]:
     starts: list[int] = []
     for line in lines:
         segs = _segments(line)
-        if not rows or len(segs) == len(starts):
+        # «Banque des Territoires» over «– ingénierie», «Étape» over «d'élaboration»: a first
+        # cell going on from the line above continues the row, however many cells it has. A
+        # lower-case word only in a table of three columns or more: two columns of prose
+        # («a1 c1» over «b1 d1») have as many pieces on every line.
+        goes_on = bool(segs) and bool(_GOES_ON.match(segs[0][1]) or (
+            len(segs) >= 3 and _LOWER.match(segs[0][1])))
+        if not rows or (len(segs) == len(starts) and not goes_on):
             starts = [pos for pos, _ in segs]
             rows.append([[text] for _, text in segs])
             continue
