@@ -1548,3 +1548,35 @@ def test_a_place_no_document_mentions_is_refused_by_name(settings, turns):
     answer = _converse(settings, *turns)
     assert answer.refused and "ne parlent pas" in answer.text, answer.text
     assert "7 148" not in answer.text and "2023" not in answer.text
+
+
+def test_review_of_session_12_batches(settings):
+    """Fresh batches, session 12: «t'as un exemple en savoie ?» was declined as off-topic;
+    «un nom de candidat» was answered with Moûtiers' population; «ya combien de places
+    publiques dans le centre ?» from Bourg-Saint-Maurice quoted Les Échelles' count beside
+    its own; «c koi une foncière de redynamisation au juste» defined «Sobriété foncière»."""
+    answer = _converse(settings, "une commune de 700 habitants ça peut etre pvd ?",
+                       "t'as un exemple en savoie ?")
+    assert "Fourneaux" in answer.text and not answer.refused, answer.text
+    answer = _converse(settings, "notre etude commerce elle propose de recruter un manager ?",
+                       "ok et vous avez deja un nom de candidat pour le poste ?",
+                       commune="Moûtiers")
+    assert answer.refused, answer.text
+    answer = _converse(settings, "notre plan mobilite il dit quoi sur le stationnement",
+                       "ya combien de places publiques dans le centre ?",
+                       commune="Bourg-Saint-Maurice")
+    assert "1 150" in answer.text and "142" not in answer.text, answer.text
+    assert answer.commune is not None and answer.commune.name == "Bourg-Saint-Maurice"
+    answer = _ask(settings, "c koi une fonciere de redynamisation au juste")
+    assert "Sobriété foncière" not in answer.text.split("[1]")[0], answer.text
+
+
+def test_a_funding_table_is_read_row_by_row(settings):
+    """The summary table of pvd-financements.pdf (p. 7) was read as one run-on line, so no
+    scheme's condition could be quoted."""
+    answer = _converse(settings, "notre vieille eglise la drac elle peut la financer ?",
+                       "faut remplir quelle condition pour ces credits")
+    assert "services patrimoniaux" in answer.text, answer.text
+    answer = _converse(settings, "la subvention bdt pr un manager de commerce c cb",
+                       "et pr y avoir droit faut deja avoir cree le poste ?")
+    assert "poste créé" in answer.text, answer.text

@@ -51,6 +51,9 @@ PERSON_QUESTION = re.compile(
     r"(?=.*(comment s['’ ]?ap+el+e|s['’ ]?ap+el+e comment|\ba dit\b|\ba d[ée]clar[ée]|"
     r"\ba promis\b|\bpense quoi\b|\ben pense\b|\bson avis\b))|"
     r"(le|son|leur) nom\b|"
+    # «vous avez déjà un nom de candidat pour le poste ?»
+    r"\b(un|quel|des) noms? (de|du|d'|pour)\s*(la |le )?(candidat\w*|personne|agent|recrue|"
+    r"titulaire|chef|manager|remplaçant\w*|rempla[cç]ant\w*)|"
     r"qui est notre|qui sont (les|nos) (élus|conseillers)|"
     # «qui a gagné les élections», «qui a été élu maire»: a person's name.
     r"qui a (gagn[ée]|[ée]t[ée] [ée]lu)|qui est [ée]lu|"

@@ -97,6 +97,12 @@ _THE_STUDY = re.compile(r"\b(le|la|l|ce|cette|notre|nos) (diag\w*|etude|friche|s
                         r"plan (de )?mobilite|plan guide)\b")
 
 
+# The places of a town said with «le», «la»: with a commune selected, that commune's.
+_OUR_PLACE = re.compile(r"\b(dans|du|au|le|en) (centre|centre ville|centre bourg|bourg|"
+                        r"bourg centre|coeur de ville|coeur de bourg)\b|"
+                        r"\b(la|sur la) (place centrale|grande rue|rue principale|traversee)\b")
+
+
 # How officials soften a definition asked: nothing of the term.
 _DEFINITION_FILLER = re.compile(r"(?<!\w)(au juste|exactement|concr[eè]tement|en gros|[aà] la base|"
                                 r"au fond|pr[ée]cis[ée]ment|en fait|vite fait)(?!\w)",
@@ -217,6 +223,8 @@ def _route(ctx: Context, plan: TurnPlan, question: str, *, target: Commune | Non
     query = plan.query
     # «le diag», «la friche», with a commune selected: that commune's study or project.
     names_its_study = bool(_THE_STUDY.search(fold_words(question)))
+    # «ya combien de places publiques dans le centre ?», a commune selected: its centre.
+    our_place = target is not None and bool(_OUR_PLACE.search(fold_words(question)))
     if plan.commune_source == "follow_up" and target is not None and not any(
             fold(w) in fold(query) for w in fold_words(target.name).split() if len(w) > 3):
         # «elle prévoit combien de fiches actions ?» after Entrelacs' study: the carried
@@ -301,7 +309,7 @@ def _route(ctx: Context, plan: TurnPlan, question: str, *, target: Commune | Non
     scoped = target is not None and not definition and (
         plan.intent != "programme" or plan.commune_source in ("question", "follow_up")
         or bool(OURS.search(fold(question)))
-        or names_its_study)
+        or names_its_study or our_place)
     if filters is None and scoped and target is not None:
         filters = scope_filters(ctx.registry, target)
         # The session's scope line names the selected commune; a commune named in the
@@ -324,7 +332,7 @@ def _route(ctx: Context, plan: TurnPlan, question: str, *, target: Commune | Non
     # Only a question about the commune (named, carried, «notre», «la friche») must be
     # answered by its passages; the selected commune alone narrows the search, no more.
     about = scoped and (plan.commune_source != "selected" or bool(OURS.search(fold(question)))
-                        or names_its_study)
+                        or names_its_study or our_place)
     answer = cited_answer(ctx, query, filters=filters, k=k, scope=scope, boost_types=boost,
                           vector=vector, ignore_terms=ignore,
                           concise=definition and not _PLURAL_THING.search(fold_words(query)),

@@ -22,6 +22,9 @@ from assistant.answer.sentences import DEFINITION, FOLLOW_UP_JOIN
 from assistant.answer.status import STATUS_CUE, asked_steps, status_query
 from assistant.indexing.lexical import fold, fold_words
 
+# «t'as un exemple en savoie ?», «y a des cas ?»: an example of what was just said.
+_EXAMPLE_ASKED = (r"(?:(?:t['’ ]?as|tu as|vous avez|avez[ -]vous|y a|y a[ -]t[ -]il|il y a) )?"
+                  r"(?:un|des|d['’ ]autres) (?:exemples?|cas)\b")
 # Words that open an elliptic turn, and filler words around the new element.
 _FOLLOW_UP_START = re.compile(
     r"^(et|puis|pareil|idem|meme chose|la meme chose|meme question|aussi|sinon|ok et|"
@@ -29,6 +32,7 @@ _FOLLOW_UP_START = re.compile(
     # «on l'a ?», «elle est signée ?»: a pronoun standing for the previous subject.
     # «y en a une toute petite en savoie ?»: «en» stands for what was just asked about.
     r"^(il )?y en a\b|"
+    r"^" + _EXAMPLE_ASKED + r"|"
     r"^(on|nous|vous) ((pourrait|pourrions|peut|pouvons|pourra|doit|devrait|va|veut|voudrait) )?"
     r"(l|la|le|les|en|y) |^(elle|il|ca|c) (est|a|sont|ont|etait)\b|"
     # «sa population ?», «cette étude date de quand ?», «le parcours il fait combien ?»:
@@ -493,6 +497,12 @@ def plan_turn(
         # same question with this figure.
         query = previous.topic.replace(old_numbers[0], numbers[0].strip(), 1)
         return TurnPlan(query, query, previous.intent, commune, source, True)
+    if re.match(_EXAMPLE_ASKED, folded):
+        # «t'as un exemple en savoie ?» after «une commune de 700 habitants peut être PVD
+        # ?»: an example of that, searched with it (not the criteria again).
+        query = _joined(previous.topic, _without_link(without_names))
+        return TurnPlan(query, query, previous.intent if previous.intent != "eligibility"
+                        else "programme", commune, source, True)
     if set(words) <= _GENERIC_ASKED and DEFINITION.search(folded):
         # «c koi les conditions ?» after «on est éligible au Denormandie ?»: its conditions.
         query = _joined(previous.topic, _without_link(without_names))
