@@ -125,6 +125,7 @@ def test_negative_population_rejected() -> None:
         ("3 M€ pour 4 000 habitants", 4_000),
         ("un budget de 1,2 million d'euros", None),
         ("une commune de moins de 20 000 habitants est-elle éligible ?", None),
+        ("les petits bourgs sous 3 500 habitants, c'est une minorité ?", None),
         ("la convention de 2023", None),
         ("", None),
     ],

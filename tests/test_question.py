@@ -21,6 +21,8 @@ from assistant.search.question import clean_question, expand_question
         ("Quelle pop à Moûtiers ?", "Quelle population à Moûtiers ?"),
         ("c qui la plus grosse commune", "c'est qui la plus grosse commune"),
         ("pq on a pas ete retenus", "pourquoi on a pas ete retenus"),
+        ("cb de bagnoles par jour", "combien de véhicules par jour"),
+        ("les proprios et les copros", "les propriétaires et les copropriétés"),
     ],
 )
 def test_shorthand_is_spelled_out(typed: str, meant: str) -> None:
