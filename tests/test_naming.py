@@ -11,7 +11,8 @@ from assistant.indexing.lexical import analyze
 CSV = Path(__file__).resolve().parent.parent / "corpus" / "registre" / "communes-pvd-savoie.csv"
 # The stems a small corpus would hold: the communes' names and a few words of the programme.
 _INDEXED = set(analyze("Ugine Modane Albertville Chambéry convention cadre signée habitants "
-                       "programme petites villes demain Savoie ORT ACV friches clauses covid"))
+                       "programme petites villes demain Savoie ORT ACV friches clauses covid "
+                       "interco"))
 
 
 @pytest.fixture(scope="module")
@@ -39,6 +40,7 @@ def test_a_place_the_documents_never_mention(registry, question, place):
     "et a albervile ?",                               # a typo of one
     "et chambery ?",                                  # a place the documents do mention
     "et pour les bagnoles ?",                         # a thing, not a place
+    "et d'intercos ?",                                # the plural of a word of the corpus
     "et a aime ?",                                    # a French word: not read as a name
     "le démarrage est tombé pile après le Covid ?",   # a capitalised word, no place
     "Bonjour, c'est quoi une ORT ?",

@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 from assistant.communes.registry import Commune, Registry
 from assistant.indexing.lexical import STOP_WORDS, analyze, fold, fold_words
+from assistant.search.question import expand_question
 from assistant.search.spelling import french_words
 from assistant.types import Answer
 
@@ -127,6 +128,12 @@ def _unknown_name(registry: Registry, name: str, known: Callable[[str], bool]) -
     folded = fold(name)
     stems = analyze(folded)
     if len(folded) < 4 or folded in STOP_WORDS or not stems or any(known(s) for s in stems):
+        return False
+    # «intercos»: the other number of a word the passages use (as typos are mended), or of
+    # a word officials type that the vocabulary spells out («interco»).
+    other = folded[:-1] if folded.endswith("s") else folded + "s"
+    if any(known(s) for s in analyze(other)) or any(
+            expand_question(w) != w for w in (folded, other)):
         return False
     if folded in french_words() or folded.replace("-", " ") in fold_words(
             " ".join(c.name for c in registry.all())):
