@@ -9,7 +9,7 @@ from collections.abc import Callable
 from assistant.communes.registry import Commune, Registry
 from assistant.indexing.lexical import STOP_WORDS, analyze, fold, fold_words
 from assistant.search.question import expand_question
-from assistant.search.spelling import french_words
+from assistant.search.spelling import french_words, other_number
 from assistant.types import Answer
 
 
@@ -131,12 +131,12 @@ def _unknown_name(registry: Registry, name: str, known: Callable[[str], bool]) -
         return False
     # «intercos»: the other number of a word the passages use (as typos are mended), or of
     # a word officials type that the vocabulary spells out («interco»).
-    other = folded[:-1] if folded.endswith("s") else folded + "s"
+    other = other_number(folded)
     if any(known(s) for s in analyze(other)) or any(
             expand_question(w) != w for w in (folded, other)):
         return False
-    if folded in french_words() or folded.replace("-", " ") in fold_words(
-            " ".join(c.name for c in registry.all())):
+    names = [fold_words(c.name) for c in registry.all()]
+    if folded in french_words() or folded.replace("-", " ") in " ".join(names):
         return False
-    names = {w for c in registry.all() for w in fold_words(c.name).split() if len(w) > 3}
-    return not difflib.get_close_matches(folded, names, n=1, cutoff=0.8)
+    words = {w for name in names for w in name.split() if len(w) > 3}
+    return not difflib.get_close_matches(folded, words, n=1, cutoff=0.8)

@@ -194,8 +194,8 @@ _POP_CONTEXT_RE = re.compile(
 )
 _MONEY_RE = re.compile(r"\s*(?:d['’]\s*euros|de\s+dollars|euros|€|eur\b)", re.I)
 # A threshold quoted in the question ("moins de 20 000 habitants") is no population.
-_THRESHOLD_WORDS = ("moins de", "sous les", "sous ", "en dessous", "en-dessous", "seuil", "plafond",
-                    "jusqu'à", "limite")
+# «sous » also reads «sous les», «en dessous de».
+_THRESHOLD_WORDS = ("moins de", "sous ", "seuil", "plafond", "jusqu'à", "limite")
 
 
 def _to_int(number: str, million: bool) -> int:

@@ -661,8 +661,7 @@ def _entry_hash(manifest: Manifest, source: str) -> str:
     """A manifest edit must re-index the file even when the file itself is unchanged."""
     entry = {**manifest.defaults, **(manifest.get(source) or {})}
     # A change in how files are read (tables read row by row) re-reads them too.
-    if TEXT_EXTRACTION != "1":
-        entry["_text_extraction"] = TEXT_EXTRACTION
+    entry["_text_extraction"] = TEXT_EXTRACTION
     return hashlib.sha1(repr(sorted(entry.items())).encode()).hexdigest()[:12]
 
 

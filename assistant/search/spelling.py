@@ -48,6 +48,11 @@ def _edits(word: str) -> set[str]:
     return out
 
 
+def other_number(word: str) -> str:
+    """The word in the other number, as officials type it: «intercos» ↔ «interco»."""
+    return word[:-1] if word.endswith("s") else word + "s"
+
+
 def mend(question: str, known: Callable[[str], bool], weight: Callable[[str], float],
          near: Callable[[str], bool]) -> str:
     """``question`` with each misspelt word replaced by its most likely spelling.
@@ -71,7 +76,7 @@ def mend(question: str, known: Callable[[str], bool], weight: Callable[[str], fl
             return word
         # «fonciere» and «foncières» stem apart (foncier / fonci) though one word: the other
         # number, when the index holds its stem.
-        other = folded[:-1] if folded.endswith("s") else folded + "s"
+        other = other_number(folded)
         other_stems = analyze(other)
         if len(other_stems) == 1 and known(other_stems[0]):
             return other
