@@ -1580,3 +1580,70 @@ def test_a_funding_table_is_read_row_by_row(settings):
     answer = _converse(settings, "la subvention bdt pr un manager de commerce c cb",
                        "et pr y avoir droit faut deja avoir cree le poste ?")
     assert "poste créé" in answer.text, answer.text
+
+
+# --- Session 13: statements to check, membership, our stage, follow-ups of a study -------
+
+def test_a_statement_to_check_is_answered_not_refused(settings):
+    """«c vrai que … 75 % ?» states a figure to check; it was taken for a figure asked that
+    no passage holds (the BdT gives 20 000 € a year, not a share) and refused."""
+    answer = _ask(settings, "c vrai que la bdt prend en charge 75 % du salaire du manager de "
+                            "commerce ?")
+    assert not answer.refused and "20 000 €" in answer.text, answer.text
+    answer = _ask(settings, "c sur que le cofinancement des chefs de projet est prolonge de 2 "
+                            "ans apres 2026 ?")
+    assert not answer.refused and "deux ans" in answer.text, answer.text
+
+
+@pytest.mark.parametrize(("question", "commune", "name"), [
+    ("on est vraiment pvd nous ?", "Fourneaux", "Fourneaux"),
+    ("est ce que ugine fait partie des petites villes de demain ?", None, "Ugine"),
+    ("albertville pvd ou pas", None, "Albertville"),
+])
+def test_whether_a_commune_is_in_the_programme(settings, question, commune, name):
+    """«on est vraiment pvd nous ?» quoted what the programme is, not that we are in it."""
+    answer = _ask(settings, question, commune=commune)
+    assert answer.text.startswith(f"Oui, {name} fait partie du programme"), answer.text
+    assert "sélectionnée dans le programme" in answer.text
+    assert answer.citations and answer.citations[0].source.startswith("suivi/")
+    assert answer.commune is not None and answer.commune.name == name
+
+
+def test_the_only_pvd_commune_of_the_interco_is_not_a_membership_question(settings):
+    answer = _ask(settings, "on est la seule commune pvd de notre communauté de communes ?",
+                  commune="Bourg-Saint-Maurice")
+    assert "seule commune PVD" in answer.text and not answer.text.startswith("Oui"), answer.text
+
+
+def test_our_stage_in_the_programme_reads_our_record(settings):
+    """«on est dans quelle étape du programme ?» quoted the national timeline (Barentin)."""
+    answer = _ask(settings, "on est dans quelle etape du programme ?", commune="Ugine")
+    assert "Ugine a été sélectionnée" in answer.text and "Barentin" not in answer.text, (
+        answer.text)
+
+
+def test_every_study_is_listed_when_agate_is_asked_what_it_has(settings):
+    answer = _ask(settings, "agate elle a fait quelles etudes en exemple ?")
+    assert answer.text.startswith("Études disponibles") and len(answer.citations) == 7, (
+        answer.text)
+    newest = _ask(settings, "Parmi les études faites par Agate, c'est laquelle la plus récente ?")
+    assert newest.text.startswith("La plus récente est : Montmélian"), newest.text
+    rule = _ask(settings, "quelles etudes faut il mener avant la convention cadre ?")
+    assert not rule.text.startswith(("Études disponibles", "La plus")), rule.text
+
+
+def test_follow_ups_on_a_study(settings):
+    """«et celle sur les espaces publics aux échelles ?» after a study's date asks that one's
+    date; a follow-up's own words are what a passage must cover («l'enquête … cb de
+    ménages» after the plan's measures was refused); a figure from one commune's study
+    says whose it is."""
+    answer = _converse(settings, "l'etude commerce de moutiers elle date de quand",
+                       "et celle sur les espaces publics aux echelles ?")
+    assert "novembre 2021" in answer.text, answer.text
+    answer = _converse(settings, "a bsm le plan mobilite il propose cb de mesures",
+                       "et l'enquete elle a interrogé cb de menages ?", commune="Entrelacs")
+    assert not answer.refused and "380 ménages" in answer.text, answer.text
+    answer = _converse(settings, "ya une etude qui parle de desimpermeabilisation ?",
+                       "et l'agence de l'eau elle mettrait cb ?")
+    assert "90 000 €" in answer.text, answer.text
+    assert answer.commune is not None and answer.commune.name == "Les Échelles"

@@ -378,3 +378,17 @@ def test_a_numbered_list_is_read_to_its_end():
                           after="Le stationnement reste gratuit.")[0]
     lead.score = 0.9
     assert [c.text for c in pick([lead, *items], 5)] == [lead.text, items[0].text]
+
+
+@pytest.mark.parametrize("question", [
+    "c vrai que la bdt prend en charge 75 % du salaire du manager de commerce ?",
+    "c'est vrai que la DETR finance 80 % des travaux ?",
+    "la detr finance 80 %, c est bien ca ?",
+    "il parait que la bdt paye 20000 euros par an",
+])
+def test_a_statement_to_check_expects_no_figure(question):
+    assert expected_type(question) is None
+
+
+def test_a_figure_asked_still_expects_one():
+    assert expected_type("combien coute le plan ?") == "nombre"

@@ -10,7 +10,7 @@ from dataclasses import asdict, dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from assistant.answer.sentences import counted_thing
+from assistant.answer.sentences import FOLLOW_UP_JOIN, counted_thing
 from assistant.errors import ConfigError
 from assistant.indexing.lexical import ABBREVIATIONS, analyze, fold, fold_words
 from assistant.types import Hit
@@ -175,7 +175,8 @@ _FORM_TERMS = set(analyze("période horizon échéance proportion pourcentage d'
 
 
 def _covers(hit: Hit, groups: list[tuple[str, set[str]]], weights: dict[str, float],
-            name: str, known: Callable[[str], bool], misspelt: Callable[[str], bool]) -> bool:
+            name: str, known: Callable[[str], bool], misspelt: Callable[[str], bool],
+            share: float = 0.5) -> bool:
     """The passage holds at least half of the question's own words (the commune's name,
     the words of the question form and words no document uses aside): it speaks of the
     thing asked."""
@@ -187,7 +188,7 @@ def _covers(hit: Hit, groups: list[tuple[str, set[str]]], weights: dict[str, flo
     if total <= 0:
         return True
     terms = set(analyze(passage_context(hit)))
-    return sum(capped[s] for s, alts in mine if alts & terms) / total >= 0.5
+    return sum(capped[s] for s, alts in mine if alts & terms) / total >= share
 
 
 # A figure asked at one of these scales must be given at that scale: «combien de logements
@@ -294,6 +295,13 @@ def features(question: str, hits: list[Hit], idf: dict[str, float], *, best_sema
     misspelt: Callable[[str], bool] = getattr(idf, "misspelt", lambda term: False)
     groups = _term_groups(question)
     weights = {stem: idf.get(stem, 0.0) for stem, _ in groups}
+    # A follow-up is read with the previous question before it («le plan propose cb de
+    # mesures ; l'enquête a interrogé cb de ménages»): the passage that covers its own words
+    # speaks of the thing asked, though not of the previous one.
+    # Its own words are fewer: two thirds of them, not half.
+    asked_groups = [(groups, 0.5)]
+    if FOLLOW_UP_JOIN in question:
+        asked_groups.append((_term_groups(question.rsplit(FOLLOW_UP_JOIN, 1)[-1]), 0.66))
     total = sum(weights.values())
     rare = {s: w for s, w in weights.items() if w >= RARE_IDF}
     rare_total = sum(rare.values())
@@ -341,7 +349,9 @@ def features(question: str, hits: list[Hit], idf: dict[str, float], *, best_sema
             question, figure_sentences, groups, weights, known) else 0.0,
         count_missing=1.0 if count_missing else 0.0,
         commune_figure_missing=1.0 if commune and figure_asked and not any(
-            about_commune(h, *commune) and _covers(h, groups, weights, commune[1], known, misspelt)
+            about_commune(h, *commune) and any(_covers(h, g, weights, commune[1], known,
+                                                       misspelt, share)
+                                               for g, share in asked_groups)
             for h in hits) else 0.0,
     )
 

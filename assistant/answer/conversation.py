@@ -14,6 +14,7 @@ from assistant.answer.epci import epci_answer, other_epci_dropped
 from assistant.answer.extractive import REFUSAL, extractive_answer
 from assistant.answer.facts import facts_answer, namesake_asked, ranking_answer
 from assistant.answer.intents import IntentClassifier, Prediction, classifier_for
+from assistant.answer.membership import asks_membership, asks_our_stage, membership_answer
 from assistant.answer.naming import clarify, named_commune, unknown_place
 from assistant.answer.overview import overview_answer, study_date_answer
 from assistant.answer.routes import (
@@ -240,6 +241,14 @@ def _route(ctx: Context, plan: TurnPlan, question: str, *, target: Commune | Non
                 # «notre sélection c'était quel jour ?»: a step of our own record.
                 target is not None and asked_steps(question) and OURS.search(fold(question)))):
         return decline(question, settings.contact), False
+    if target is not None and not plan.follow_up and asks_membership(question):
+        membership = membership_answer(ctx, target, typed or question)
+        if membership is not None:
+            return membership, True
+    if target is not None and asks_our_stage(question):
+        stage = status_answer(ctx, target, query, vector=vector)
+        if stage is not None and not stage.refused:
+            return stage, True
     # «le siren de la cc coeur de tarentaise», «arlysere au total ça fait cb d'hab»: an
     # intercommunality named, not one of its communes.
     result: Answer | None = epci_answer(ctx, query, typed or question, target)
@@ -454,11 +463,19 @@ def answer_question(
         members = registry.territory_codes(target)
         about_target = all(members & set(c.communes) for c in result.citations)
     shown = target if about_target else None
+    if target is None and not result.refused and plan.intent != "out_of_scope":
+        # «ya une étude qui parle de désimperméabilisation ?» then «et l'agence de l'eau elle
+        # mettrait cb ?»: every passage quoted is Les Échelles', so the figure is theirs
+        # and the answer says whose it is.
+        only = _only_commune(registry, result.citations)
+        shown = registry.get(only) if only else None
     result.question = typed
     result.intent = plan.intent
     result.intent_confidence = prediction.confidence
     result.commune = commune_ref(shown)
-    if shown is not None and not result.refused and not result.text.startswith(shown.name):
+    inferred = target is None and shown is not None
+    if shown is not None and not result.refused and not result.text.startswith(
+            (shown.name, f"Oui, {shown.name}")) and not (inferred and shown.name in result.text):
         result.text = f"Pour {commune_label(shown)} : {result.text}"
     if not result.text:
         result.text = REFUSAL
@@ -471,8 +488,7 @@ def answer_question(
         plan.intent)
     # «y a une étude sur le vélo quelque part ?» answered by Bourg-Saint-Maurice's plan
     # alone: the next turn («le réseau cyclable il fait cb de km ?») is about that commune.
-    about = plan.commune or (None if result.refused else _only_commune(registry,
-                                                                       result.citations))
+    about = plan.commune or (shown.insee if shown is not None else None)
     conversation.turns.append(Turn(question, about, carried_intent, plan.topic))
     return result
 

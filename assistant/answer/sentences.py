@@ -122,8 +122,21 @@ RANK_BONUS = 0.15
 _FIGURES = ("nombre", "date", "duree")
 
 
+# «c vrai que la BdT prend 75 % du salaire ?», «il paraît que …, c'est sûr ?»: the figure is
+# stated to be checked, not asked; the passage that says it, or says otherwise, answers.
+VERIFICATION = re.compile(
+    r"^(?:(?:bonjour|salut|dites|dis|au fait|question)\b[ ,]*)?(?:c|c est|cest|est ce|"
+    r"est ce que c est|il est|est il|c est bien)\s*(?:vrai|sur|exact|certain|confirme)\w* "
+    r"(?:que|qu)\b|^(?:il parait|on m a dit|on nous a dit|j ai entendu dire|j ai lu) (?:que|qu)\b|"
+    r"\b(?:c est (?:bien )?ca|vrai ou faux|c est vrai|c est exact|confirmez vous|tu confirmes|"
+    r"vous confirmez)$")
+
+
 def expected_type(question: str) -> str | None:
-    """«quand» → date, «combien» → nombre, «combien de temps» → durée, «qui signe» → acteur."""
+    """«quand» → date, «combien» → nombre, «combien de temps» → durée, «qui signe» → acteur;
+    none for a statement to check («c vrai que … 75 % ?»)."""
+    if VERIFICATION.search(fold_words(question)):
+        return None
     # «quel % des travaux»: the sign is a word here; fold_words would drop it.
     # «elle peut quand même être PVD ?»: «quand même» asks no date.
     folded = re.sub(r"\bquand meme\b", "meme", fold_words(question.replace("%", " pourcentage ")))

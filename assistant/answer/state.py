@@ -195,8 +195,22 @@ def _joined(topic: str, new: str) -> str:
         # held, the last question's thing, not the chain's first subject alone.
         subject = topic
     if own_asking:
+        # «le plan propose cb de mesures» → «le plan propose»: the thing counted before is
+        # not the one asked now («et l'enquête elle a interrogé cb de ménages ?»).
+        if not (_PRONOUN_START.match(_without_link(folded)) or _POINTS_BACK.search(folded)):
+            # «ils seraient construits sous quelle forme ?», «ils en ont rencontré cb ?»: the
+            # things counted are still the subject.
+            subject = _COUNTED_THING.sub(" ", subject)
         subject = " ".join(_ASKING.sub(" ", subject).split()) or subject
     return f"{subject}{_THEN}{new}"
+
+
+# «et celle sur les espaces publics ?», «celui de Moûtiers»: the same kind of thing, of another.
+_THE_SAME_OF = re.compile(r"^(?:et |puis |ok )?(?:celle|celui|celles|ceux)(?: ci| la)? "
+                          r"(?:sur|de|du|des|d|pour|a|au|aux|concernant|dans|en)\b")
+_ORPHAN_PREPOSITION = re.compile(r"\b(?:a|à|au|aux|de|d|du|des|pour|sur|en|chez)\s*"
+                                 r"(?=$|[?!.,]|\b(?:il|elle|ils|elles|on)\b)", re.IGNORECASE)
+_COUNTED_THING = re.compile(r"\b(?:combien|cb|nombre) (?:de |d ?['’]?)\w+", re.IGNORECASE)
 
 
 # «genre quoi ?», «lesquels concrètement ?»: more of what was just said.
@@ -530,6 +544,24 @@ def plan_turn(
             # every step that is signed.
             query = _joined(previous.topic, query)
         return TurnPlan(query, query, "status", commune, source, True)
+    kind = _STUDY_WORDS.search(fold(previous.topic)) or re.search(r"\betudes\b",
+                                                                    fold(previous.topic))
+    own = _without_link(without_names)
+    if kind and _THE_SAME_OF.match(folded) and not (_asks_its_own(own)
+                                                     or _ASKS_WHO.search(fold(own))):
+        # «et celle sur les espaces publics aux Échelles ?» after «l'étude commerce de Moûtiers
+        # elle date de quand»: the same kind of thing (a study), of this other subject, and
+        # the same question (one asking its own, «celle de Montmélian porte sur quoi», is
+        # read below).
+        new = re.sub(r"^(?:celle|celui|celles|ceux)(?:[- ]ci|[- ]l[àa])?\s+", "",
+                     _without_link(without_names), flags=re.IGNORECASE)
+        # The commune's name is gone (it is the plan's commune): so is its preposition.
+        new = _ORPHAN_PREPOSITION.sub(" ", new)
+        thing = "etude" if kind.group(0).startswith("etude") else kind.group(0)
+        query = " ".join(f"{thing} {new} {asking_frame(previous.topic)}".split())
+        new_intent = previous.intent if previous.intent not in ("out_of_scope", "follow_up") else (
+            "programme")
+        return TurnPlan(query, query, new_intent, commune, source, True)
     if named and len(words) >= 3 and (_QUESTION_WORD.search(folded) or _ASKING.search(folded)):
         # «et modane elle dépend de quelle communauté de communes ?», «et à montmélian les
         # points de vue ça coûte combien ?»: a question of its own

@@ -23,6 +23,14 @@ _LIST_STUDIES = re.compile(
     # «etudes mobilite 2024», «toutes les études habitat»: a search typed as keywords.
     r"^(les |toutes les |tous les )?(etudes|diagnostics|diags)\b"
 )
+# «quelles études a fait Agate ?», «la liste des études disponibles»: what exists, all of it.
+_INVENTORY = re.compile(r"\b(agate|disponibles?|faites?|realisees?|menees?|existantes?|existe\w*|"
+                        r"on a|ya|y a|il y a|indexees?|en exemple|d exemple|liste|toutes)\b")
+# «quelles études faut-il mener ?», «les études préalables»: a rule of the programme.
+_STUDIES_TO_CONDUCT = re.compile(r"\b(faut|doit|doivent|devons|finan\w*|prealables?|"
+                                 r"pre ?operationnel\w*|complementaires?|conduire|lancer)\b")
+_EXTREME = re.compile(r"\b(?:(plus ancienne?|premiere|la premiere)|plus recente?|derniere|"
+                      r"la derniere)\b")
 # A theme and the words of a title that show it.
 _THEMES: dict[str, tuple[str, ...]] = {
     "commerce": ("commerce", "commercial"),
@@ -112,8 +120,11 @@ def studies_answer(ctx: Context, commune: Commune | None, question: str, *,
                                        for w in _THEMES[theme])]
     if years:
         pool = [d for d in pool if str(d.meta.get("year", "")) in years]
-    if commune is None and place is None and not theme and not years:
-        return None  # «quelles études ?» with nothing to narrow: retrieval
+    every = commune is None and place is None and not theme and not years
+    if every and not (_INVENTORY.search(q) and not _STUDIES_TO_CONDUCT.search(q)):
+        # «quelles études faut-il mener avant la convention-cadre ?»: the programme's rule,
+        # read in the passages.
+        return None
     if not pool:
         what = " ".join(x for x in ("Aucune étude", f"sur le thème {theme}" if theme else "",
                                      where.strip(), f"datée de {', '.join(sorted(years))}"
@@ -130,7 +141,10 @@ def studies_answer(ctx: Context, commune: Commune | None, question: str, *,
                       confidence=0.0)
     citations: list[Citation] = []
     lines = []
-    for doc in pool[:k]:
+    if every:
+        # «quelles études a faites Agate ?», «la plus récente ?»: all of them, newest first.
+        pool = sorted(pool, key=lambda d: str(d.meta.get("year", "")), reverse=True)
+    for doc in pool[:max(k, len(pool)) if every else k]:
         pages = ctx.index.catalog.pages(doc.doc_id)
         first = next((p for p in pages if p.text.strip()), None)
         if first is None:
@@ -144,5 +158,12 @@ def studies_answer(ctx: Context, commune: Commune | None, question: str, *,
         lines.append(f"{short_title(doc.meta.get('title', ''))}{suffix} {mark}")
     head = "Étude disponible" if len(lines) == 1 else "Études disponibles"
     text = f"{head}{where} :\n" + "\n".join(f"• {x}" for x in lines)
+    extreme = _EXTREME.search(q)
+    if every and extreme and len(lines) > 1:
+        # «c'est laquelle la plus récente ?»: say which, then the list it is read from.
+        oldest = extreme.group(1) is not None
+        pick = len(lines) - 1 if oldest else 0
+        text = (f"La plus {'ancienne' if oldest else 'récente'} est : {lines[pick]}.\n"
+                + text)
     return Answer(question=question, text=text, refused=False, citations=citations,
                   confidence=1.0)
