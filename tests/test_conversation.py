@@ -1647,3 +1647,29 @@ def test_follow_ups_on_a_study(settings):
                        "et l'agence de l'eau elle mettrait cb ?")
     assert "90 000 €" in answer.text, answer.text
     assert answer.commune is not None and answer.commune.name == "Les Échelles"
+
+
+def test_the_programmes_communes_are_listed(settings):
+    """«les communes pvd de savoie c lesquelles» quoted the registry's introduction."""
+    answer = _converse(settings, "les communes pvd de savoie c lesquelles")
+    for name in ("Albertville", "Fourneaux", "Valgelon-La Rochette", "Saint-Jean-de-Maurienne"):
+        assert name in answer.text, answer.text
+    assert len(answer.citations) == 11 and all(
+        c.source.startswith("registre/") for c in answer.citations)
+    intercos = _converse(settings, "les communes pvd de savoie c lesquelles",
+                         "et leurs intercos ?")
+    assert "CC Cœur de Savoie" in intercos.text and "CA Arlysère" in intercos.text
+    other = _converse(settings, "les communes pvd de savoie c lesquelles",
+                      "et en haute savoie ya lesquelles ?")
+    assert other.refused and "Haute-Savoie" in other.text, other.text
+
+
+def test_a_place_typed_in_lower_case_is_refused_by_name(settings):
+    answer = _ask(settings, "rumilly en haute savoie elle fait partie des petites villes de "
+                            "demain ?")
+    assert answer.refused and "Rumilly" in answer.text, answer.text
+
+
+def test_the_isere_namesake_is_no_membership_question(settings):
+    answer = _ask(settings, "le pont de beauvoisin cote isere il est pvd lui aussi ?")
+    assert not answer.text.startswith("Oui"), answer.text

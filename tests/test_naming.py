@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant.answer.naming import unknown_place
+from assistant.answer.naming import other_department, unknown_place
 from assistant.communes.registry import Registry
 from assistant.indexing.lexical import analyze
 
@@ -30,6 +30,7 @@ def _known(stem: str) -> bool:
     ("et pour Sallanches ?", "Sallanches"),
     ("Rumilly en Haute-Savoie, elle fait partie des petites villes de demain ?", "Rumilly"),
     ("combien d'habitants dans la commune de Thônes ?", "Thônes"),
+    ("rumilly elle est pvd ?", "rumilly"),            # typed in lower case, first word
 ])
 def test_a_place_the_documents_never_mention(registry, question, place):
     assert unknown_place(registry, question, _known) == place
@@ -44,6 +45,19 @@ def test_a_place_the_documents_never_mention(registry, question, place):
     "et a aime ?",                                    # a French word: not read as a name
     "le démarrage est tombé pile après le Covid ?",   # a capitalised word, no place
     "Bonjour, c'est quoi une ORT ?",
+    "subvention en savoie c quoi",                    # a French word opening the question
 ])
 def test_no_unknown_place(registry, question):
     assert unknown_place(registry, question, _known) is None
+
+
+@pytest.mark.parametrize(("question", "department"), [
+    ("et en haute savoie ya lesquelles ?", "la Haute-Savoie"),
+    ("et en isere c quelles les autres communes pvd ?", "l'Isère"),
+    ("quelles sont les communes PVD en Haute-Savoie ?", "la Haute-Savoie"),
+    ("pont de beauvoisin cote isere ca fait cb d'habitants", None),  # the namesake's figure
+    ("la commune du même nom côté Isère, elle a combien d'habitants ?", None),
+    ("quelles communes pvd en savoie ?", None),
+])
+def test_communes_of_another_department(question, department):
+    assert other_department(question) == department

@@ -12,10 +12,15 @@ from assistant.answer.answerability import PERSON_QUESTION, AnswerabilityModel, 
 from assistant.answer.carry import named_as_companion, settle_commune
 from assistant.answer.epci import epci_answer, other_epci_dropped
 from assistant.answer.extractive import REFUSAL, extractive_answer
-from assistant.answer.facts import facts_answer, namesake_asked, ranking_answer
+from assistant.answer.facts import (
+    communes_list_answer,
+    facts_answer,
+    namesake_asked,
+    ranking_answer,
+)
 from assistant.answer.intents import IntentClassifier, Prediction, classifier_for
 from assistant.answer.membership import asks_membership, asks_our_stage, membership_answer
-from assistant.answer.naming import clarify, named_commune, unknown_place
+from assistant.answer.naming import clarify, named_commune, other_department, unknown_place
 from assistant.answer.overview import overview_answer, study_date_answer
 from assistant.answer.routes import (
     ELIGIBILITY_CUE,
@@ -30,6 +35,7 @@ from assistant.answer.smalltalk import (
     GREETING,
     LEADING_GREETING,
     decline,
+    department_not_covered,
     greet,
     not_french,
     place_not_covered,
@@ -42,6 +48,7 @@ from assistant.answer.state import (
     asked_words,
     content_words,
     looks_elliptic,
+    own_words,
     plan_turn,
     strip_spans,
 )
@@ -241,7 +248,8 @@ def _route(ctx: Context, plan: TurnPlan, question: str, *, target: Commune | Non
                 # «notre sélection c'était quel jour ?»: a step of our own record.
                 target is not None and asked_steps(question) and OURS.search(fold(question)))):
         return decline(question, settings.contact), False
-    if target is not None and not plan.follow_up and asks_membership(question):
+    if target is not None and not plan.follow_up and asks_membership(question) and not (
+            namesake_asked(query, target)):
         membership = membership_answer(ctx, target, typed or question)
         if membership is not None:
             return membership, True
@@ -256,6 +264,9 @@ def _route(ctx: Context, plan: TurnPlan, question: str, *, target: Commune | Non
         # About the commune when it is one of that EPCI's («notre agglo avec ugine»).
         return result, target is not None and target.name in result.text
     result = ranking_answer(ctx, query) if target is None or plan.follow_up else None
+    if result is None and target is None:
+        # «les communes pvd de savoie c lesquelles», «et leurs intercos ?»: the list.
+        result = communes_list_answer(ctx, own_words(query))
     if result is not None:
         # «c la plus petite des 14 ?» after Fourneaux: about it only if it is the one named.
         return result, target is not None and result.text.startswith(target.name)
@@ -450,6 +461,8 @@ def answer_question(
         return result
     if not_french(question) and prediction.intent == "out_of_scope":
         result, about_target = decline(question, settings.contact, english=True), False
+    elif (department := other_department(question)) is not None:
+        result, about_target = department_not_covered(typed, department, settings.contact), False
     elif place is not None:
         # «et à Cluses ?», «Rumilly en Haute-Savoie, elle est PVD ?»: no passage names it,
         # and quoting the previous commune's figure (or the 14 communes) would mislead.

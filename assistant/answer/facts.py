@@ -266,3 +266,37 @@ def ranking_answer(ctx: Context, question: str) -> Answer | None:
     return _cited(question, [(f"{pick.match['name']} est {which} des {len(rows)} communes du "
                               f"programme en Savoie, avec {pick.match['anct'].strip()} habitants "
                               "selon la liste nationale ANCT de 2021.", pick)])
+
+
+# «les communes pvd de savoie c lesquelles», «la liste des 14», «et leurs intercos ?»
+_THEM = (r"(?:communes|intercos|epci|intercommunalites|communautes de communes)")
+_LIST_OF_THEM = re.compile(
+    rf"\b(?:quelles sont les|quelles|liste des|la liste|noms des|qui sont les) {_THEM}\b|"
+    rf"\b{_THEM}\b.*\b(?:c est lesquelles|c lesquelles|lesquelles|c est quoi|c quoi|"
+    r"lesquels|quelles sont elles)\s*\??$")
+# «et leurs intercos ?» after the list of the communes, whose intercommunalities it gives.
+_THEIR_EPCIS = re.compile(r"^(et )?(leurs|les) (intercos?|intercom\w*|epci|comcoms?|"
+                          r"communautes de communes)$")
+
+
+def communes_list_answer(ctx: Context, question: str) -> Answer | None:
+    """The programme's communes in Savoie, by programme territory with its intercommunality,
+    each cited to its registry row; None unless the question asks for that list."""
+    folded = fold_words(question)
+    if not ((_LIST_OF_THEM.search(folded) and _OF_THE_PROGRAMME.search(folded))
+            or _THEIR_EPCIS.match(folded)) or _SUPERLATIVE.search(folded):
+        return None
+    rows = list(_registry_rows(ctx))
+    territories = [r for r in rows if not r.is_commune]
+    communes = [r for r in rows if r.is_commune]
+    if not territories:
+        return None
+    said = [(f"{join_names(_names(r.match['communes']))} ({r.match['epci'].strip()})", r)
+            for r in territories]
+    answer = _cited(question, said)
+    epcis = {r.match["epci"].strip() for r in territories}
+    bullets = re.findall(r".+? \[\d+\]", answer.text)
+    answer.text = (f"Les {len(communes) or 14} communes du programme Petites villes de demain en "
+                   f"Savoie, par territoire de programme ({len(epcis)} intercommunalités) :\n"
+                   + "\n".join(f"• {b.strip()}" for b in bullets))
+    return answer

@@ -113,7 +113,8 @@ def unknown_place(registry: Registry, question: str, known: Callable[[str], bool
     for i, (typed, start) in enumerate(tokens):
         # «Rumilly en Haute-Savoie, elle …», «et à Cluses», «pour Annecy»; not «au moment
         # du Covid».
-        if typed[:1].isupper() and not typed.isupper() and (
+        # The question's first word may be typed in lower case («rumilly elle est pvd ?»).
+        if ((typed[:1].isupper() and not typed.isupper()) or i == 0) and (
                 _NAME_THEN.match(question[start + len(typed):])
                 or (i > 0 and words[i - 1] in _BEFORE_A_PLACE)):
             candidates.append(typed)
@@ -140,3 +141,23 @@ def _unknown_name(registry: Registry, name: str, known: Callable[[str], bool]) -
         return False
     words = {w for name in names for w in name.split() if len(w) > 3}
     return not difflib.get_close_matches(folded, words, n=1, cutoff=0.8)
+
+
+# Departments officials name beside Savoie; the documents list only Savoie's communes.
+_DEPARTMENTS = {"haute savoie": "la Haute-Savoie", "isere": "l'Isère", "ain": "l'Ain",
+                "hautes alpes": "les Hautes-Alpes", "drome": "la Drôme", "rhone": "le Rhône"}
+_DEPARTMENT_NAMED = re.compile(r"\b(?:en|dans l|dans la|dans le|cote|pour l|pour la|de l|de la)"
+                               r" (haute savoie|isere|ain|hautes alpes|drome|rhone)\b")
+_COMMUNES_LISTED = re.compile(r"\b(quelles|lesquelles|lesquels|combien|cb|liste|les autres|"
+                              r"d autres|autres communes|qui sont)\b")
+
+
+def other_department(question: str) -> str | None:
+    """«et en haute savoie ya lesquelles ?», «en isère c quelles les communes pvd ?»: the
+    communes of a department the documents do not list, by its name; None otherwise."""
+    folded = fold_words(question)
+    m = _DEPARTMENT_NAMED.search(folded)
+    if m is None or not (_COMMUNES_LISTED.search(folded)
+                         and re.search(r"\b(communes|villes|lesquelles|lesquels)\b", folded)):
+        return None
+    return _DEPARTMENTS[m.group(1)]

@@ -61,3 +61,12 @@ def place_not_covered(question: str, place: str, contact: str) -> Answer:
     if contact:
         text += f" Pour cette question, adressez-vous {contact}."
     return Answer(question=question, text=text, refused=True, citations=[])
+
+
+def department_not_covered(question: str, department: str, contact: str) -> Answer:
+    """«et en Haute-Savoie, lesquelles ?»: the documents list Savoie's communes only."""
+    text = ("Les documents indexés ne couvrent que les 14 communes du programme Petites villes "
+            f"de demain en Savoie : ils ne donnent pas celles de {department}.")
+    if contact:
+        text += f" Pour cette question, adressez-vous {contact}."
+    return Answer(question=question, text=text, refused=True, citations=[])
